@@ -1,0 +1,26 @@
+"""The styles.csv schema shared by the reader, the graph, the store and the renderer."""
+
+# The 8 categorical columns that become attribute nodes in the graph (paper, section 1).
+ATTRIBUTE_COLUMNS = (
+    "gender",
+    "masterCategory",
+    "subCategory",
+    "articleType",
+    "baseColour",
+    "season",
+    "year",
+    "usage",
+)
+NAME_COLUMN = "productDisplayName"
+# Columns of the paper's appendix tables, in order.
+DISPLAY_COLUMNS = ("id", *ATTRIBUTE_COLUMNS, NAME_COLUMN)
+
+IMAGE_SIZE = 256  # the paper bilinear-resizes every photo to 256x256
+IMAGE_DIM = 128  # I_ResNet output
+NODE_DIM = 32  # G_n2v output
+THUMBNAIL_SIZE = 96  # longest side of the JPEG thumbnail stored in each row
+
+
+def attribute_key(column: str, value: str) -> str:
+    """The graph node name of an attribute value, e.g. `baseColour=Green`."""
+    return f"{column}={value}"

@@ -1,0 +1,5 @@
+"""The one exception type a user sees as a one-line message (exit 1)."""
+
+
+class CatalogError(Exception):
+    """A user or data error: the CLI prints `Error: <message>` on one line and exits 1."""
