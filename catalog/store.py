@@ -1,0 +1,289 @@
+"""The LanceDB database: table schemas, the commit log, and consistent reads.
+
+Three tables live in the database folder, plus content-addressed model files in `models/`:
+
+- `products`: one row per product (styles columns, thumbnail, hashes, the three vectors);
+- `attributes`: one row per attribute value (`baseColour=Green`) with its graph vector;
+- `runs`: the commit log. Every ingest appends one record naming the versions of `products` and
+  `attributes` it produced and the model files it used.
+
+Why a commit log: LanceDB versions each table separately, so an ingest that writes two tables
+is two commits. Readers therefore never look at "the latest" table version; they check out the
+versions named by the newest run record, and a writer appends that record last. A crash between
+the table writes and the run record leaves the newest record pointing at the previous, complete
+state, and the next writer restores the tables to it before writing. The same record makes
+history and rollback one lookup.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import pyarrow as pa
+
+from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NAME_COLUMN, NODE_DIM
+from catalog.errors import CatalogError
+
+SCHEMA_VERSION = 1
+
+
+def _vector(dim: int) -> pa.DataType:
+    return pa.list_(pa.float32(), dim)
+
+
+PRODUCTS_SCHEMA = pa.schema(
+    [
+        ("id", pa.int64()),
+        *[(column, pa.string()) for column in ATTRIBUTE_COLUMNS],
+        (NAME_COLUMN, pa.string()),
+        ("image_path", pa.string()),
+        ("thumbnail", pa.binary()),
+        ("has_image", pa.bool_()),
+        ("row_hash", pa.string()),  # hash of the styles values: detects changed rows
+        ("image_hash", pa.string()),  # hash of the image file bytes: detects changed photos
+        ("encoder_id", pa.string()),  # which encoder made image_vector
+        ("image_vector", _vector(IMAGE_DIM)),
+        ("node_vector", _vector(NODE_DIM)),
+        ("rec_vector", _vector(NODE_DIM)),
+        ("node_source", pa.string()),  # "walks" (trained) or "inferred" (placed incrementally)
+        ("run", pa.int64()),  # the run that last wrote this row
+    ]
+)
+
+ATTRIBUTES_SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("column", pa.string()),
+        ("value", pa.string()),
+        ("degree", pa.int64()),
+        ("vector", _vector(NODE_DIM)),
+        ("node_source", pa.string()),
+        ("run", pa.int64()),
+    ]
+)
+
+RUNS_SCHEMA = pa.schema(
+    [
+        ("run", pa.int64()),
+        ("kind", pa.string()),  # ingest | rebuild | remove | rollback
+        ("created_at", pa.timestamp("us", tz="UTC")),
+        ("schema_version", pa.int64()),
+        ("products_version", pa.int64()),
+        ("attributes_version", pa.int64()),
+        ("encoder", pa.string()),  # JSON: EncoderInfo fields + id + head file
+        ("node2vec", pa.string()),  # JSON: Node2VecParams
+        ("linker", pa.string()),  # JSON: linker params + file
+        ("metrics", pa.string()),  # JSON: timings, losses, counts
+        ("summary", pa.string()),  # JSON: added/changed/removed/rejected
+    ]
+)
+
+TABLES = {"products": PRODUCTS_SCHEMA, "attributes": ATTRIBUTES_SCHEMA, "runs": RUNS_SCHEMA}
+JSON_FIELDS = ("encoder", "node2vec", "linker", "metrics", "summary")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One committed state of the database."""
+
+    run: int
+    kind: str
+    created_at: datetime
+    products_version: int
+    attributes_version: int
+    encoder: dict[str, Any]
+    node2vec: dict[str, Any]
+    linker: dict[str, Any]
+    metrics: dict[str, Any]
+    summary: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Run":
+        fields = {name: row[name] for name in cls.__dataclass_fields__}
+        for name in JSON_FIELDS:
+            fields[name] = json.loads(row[name] or "{}")
+        return cls(**fields)
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("CATALOG_DB") or "db")
+
+
+class Store:
+    """A catalog database folder. Reads see the state of the newest committed run."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.models_dir = self.path / "models"
+        self._db = None
+        self._tables: dict[str, Any] = {}
+        self._run: Run | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | str) -> "Store":
+        """Open an existing database for reading; a clear error if there is none."""
+        store = cls(path)
+        if not store.path.exists():
+            raise CatalogError(f"no catalog database at {store.path} (run `catalog ingest` first, or pass --db)")
+        if not store.path.is_dir() or not (store.path / "runs.lance").is_dir():
+            raise CatalogError(f"{store.path} is not a catalog database (no runs table)")
+        if store.run is None:
+            raise CatalogError(f"the database at {store.path} holds no completed ingest yet")
+        if store.run_schema_version() > SCHEMA_VERSION:
+            raise CatalogError(
+                f"the database at {store.path} was written by a newer catalog (schema "
+                f"{store.run_schema_version()}); upgrade catalog to read it"
+            )
+        return store
+
+    @property
+    def db(self):
+        if self._db is None:
+            import lancedb
+
+            self._db = lancedb.connect(str(self.path))
+        return self._db
+
+    def _raw_table(self, name: str):
+        """The table at its latest version, created empty if missing (writers only)."""
+        if name not in self._tables:
+            try:
+                self._tables[name] = self.db.open_table(name)
+            except (FileNotFoundError, ValueError):
+                self._tables[name] = self.db.create_table(name, schema=TABLES[name])
+        return self._tables[name]
+
+    def table(self, name: str):
+        """`products` or `attributes` checked out at the committed version (read-only)."""
+        run = self.run
+        if run is None:
+            raise CatalogError(f"the database at {self.path} holds no completed ingest yet")
+        version = run.products_version if name == "products" else run.attributes_version
+        table = self.db.open_table(name)
+        if table.version != version:
+            table.checkout(version)
+        return table
+
+    # -- the commit log -------------------------------------------------------------------------
+
+    @property
+    def run(self) -> Run | None:
+        """The newest committed run (cached for the life of this handle: one consistent view)."""
+        if self._run is None:
+            runs = self.runs()
+            self._run = runs[-1] if runs else None
+        return self._run
+
+    def runs(self) -> list[Run]:
+        if not (self.path / "runs.lance").is_dir():
+            return []
+        rows = self.db.open_table("runs").to_arrow().sort_by("run").to_pylist()
+        return [Run.from_row(row) for row in rows]
+
+    def run_schema_version(self) -> int:
+        rows = self.db.open_table("runs").to_arrow().sort_by("run").column("schema_version").to_pylist()
+        return rows[-1] if rows else SCHEMA_VERSION
+
+    def refresh(self) -> None:
+        """Forget the cached view so the next read sees the newest committed run."""
+        self._run = None
+        self._tables.clear()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def writer(self) -> Iterator["Writer"]:
+        """Exclusive write access; restores any half-written state left by a crashed writer."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.models_dir.mkdir(exist_ok=True)
+            lock_file = open(self.path / ".lock", "a+")
+        except OSError as error:
+            raise CatalogError(f"cannot write to the database folder {self.path}: {error.strerror}") from None
+        with lock_file:
+            try:
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise CatalogError(
+                    f"another process is writing to {self.path}; wait for it to finish and try again"
+                ) from None
+            try:
+                self.refresh()
+                self._recover()
+                yield Writer(self)
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+                self.refresh()
+
+    def _recover(self) -> None:
+        """Bring products/attributes back to the committed versions if a writer died mid-way."""
+        run = self.run
+        for name in ("products", "attributes"):
+            table = self._raw_table(name)
+            committed = 1 if run is None else (run.products_version if name == "products" else run.attributes_version)
+            if table.version != committed:
+                table.restore(committed)
+        self._raw_table("runs")
+
+
+class Writer:
+    """The write side of one logical change. Nothing is visible to readers until `commit`."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.products = store._raw_table("products")
+        self.attributes = store._raw_table("attributes")
+        self.runs = store._raw_table("runs")
+
+    @property
+    def previous(self) -> Run | None:
+        return self.store.run
+
+    def upsert_products(self, rows: pa.Table) -> None:
+        if rows.num_rows:
+            rows = rows.select(PRODUCTS_SCHEMA.names).cast(PRODUCTS_SCHEMA)
+            self.products.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(rows)
+
+    def delete_products(self, ids: list[int]) -> None:
+        if ids:
+            self.products.delete(f"id IN ({', '.join(str(int(i)) for i in ids)})")
+
+    def replace_attributes(self, rows: pa.Table) -> None:
+        """Upsert attribute rows by key and drop keys that no longer occur."""
+        rows = rows.select(ATTRIBUTES_SCHEMA.names).cast(ATTRIBUTES_SCHEMA)
+        if rows.num_rows:
+            self.attributes.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(rows)
+        keep = set(rows.column("key").to_pylist())
+        stale = [key for key in self.attributes.to_arrow().column("key").to_pylist() if key not in keep]
+        if stale:
+            quoted = ", ".join("'" + key.replace("'", "''") + "'" for key in stale)
+            self.attributes.delete(f"key IN ({quoted})")
+
+    def commit(self, kind: str, *, encoder: dict, node2vec: dict, linker: dict, metrics: dict, summary: dict) -> Run:
+        """Append the run record: from here on readers see the new state."""
+        previous = self.previous
+        record = {
+            "run": (previous.run + 1) if previous else 1,
+            "kind": kind,
+            "created_at": datetime.now(timezone.utc),
+            "schema_version": SCHEMA_VERSION,
+            "products_version": self.products.version,
+            "attributes_version": self.attributes.version,
+            "encoder": json.dumps(encoder),
+            "node2vec": json.dumps(node2vec),
+            "linker": json.dumps(linker),
+            "metrics": json.dumps(metrics),
+            "summary": json.dumps(summary),
+        }
+        self.runs.add(pa.Table.from_pylist([record], schema=RUNS_SCHEMA))
+        self.store.refresh()
+        return self.store.run
