@@ -1,0 +1,237 @@
+"""The `catalog` command line: parse, call the library, render. Nothing else lives here."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from catalog.columns import DISPLAY_COLUMNS
+from catalog.errors import CatalogError
+from catalog.store import default_db_path
+
+SPACE_CHOICES = ("rec", "image", "graph", "all")
+
+
+def db_option(command):
+    return click.option(
+        "--db", "db", type=click.Path(path_type=Path), default=None, envvar="CATALOG_DB", show_envvar=True,
+        help="Database folder (default ./db).",
+    )(command)
+
+
+def json_option(command):
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout, nothing else.")(command)
+
+
+def k_option(default: int):
+    return click.option("-k", "k", type=click.IntRange(1, 1000), default=default, show_default=True, help="How many results.")
+
+
+def _db(db: Path | None) -> Path:
+    return db or default_db_path()
+
+
+class CatalogGroup(click.Group):
+    """Turns errors into one line on stderr: exit 1 for user/data errors, 130 for Ctrl-C."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CatalogError as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; the database is unchanged.", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as error:  # a bug or an unexpected environment problem
+            if ctx.params.get("debug"):
+                raise
+            message = (str(error).strip().splitlines() or [""])[0][:300]
+            click.echo(f"Error: unexpected {type(error).__name__}: {message} (run with --debug for the traceback)", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=CatalogGroup)
+@click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
+@click.version_option(package_name="catalog")
+def cli(debug: bool):
+    """Fashion catalog recommendations from linked image and graph latent spaces.
+
+    \b
+    catalog ingest --csv styles.csv --images images/
+    catalog similar 19549
+    catalog query --image shirt.jpg --plus green,shoes --minus topwear
+    """
+
+
+@cli.command()
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path), required=True, help="styles.csv to read.")
+@click.option("--images", "images_dir", type=click.Path(path_type=Path), required=True, help="Folder of {id}.jpg photos.")
+@click.option("--weights", default="imagenet", show_default=True,
+              help="Backbone weights: imagenet (downloaded once by Keras), random (seeded, offline) or a local FILE.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N rows of the CSV.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the head, walks, word2vec and linker.")
+@click.option("--image-size", type=click.IntRange(32, 1024), default=256, show_default=True, help="Pixels per side fed to ResNet50.")
+@click.option("--batch-size", type=click.IntRange(1, 256), default=16, show_default=True, help="Images per ResNet50 batch.")
+@click.option("--walks", "num_walks", type=click.IntRange(1), default=None, help="node2vec walks per node.")
+@click.option("--walk-length", type=click.IntRange(2), default=None, help="node2vec walk length.")
+@click.option("-p", "p", type=float, default=1.0, show_default=True, help="node2vec return parameter.")
+@click.option("-q", "q", type=float, default=1.0, show_default=True, help="node2vec in-out parameter.")
+@click.option("--linker", "linker_kind", type=click.Choice(["cosine", "paper"]), default="cosine", show_default=True,
+              help="cosine: standardised inputs + cosine loss (measures best); paper: the paper's MSE recipe.")
+@db_option
+@json_option
+def ingest(csv_path, images_dir, weights, limit, seed, image_size, batch_size, num_walks, walk_length, p, q, linker_kind, db, as_json):
+    """Read styles.csv and photos into the database (one committed version).
+
+    \b
+    catalog ingest --csv styles.csv --images images/
+    catalog ingest --csv styles.csv --images images/ --weights random --limit 2000
+    """
+    from dataclasses import replace
+
+    from catalog import render
+    from catalog.linker import LinkerParams
+    from ingest.graph_space import Node2VecParams
+    from ingest.pipeline import IngestOptions, ingest as run_ingest
+
+    node2vec = replace(Node2VecParams(), p=p, q=q, seed=seed)
+    if num_walks:
+        node2vec = replace(node2vec, num_walks=num_walks)
+    if walk_length:
+        node2vec = replace(node2vec, walk_length=walk_length)
+    options = IngestOptions(
+        weights=weights, seed=seed, limit=limit, image_size=image_size, batch_size=batch_size,
+        node2vec=node2vec, linker=LinkerParams(kind=linker_kind, seed=seed),
+    )
+    reporter = render.RichReporter(enabled=not as_json and sys.stderr.isatty())
+    report = run_ingest(_db(db), csv_path, images_dir, options, reporter)
+    if as_json:
+        render.emit_json(render.ingest_document(report))
+    else:
+        render.print_ingest_report(report)
+
+
+@cli.command()
+@click.argument("product_id", type=int)
+@k_option(6)
+@click.option("--space", type=click.Choice(SPACE_CHOICES), default="rec", show_default=True,
+              help="rec: translated image vs graph; image; graph; all: the three side by side.")
+@db_option
+@json_option
+def similar(product_id, k, space, db, as_json):
+    """Products most similar to a catalog product.
+
+    \b
+    catalog similar 19549
+    catalog similar 19549 --space all -k 6
+    """
+    from catalog import render, search
+    from catalog.store import Store
+
+    spaces = ("image", "graph", "rec") if space == "all" else (space,)
+    item, results = search.similar(Store.open(_db(db)), product_id, k, spaces)
+    if as_json:
+        render.emit_json(render.results_document(item, results))
+    else:
+        render.print_similar(item, results, f"product {product_id}")
+
+
+@cli.command()
+@click.option("--image", "image_path", type=click.Path(path_type=Path), default=None, help="A photo (need not be in the catalog).")
+@click.option("--id", "product_id", type=int, default=None, help="A catalog product (its stored translated vector).")
+@click.option("--plus", multiple=True, help="Attributes to add, comma-separated (green,shoes or baseColour=Green).")
+@click.option("--minus", multiple=True, help="Attributes to subtract, comma-separated.")
+@click.option("--weights", default=None, help="Backbone weights for --image (default: what the database was built with).")
+@k_option(6)
+@db_option
+@json_option
+def query(image_path, product_id, plus, minus, weights, k, db, as_json):
+    """Search the graph space from a photo or a product, with attribute arithmetic.
+
+    \b
+    catalog query --image shirt.jpg --plus green,shoes --minus topwear
+    catalog query --id 19549 --plus green,shoes --minus topwear
+    """
+    from catalog import render, search
+    from catalog.store import Store
+
+    if (image_path is None) == (product_id is None):
+        raise click.UsageError("give exactly one of --image FILE or --id ID")
+    store = Store.open(_db(db))
+    terms = search.parse_terms(list(plus), list(minus), search.load_attributes(store))
+    if image_path is not None:
+        from catalog.models import translate_photo
+
+        base, item = translate_photo(store, image_path, weights), None
+    else:
+        item = search.get_product(store, product_id, [*DISPLAY_COLUMNS, "has_image", "rec_vector", "node_vector"])
+        base = item["rec_vector"] if item["has_image"] else item["node_vector"]
+        item = {c: item[c] for c in DISPLAY_COLUMNS}
+    exclude = (product_id,) if product_id is not None else ()
+    results = {"rec": search.nearest(store, search.compose(base, terms), "node_vector", k, exclude=exclude)}
+    terms_doc = [{"attribute": t.attribute.key, "weight": t.weight} for t in terms]
+    if as_json:
+        render.emit_json(render.results_document(item, results, image=str(image_path) if image_path else None, terms=terms_doc))
+    else:
+        label = f"photo {image_path}" if image_path else f"product {product_id}"
+        arithmetic = " ".join(f"{'+' if t.weight > 0 else '−'}{t.attribute.key}" + (f"×{abs(t.weight):g}" if abs(t.weight) != 1 else "") for t in terms)
+        if item is None:
+            render.console().print(f"[bold]{label}[/bold]")
+        render.print_similar(item, results, f"{label} {arithmetic}".strip())
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("demo"), show_default=True,
+              help="Where to write the demo styles.csv and images/.")
+@click.option("--count", type=click.IntRange(50, 5000), default=600, show_default=True, help="Products to generate.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@db_option
+def demo(out_dir, count, seed, db):
+    """Generate a demo catalog, ingest it with --weights random, and show examples.
+
+    Runs offline in a few minutes on 2 cores.
+    """
+    from catalog import render, search
+    from catalog.demo import make_demo_catalog
+    from catalog.store import Store
+    from ingest.pipeline import IngestOptions, ingest as run_ingest
+
+    out = render.console()
+    made = make_demo_catalog(out_dir, count=count, seed=seed)
+    out.print(f"demo catalog: {made.count} products in {made.csv_path} and {made.images_dir}/")
+    reporter = render.RichReporter(enabled=sys.stderr.isatty())
+    report = run_ingest(_db(db), made.csv_path, made.images_dir, IngestOptions(weights="random", seed=seed), reporter)
+    render.print_ingest_report(report)
+    store = Store.open(_db(db))
+    example = _demo_example(store)
+    db_flag = f" --db {db}" if db else ""
+    out.print(f"\n$ catalog similar {example}{db_flag} --space all")
+    item, results = search.similar(store, example, 6, ("image", "graph", "rec"))
+    render.print_similar(item, results, f"product {example}")
+    out.print(f"\n$ catalog query --id {example}{db_flag} --plus green,shoes --minus topwear")
+    terms = search.parse_terms(["green,shoes"], ["topwear"], search.load_attributes(store))
+    base = search.get_product(store, example, ["rec_vector"])["rec_vector"]
+    results = {"rec": search.nearest(store, search.compose(base, terms), "node_vector", 6, exclude=(example,))}
+    render.print_similar(item, results, f"product {example} +baseColour=Green +subCategory=Shoes −subCategory=Topwear")
+
+
+def _demo_example(store) -> int:
+    """A topwear product with a photo, like the paper's 19549 sweatshirt."""
+    rows = store.table("products").search().where("subCategory = 'Topwear' AND has_image = true").select(["id"]).limit(1).to_list()
+    if not rows:
+        rows = store.table("products").search().where("has_image = true").select(["id"]).limit(1).to_list()
+    return int(rows[0]["id"])
+
+
+def main():
+    cli(prog_name="catalog")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""The models of a database at query time: its image encoder and its linker.
+
+A database records which encoder made its image vectors (backbone weights, head seed, head file,
+image size). A query photo must land in that same space, so the encoder is rebuilt from the
+record and its id compared before use; a different `--weights` is refused rather than mixed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from catalog.errors import CatalogError
+from catalog.linker import Linker
+from catalog.store import Store
+
+
+def weights_identity(weights: str) -> str:
+    """How the database names a --weights choice: imagenet, random, or file:<sha256>."""
+    if weights in ("imagenet", "random"):
+        return weights
+    path = Path(weights)
+    if not path.is_file():
+        raise CatalogError(f"weights file {weights} not found (use --weights imagenet, random or an existing FILE)")
+    return "file:" + file_sha256(path)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_weights(recorded: dict, weights: str | None) -> str:
+    """The --weights value to build the recorded encoder with; refuses a different one."""
+    if weights is not None:
+        identity = weights_identity(weights)
+        if identity != recorded["weights"]:
+            raise CatalogError(
+                f"this database's image vectors were made with --weights {describe_weights(recorded)}; "
+                f"--weights {weights} would encode into a different space (use a new --db to change encoders)"
+            )
+        return weights
+    if recorded["weights"].startswith("file:"):
+        path = recorded.get("weights_path")
+        if not path or not Path(path).is_file():
+            raise CatalogError(
+                f"this database was encoded with the weights file {path or '(unknown)'}, which is not there; "
+                "pass it with --weights FILE"
+            )
+        return path
+    return recorded["weights"]
+
+
+def describe_weights(recorded: dict) -> str:
+    if recorded["weights"].startswith("file:"):
+        return recorded.get("weights_path") or recorded["weights"]
+    return recorded["weights"]
+
+
+def load_encoder(store: Store, weights: str | None = None):
+    """The database's own image encoder (imports TensorFlow)."""
+    from catalog.encoder import ImageEncoder
+
+    recorded = store.run.encoder
+    if not recorded:
+        raise CatalogError(f"the database at {store.path} has no image encoder recorded (no product had an image)")
+    encoder = ImageEncoder(
+        weights=check_weights(recorded, weights),
+        seed=recorded["seed"],
+        image_size=recorded["image_size"],
+        head_path=store.path / recorded["head_file"],
+    )
+    if encoder.info.id != recorded["id"]:
+        raise CatalogError(
+            f"the encoder built now ({encoder.info.id}) differs from the one that made this database "
+            f"({recorded['id']}); refusing to mix image spaces"
+        )
+    return encoder
+
+
+def load_linker(store: Store) -> Linker:
+    recorded = store.run.linker
+    if not recorded.get("file"):
+        raise CatalogError(f"the database at {store.path} has no linker (no product had an image)")
+    return Linker.load(store.path / recorded["file"])
+
+
+def translate_photo(store: Store, path: Path, weights: str | None = None):
+    """A photo -> its translated graph-space vector (the paper's Rec, before the search)."""
+    from ingest.images import ImageError, load_image
+
+    path = Path(path)
+    if not path.is_file():
+        raise CatalogError(f"image {path} not found")
+    recorded = store.run.encoder or {}
+    try:
+        image = load_image(path, size=recorded.get("image_size", 256))
+    except ImageError as error:
+        raise CatalogError(f"cannot use {path}: {error}") from None
+    image_vector = load_encoder(store, weights).encode(image.pixels[None])
+    return load_linker(store).translate(image_vector)[0]

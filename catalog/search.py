@@ -1,0 +1,190 @@
+"""Search: nearest products per space, attribute words, and latent-space arithmetic.
+
+The three spaces of the paper's appendix, by which stored vector queries which column:
+
+- `rec`:   the product's translated vector (`rec_vector`)  against product node vectors (the paper's Rec)
+- `image`: its image vector                                against image vectors
+- `graph`: its node vector                                 against node vectors
+
+All scores are cosine similarities. Nothing here imports TensorFlow: the translated vector of every
+product is stored, so only a new photo (`query --image`) needs the encoder.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS
+from catalog.errors import CatalogError
+from catalog.store import Store
+
+SPACES = {
+    # space: (column holding the query vector, column searched)
+    "rec": ("rec_vector", "node_vector"),
+    "image": ("image_vector", "image_vector"),
+    "graph": ("node_vector", "node_vector"),
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    id: int
+    score: float
+    row: dict  # the display columns of the product
+
+
+@dataclass
+class Attribute:
+    key: str
+    column: str
+    value: str
+    vector: np.ndarray
+
+
+@dataclass
+class Term:
+    attribute: Attribute
+    weight: float  # positive adds, negative subtracts
+
+
+@dataclass
+class Query:
+    """What a result list answers, for rendering: the item and the arithmetic applied to it."""
+
+    item: dict | None  # the catalog product queried, if any
+    image: str | None = None  # the photo queried, if any
+    terms: list[Term] = field(default_factory=list)
+
+
+def get_product(store: Store, product_id: int, columns: list[str] | None = None) -> dict:
+    table = store.table("products")
+    rows = table.search().where(f"id = {int(product_id)}").select(columns or table.schema.names).limit(1).to_list()
+    if not rows:
+        raise CatalogError(f"no product with id {product_id} in {store.path}")
+    return rows[0]
+
+
+def nearest(
+    store: Store,
+    vector: np.ndarray,
+    column: str,
+    k: int,
+    exclude: tuple[int, ...] = (),
+    where: str | None = None,
+) -> list[Result]:
+    """Cosine top-k over one vector column, filtered inside the search so k results come back."""
+    filters = [f"id NOT IN ({', '.join(str(int(i)) for i in exclude)})"] if exclude else []
+    if column == "image_vector":
+        filters.append("has_image = true")  # products without a photo hold a zero image vector
+    if where:
+        filters.append(f"({where})")
+    search = store.table("products").search(np.asarray(vector, dtype=np.float32), vector_column_name=column)
+    search = search.metric("cosine").select(list(DISPLAY_COLUMNS)).limit(k)
+    if filters:
+        search = search.where(" AND ".join(filters), prefilter=True)
+    try:
+        rows = search.to_list()
+    except Exception as error:  # lance reports a bad user filter as a generic error
+        if where:
+            raise CatalogError(f"bad --where filter {where!r}: {_first_line(error)}") from None
+        raise
+    return [
+        Result(int(row["id"]), round(1.0 - float(row["_distance"]), 4), {c: row[c] for c in DISPLAY_COLUMNS})
+        for row in rows
+    ]
+
+
+def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] = ("rec",)) -> tuple[dict, dict[str, list[Result]]]:
+    """The product's display row and, per space, its k nearest other products."""
+    vector_columns = sorted({SPACES[space][0] for space in spaces})
+    product = get_product(store, product_id, list(DISPLAY_COLUMNS) + ["has_image"] + vector_columns)
+    results = {}
+    for space in spaces:
+        query_column, searched_column = SPACES[space]
+        if query_column in ("rec_vector", "image_vector") and not product["has_image"]:
+            raise CatalogError(f"product {product_id} has no image, so it has no {space} vector; try --space graph")
+        results[space] = nearest(store, product[query_column], searched_column, k, exclude=(int(product_id),))
+    return {c: product[c] for c in DISPLAY_COLUMNS}, results
+
+
+# -- attribute words and arithmetic ---------------------------------------------------------
+
+
+def load_attributes(store: Store) -> list[Attribute]:
+    rows = store.table("attributes").to_arrow().to_pylist()
+    return [Attribute(r["key"], r["column"], r["value"], np.asarray(r["vector"], dtype=np.float32)) for r in rows]
+
+
+def _fold(text: str) -> str:
+    """Case-, space- and punctuation-insensitive form: `Navy Blue`, `navy-blue`, `navyblue` match."""
+    return re.sub(r"[^0-9a-z]+", "", text.lower())
+
+
+def resolve_attribute(word: str, attributes: list[Attribute]) -> Attribute:
+    """`green` -> baseColour=Green; `column=value` is always accepted; ambiguity is an error."""
+    word = word.strip()
+    if "=" in word:
+        column, value = (part.strip() for part in word.split("=", 1))
+        matches = [a for a in attributes if _fold(a.column) == _fold(column) and _fold(a.value) == _fold(value)]
+        if matches:
+            return matches[0]
+        columns = {a.column for a in attributes}
+        if not any(_fold(c) == _fold(column) for c in columns):
+            raise CatalogError(f"unknown attribute column {column!r}; columns are {', '.join(ATTRIBUTE_COLUMNS)}")
+        candidates = [a.key for a in attributes if _fold(a.column) == _fold(column)]
+        raise CatalogError(f"unknown attribute {word!r}{_suggest(value, candidates)}")
+    matches = [a for a in attributes if _fold(a.value) == _fold(word)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise CatalogError(
+            f"{word!r} is ambiguous: it could be {' or '.join(a.key for a in matches)}; write one of those"
+        )
+    raise CatalogError(f"unknown attribute {word!r}{_suggest(word, [a.key for a in attributes])}")
+
+
+def _suggest(word: str, keys: list[str]) -> str:
+    by_value = {_fold(key.split("=", 1)[1]): key for key in keys}
+    close = [by_value[v] for v in difflib.get_close_matches(_fold(word), list(by_value), n=5, cutoff=0.6)]
+    return f"; did you mean {', '.join(close)}?" if close else "; see `catalog attributes` for the known values"
+
+
+def parse_terms(plus: list[str], minus: list[str], attributes: list[Attribute]) -> list[Term]:
+    """`--plus green:2,shoes --minus topwear` -> weighted terms. Each option may repeat and holds a comma list."""
+    terms = []
+    for sign, options in ((1.0, plus), (-1.0, minus)):
+        for option in options:
+            for word in filter(None, (w.strip() for w in option.split(","))):
+                name, weight = word, 1.0
+                if re.search(r":[-+]?[0-9.]+$", word):
+                    name, _, number = word.rpartition(":")
+                    weight = float(number)
+                terms.append(Term(resolve_attribute(name, attributes), sign * weight))
+    return terms
+
+
+def compose(base: np.ndarray, terms: list[Term]) -> np.ndarray:
+    """base + sum(weight * attribute), every vector L2-normalised first.
+
+    Why normalise: attribute vectors are about twice as long as a translated vector, so with raw
+    vectors `+green +shoes -topwear` returns the same green shoes whatever the item. With unit
+    vectors each term moves the query by the same amount as the item itself weighs, so the item's
+    other attributes survive (measured by `catalog eval`: arithmetic success and kept share).
+    """
+    vector = _unit(np.asarray(base, dtype=np.float32))
+    for term in terms:
+        vector = vector + term.weight * _unit(term.attribute.vector)
+    return vector
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm > 0 else v
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
