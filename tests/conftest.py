@@ -1,0 +1,79 @@
+"""Shared fixtures: a tiny demo catalog on disk and a fast fake image encoder for CLI tests."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from catalog.columns import IMAGE_DIM
+
+
+@dataclass(frozen=True)
+class FakeEncoderInfo:
+    weights: str
+    seed: int
+    image_size: int
+    head_sha256: str
+
+    @property
+    def id(self) -> str:
+        return f"fake/{self.weights}/seed{self.seed}/{self.image_size}px"
+
+
+class FakeEncoder:
+    """Colour layout -> fixed random projection: cheap, deterministic, and photos that look alike stay alike."""
+
+    calls = 0  # images encoded, across instances: tests assert what was (not) re-encoded
+
+    def __init__(self, weights="random", seed=0, image_size=64, head_path=None):
+        self.info = FakeEncoderInfo(weights, seed, image_size, hashlib.sha256(f"head{seed}".encode()).hexdigest())
+        self.projection = np.random.default_rng(seed).normal(size=(4 * 4 * 3, IMAGE_DIM)).astype(np.float32)
+
+    def encode(self, pixels: np.ndarray) -> np.ndarray:
+        FakeEncoder.calls += len(pixels)
+        n, h, w, _ = pixels.shape
+        blocks = pixels.reshape(n, 4, h // 4, 4, w // 4, 3).mean(axis=(2, 4)).reshape(n, -1) / 255.0
+        return np.maximum(blocks @ self.projection, 0).astype(np.float32)
+
+    def encode_stream(self, items, batch_size=16, progress=None):
+        ids, batch = [], []
+        for product_id, pixels in items:
+            ids.append(product_id)
+            batch.append(pixels)
+            if len(batch) == batch_size:
+                yield ids, self.encode(np.stack(batch))
+                if progress:
+                    progress(len(batch))
+                ids, batch = [], []
+        if batch:
+            yield ids, self.encode(np.stack(batch))
+            if progress:
+                progress(len(batch))
+
+    def save_head(self, path: Path) -> None:
+        Path(path).write_bytes(self.info.head_sha256.encode())
+
+
+@pytest.fixture
+def fake_encoder(monkeypatch):
+    """Route every encoder construction (ingest and query) to FakeEncoder."""
+    import catalog.encoder
+
+    FakeEncoder.calls = 0
+    monkeypatch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
+    return FakeEncoder
+
+
+@pytest.fixture(scope="session")
+def demo_catalog(tmp_path_factory):
+    """A 120-product demo catalog with 64-px photos (with the real file's quirks)."""
+    from catalog.demo import make_demo_catalog
+
+    return make_demo_catalog(tmp_path_factory.mktemp("demo"), count=120, seed=1, image_size=64)
+
+
+FAST_INGEST = ["--weights", "random", "--image-size", "64", "--walks", "10", "--walk-length", "10"]
