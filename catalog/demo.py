@@ -461,9 +461,10 @@ def _wallet(c: _Canvas, rng: np.random.Generator) -> None:
 
 def _tie(c: _Canvas, rng: np.random.Generator) -> None:
     c.polygon([(0.44, 0.2), (0.56, 0.2), (0.62, 0.82), (0.5, 0.94), (0.38, 0.82)])
-    if rng.random() < 0.6:  # regimental stripes
+    if rng.random() < 0.6:  # regimental stripes, kept inside the blade as it widens
         for y in (0.34, 0.48, 0.62, 0.76):
-            c.line([(0.41, y + 0.04), (0.6, y - 0.04)], "light", 0.02)
+            half = 0.05 + 0.06 * (y - 0.2) / 0.62
+            c.line([(0.5 - half, y + 0.03), (0.5 + half, y - 0.03)], "light", 0.02)
     c.polygon([(0.42, 0.08), (0.58, 0.08), (0.55, 0.2), (0.45, 0.2)], "dark")
 
 
