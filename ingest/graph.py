@@ -1,0 +1,120 @@
+"""The bipartite product–attribute graph (paper, section 1) as CSR arrays.
+
+Nodes 0..P-1 are products, nodes P..P+A-1 are attribute values such as `baseColour=Green`.
+Every product is linked to the value it has in each attribute column; an empty cell adds no
+edge. The same word in two columns (`subCategory=Watches`, `articleType=Watches`) is two
+nodes, because the column is part of the key.
+
+The walk sampler works on the CSR arrays directly (networkx would be far too slow at 44k
+products x 200 walks); `to_networkx` exists for inspection and tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from catalog.columns import ATTRIBUTE_COLUMNS, attribute_key
+from catalog.errors import CatalogError
+
+PRODUCT_PREFIX = "p:"
+
+
+@dataclass
+class ProductGraph:
+    """An undirected, unweighted graph in CSR form; neighbour lists are sorted."""
+
+    product_ids: np.ndarray  # int64 (P,): node i < P is product product_ids[i]
+    attribute_keys: list[str]  # node P + j is attribute attribute_keys[j]
+    indptr: np.ndarray  # int64 (P + A + 1,)
+    indices: np.ndarray  # int32 (2 * edges,)
+
+    @property
+    def num_products(self) -> int:
+        return len(self.product_ids)
+
+    @property
+    def num_nodes(self) -> int:
+        return len(self.product_ids) + len(self.attribute_keys)
+
+    def degree(self) -> np.ndarray:
+        """Number of neighbours of every node, int64 (P + A,)."""
+        return np.diff(self.indptr)
+
+    def node_names(self) -> list[str]:
+        """`p:<id>` for products, then the attribute keys: one unique name per node."""
+        return [f"{PRODUCT_PREFIX}{pid}" for pid in self.product_ids.tolist()] + list(self.attribute_keys)
+
+
+def _cell_strings(values: pd.Series) -> np.ndarray:
+    """Cells as stripped strings, with missing values (NaN, None, pd.NA) as ""."""
+    cells = values.to_numpy(dtype=object)
+    missing = pd.isna(cells)
+    out = np.array([str(v).strip() for v in cells], dtype=object)
+    out[missing] = ""
+    return out
+
+
+def build_graph(rows: pd.DataFrame, columns: Sequence[str] = ATTRIBUTE_COLUMNS) -> ProductGraph:
+    """Build the product–attribute graph from a styles table (one row per product, column `id`).
+
+    Attribute nodes are ordered by column (in `columns` order), then by value, so the same table
+    always gives the same node numbering.
+    """
+    missing = [c for c in ("id", *columns) if c not in rows.columns]
+    if missing:
+        raise CatalogError(f"the styles table has no column {', '.join(missing)}")
+    try:
+        product_ids = rows["id"].to_numpy(dtype=np.int64)
+    except (TypeError, ValueError) as exc:
+        raise CatalogError(f"product ids must be integers ({exc})") from None
+    unique_ids, counts = np.unique(product_ids, return_counts=True)
+    if (counts > 1).any():
+        raise CatalogError(f"duplicate product id {int(unique_ids[counts > 1][0])} in the styles table")
+
+    num_products = len(product_ids)
+    attribute_keys: list[str] = []
+    product_side: list[np.ndarray] = []
+    attribute_side: list[np.ndarray] = []
+    for column in columns:
+        cells = _cell_strings(rows[column])
+        present = np.flatnonzero(cells != "")
+        values, codes = np.unique(cells[present].astype(str), return_inverse=True)
+        product_side.append(present)
+        attribute_side.append(num_products + len(attribute_keys) + codes)
+        attribute_keys.extend(attribute_key(column, v) for v in values.tolist())
+
+    num_nodes = num_products + len(attribute_keys)
+    products = np.concatenate(product_side) if product_side else np.empty(0, np.int64)
+    attributes = np.concatenate(attribute_side) if attribute_side else np.empty(0, np.int64)
+    # Both directions of every edge; sorting by (source, target) gives CSR with sorted neighbours.
+    sources = np.concatenate([products, attributes]).astype(np.int64)
+    targets = np.concatenate([attributes, products]).astype(np.int64)
+    order = np.lexsort((targets, sources))
+    indptr = np.zeros(num_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sources, minlength=num_nodes), out=indptr[1:])
+    return ProductGraph(
+        product_ids=product_ids,
+        attribute_keys=attribute_keys,
+        indptr=indptr,
+        indices=targets[order].astype(np.int32),
+    )
+
+
+def to_networkx(graph: ProductGraph) -> nx.Graph:
+    """The same graph in networkx, nodes named as in `node_names()`.
+
+    Products carry `bipartite=0`, attributes `bipartite=1`; every node has its `index`.
+    """
+    names = graph.node_names()
+    nx_graph = nx.Graph()
+    for index, name in enumerate(names):
+        nx_graph.add_node(name, bipartite=int(index >= graph.num_products), index=index)
+    sources = np.repeat(np.arange(graph.num_nodes), graph.degree())
+    keep = sources < graph.indices  # each undirected edge once
+    nx_graph.add_edges_from((names[s], names[t]) for s, t in zip(sources[keep].tolist(), graph.indices[keep].tolist()))
+    return nx_graph

@@ -1,0 +1,199 @@
+"""The graph latent space G_n2v: node2vec walks embedded with gensim Word2Vec (skip-gram).
+
+Speed at catalog scale (44k products x 200 walks x 30 steps = 268M tokens) comes from three
+things, measured in benchmarks/graph.py:
+
+- Walks are sampled with numpy (ingest.walks) in seconds and written straight into a corpus
+  file of fixed-width integer tokens, which gensim's `corpus_file` mode reads in C++ with no
+  Python per token. The vocabulary comes from a bincount of the walks, so gensim never scans
+  the file in Python.
+- Word2Vec's frequent-word downsampling (`sample`) is applied while writing the file, with
+  gensim's own formula, instead of inside gensim. For one epoch this is the same random
+  thinning, but the dropped tokens are never written, read or looked up. Attribute nodes
+  are half of all tokens and each occurs hundreds of thousands of times, so a small `sample`
+  drops nearly all of them while leaving product tokens alone.
+- The remaining cost is (tokens kept) x (window) x (negative + 1); the defaults below are the
+  cheapest settings that kept neighbour quality within a point of the paper's plain run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from catalog.columns import NODE_DIM
+from catalog.errors import CatalogError
+from ingest.graph import ProductGraph
+from ingest.walks import END, sample_walks
+
+WRITE_BATCH_WALKS = 1 << 19  # walks turned into text at a time (~100 MB of temporaries)
+
+
+@dataclass(frozen=True)
+class Node2VecParams:
+    """node2vec walk and Word2Vec settings; stored with the database so a run can be repeated."""
+
+    dimensions: int = NODE_DIM
+    num_walks: int = 200  # walks per node (paper)
+    walk_length: int = 30  # nodes per walk (paper)
+    p: float = 1.0  # return parameter
+    q: float = 1.0  # in-out parameter
+    window: int = 10
+    epochs: int = 1
+    negative: int = 5
+    # Word2Vec downsampling threshold, as a share of all tokens; applied while writing the corpus.
+    sample: float = 1e-3
+    seed: int = 0
+    workers: int = 2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Node2VecParams:
+        """Rebuild from `to_dict()` output; unknown keys (from a newer version) are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+PAPER_PARAMS = Node2VecParams()  # the paper's G_n2v with gensim's defaults; compare speed-ups against it
+
+
+@dataclass
+class GraphSpace:
+    """Vectors of every graph node, in the graph's node order."""
+
+    product_vectors: np.ndarray  # float32 (P, dimensions), graph.product_ids order
+    attribute_vectors: np.ndarray  # float32 (A, dimensions), graph.attribute_keys order
+    walks_seconds: float  # sampling the walks and writing the corpus
+    train_seconds: float  # Word2Vec
+    tokens_trained: int = 0  # corpus tokens after downsampling, per epoch
+
+
+def progress_total(graph: ProductGraph, params: Node2VecParams) -> int:
+    """The number of units `embed_graph` reports: walks sampled, then walks trained per epoch."""
+    walks = params.num_walks * graph.num_nodes
+    return walks * (1 + params.epochs)
+
+
+def embed_graph(
+    graph: ProductGraph,
+    params: Node2VecParams = Node2VecParams(),
+    progress: Callable[[int], None] | None = None,
+) -> GraphSpace:
+    """Sample node2vec walks over every node and train Word2Vec on them.
+
+    Every node gets a trained vector: each node starts its own walks, so it is in the
+    vocabulary (min_count=1). An isolated product's walks are just itself, so its vector stays
+    at its random initialisation: non-zero, and similar to nothing.
+    """
+    if graph.num_nodes == 0:
+        raise CatalogError("the graph has no nodes to embed")
+    started = time.perf_counter()
+    walks = sample_walks(
+        graph, num_walks=params.num_walks, walk_length=params.walk_length, p=params.p, q=params.q,
+        seed=params.seed, progress=progress,
+    )
+    counts = np.bincount(walks[walks != END], minlength=graph.num_nodes)
+    keep = _keep_probability(counts, params.sample)
+    width = len(str(graph.num_nodes - 1))
+    with tempfile.TemporaryDirectory(prefix="catalog-walks-") as tmp:
+        corpus = os.path.join(tmp, "walks.txt")
+        tokens = _write_corpus(walks, keep, width, corpus, np.random.default_rng(params.seed + 1))
+        del walks
+        walks_seconds = time.perf_counter() - started
+
+        started = time.perf_counter()
+        vectors = _train_word2vec(corpus, counts, tokens, width, params, graph.num_nodes, progress)
+        train_seconds = time.perf_counter() - started
+    return GraphSpace(
+        product_vectors=vectors[: graph.num_products],
+        attribute_vectors=vectors[graph.num_products :],
+        walks_seconds=walks_seconds,
+        train_seconds=train_seconds,
+        tokens_trained=tokens,
+    )
+
+
+def _keep_probability(counts: np.ndarray, sample: float) -> np.ndarray:
+    """gensim's per-word downsampling probability (Word2Vec.prepare_vocab), as an array."""
+    if not sample:
+        return np.ones(counts.size)
+    threshold = sample * counts.sum() if sample < 1.0 else int(sample * (3 + math.sqrt(5)) / 2)
+    safe = np.maximum(counts, 1).astype(float)
+    return np.minimum(1.0, (np.sqrt(safe / threshold) + 1) * (threshold / safe))
+
+
+def _token_table(num_nodes: int, width: int) -> np.ndarray:
+    """uint8 (num_nodes, width + 1): node i as zero-padded decimal digits, then a space."""
+    digits = np.arange(num_nodes)[:, None] // (10 ** np.arange(width - 1, -1, -1)) % 10
+    table = np.full((num_nodes, width + 1), ord(" "), dtype=np.uint8)
+    table[:, :width] = ord("0") + digits
+    return table
+
+
+def _write_corpus(walks: np.ndarray, keep: np.ndarray, width: int, path: str, rng: np.random.Generator) -> int:
+    """Write one walk per line, dropping each token with its downsampling probability.
+
+    Every token is `width` digits and a space, so a batch of walks becomes text with a few
+    numpy gathers. Returns the number of tokens written.
+    """
+    table = _token_table(keep.size, width)
+    written = 0
+    with open(path, "wb") as out:
+        for begin in range(0, len(walks), WRITE_BATCH_WALKS):
+            batch = walks[begin : begin + WRITE_BATCH_WALKS]
+            real = batch != END
+            nodes = np.where(real, batch, 0)
+            kept = real & (rng.random(batch.shape) < keep[nodes])
+            text = table[nodes]  # (walks, length, width + 1)
+            # The last kept token of a walk ends its line; walks with nothing kept are skipped.
+            has_any = kept.any(axis=1)
+            last = batch.shape[1] - 1 - np.argmax(kept[:, ::-1], axis=1)
+            rows = np.flatnonzero(has_any)
+            text[rows, last[rows], width] = ord("\n")
+            out.write(text[kept].tobytes())
+            written += int(kept.sum())
+    return written
+
+
+def _train_word2vec(
+    corpus: str,
+    counts: np.ndarray,
+    tokens: int,
+    width: int,
+    params: Node2VecParams,
+    num_nodes: int,
+    progress: Callable[[int], None] | None,
+) -> np.ndarray:
+    from gensim.models import Word2Vec
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    class _EpochProgress(CallbackAny2Vec):
+        def on_epoch_end(self, model):
+            if progress is not None:
+                progress(params.num_walks * num_nodes)
+
+    model = Word2Vec(
+        vector_size=params.dimensions,
+        window=params.window,
+        min_count=1,
+        sg=1,
+        negative=params.negative,
+        sample=0,  # already applied while writing the corpus
+        seed=params.seed,
+        workers=params.workers,
+    )
+    keys = [f"{i:0{width}d}" for i in range(num_nodes)]
+    model.build_vocab_from_freq(dict(zip(keys, np.maximum(counts, 1).tolist())))
+    model.train(
+        corpus_file=corpus, total_words=tokens, epochs=params.epochs, callbacks=[_EpochProgress()],
+    )
+    order = [model.wv.key_to_index[k] for k in keys]
+    return np.ascontiguousarray(model.wv.vectors[order], dtype=np.float32)

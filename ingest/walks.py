@@ -1,0 +1,131 @@
+"""node2vec random walks sampled on the graph's CSR arrays with numpy.
+
+All walks of a batch advance together, one vectorised step at a time, so the cost is about
+`walk_length` numpy passes per batch whatever the number of nodes. The reference `node2vec`
+package instead precomputes second-order transition tables quadratic in node degree, which is
+~100 GB on the full catalog (attribute nodes have degree ~34k).
+
+With p = q = 1 a walk is first-order: each step picks a neighbour uniformly. Otherwise the
+step from `cur` (having come from `prev`) picks neighbour x with weight 1/p if x is prev,
+1 if x is also a neighbour of prev, 1/q otherwise (Grover & Leskovec 2016). It is sampled
+exactly by rejection: propose a neighbour uniformly, accept with probability weight / bound.
+A large 1/p would make that bound, and so the rejection rate, large; the return move alone
+is therefore given its own slice of the proposal (KnightKing's "outlier folding"), so the
+bound is max(1, 1/q) and the acceptance rate stays >= min(1, q) whatever p is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from catalog.errors import CatalogError
+from ingest.graph import ProductGraph
+
+END = -1  # fills the rest of a walk that cannot move (it started on an isolated node)
+BATCH_WALKS = 1 << 20  # walks advanced together; bounds the temporary arrays to ~100 MB
+
+
+def sample_walks(
+    graph: ProductGraph,
+    num_walks: int = 200,
+    walk_length: int = 30,
+    p: float = 1.0,
+    q: float = 1.0,
+    seed: int = 0,
+    start_nodes: np.ndarray | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Sample `num_walks` walks from each start node (default: every node).
+
+    Returns int32 (num_walks * len(start_nodes), walk_length) of node indices. Row
+    `r * len(start_nodes) + i` is the r-th walk from `start_nodes[i]`, so each block of
+    len(start_nodes) rows visits every start node once. A walk from an isolated node is that
+    node followed by END (-1). The same seed gives the same walks. `progress` is called with
+    the number of walks just finished.
+    """
+    if num_walks < 1 or walk_length < 1:
+        raise CatalogError("num_walks and walk_length must be at least 1")
+    if p <= 0 or q <= 0:
+        raise CatalogError("node2vec p and q must be positive")
+    starts = np.arange(graph.num_nodes) if start_nodes is None else np.asarray(start_nodes, dtype=np.int64)
+    if starts.size and (starts.min() < 0 or starts.max() >= graph.num_nodes):
+        raise CatalogError("start node out of range")
+
+    sampler = _WalkSampler(graph, p, q, np.random.default_rng(seed))
+    all_starts = np.tile(starts, num_walks)
+    walks = np.empty((all_starts.size, walk_length), dtype=np.int32)
+    for begin in range(0, all_starts.size, BATCH_WALKS):
+        end = min(begin + BATCH_WALKS, all_starts.size)
+        walks[begin:end] = sampler.walk(all_starts[begin:end], walk_length)
+        if progress is not None:
+            progress(end - begin)
+    return walks
+
+
+class _WalkSampler:
+    """Advances a batch of walks on one graph with one random generator."""
+
+    def __init__(self, graph: ProductGraph, p: float, q: float, rng: np.random.Generator):
+        self.indptr = graph.indptr
+        self.indices = graph.indices.astype(np.int64)
+        self.degree = graph.degree()
+        self.rng = rng
+        self.second_order = not (p == 1.0 and q == 1.0)
+        self.return_weight = 1.0 / p
+        self.far_weight = 1.0 / q
+        # Envelope for every non-return move; the part of the return weight above it is folded out.
+        self.bound = max(1.0, self.far_weight)
+        self.return_extra = max(0.0, self.return_weight - self.bound)
+        if self.second_order:
+            # CSR with sorted neighbours makes these (source, target) keys globally sorted,
+            # so "is x a neighbour of prev" is one searchsorted for a whole batch.
+            sources = np.repeat(np.arange(graph.num_nodes, dtype=np.int64), self.degree)
+            self.num_nodes = graph.num_nodes
+            self.edge_keys = sources * graph.num_nodes + self.indices
+
+    def walk(self, starts: np.ndarray, walk_length: int) -> np.ndarray:
+        walks = np.full((starts.size, walk_length), END, dtype=np.int32)
+        walks[:, 0] = starts
+        if walk_length == 1:
+            return walks
+        cur = starts.astype(np.int64)
+        moving = np.flatnonzero(self.degree[cur] > 0)
+        walks[moving, 1] = self._uniform_step(cur[moving])
+        for step in range(2, walk_length):
+            cur = walks[moving, step - 1].astype(np.int64)
+            if self.second_order:
+                walks[moving, step] = self._biased_step(walks[moving, step - 2].astype(np.int64), cur)
+            else:
+                walks[moving, step] = self._uniform_step(cur)
+        return walks
+
+    def _uniform_step(self, cur: np.ndarray) -> np.ndarray:
+        """A uniformly chosen neighbour of each node in `cur` (all have degree >= 1)."""
+        offset = (self.rng.random(cur.size) * self.degree[cur]).astype(np.int64)
+        return self.indices[self.indptr[cur] + offset]
+
+    def _biased_step(self, prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
+        """The node2vec move from `cur` having come from `prev`, by vectorised rejection."""
+        chosen = np.empty(cur.size, dtype=np.int64)
+        pending = np.arange(cur.size)
+        while pending.size:
+            p_prev, p_cur = prev[pending], cur[pending]
+            deg = self.degree[p_cur]
+            # Proposal: deg slices of height `bound` (one per neighbour) plus the folded-out return slice.
+            u = self.rng.random(pending.size) * (deg * self.bound + self.return_extra)
+            slot = np.minimum((u / self.bound).astype(np.int64), deg)  # == deg: the return slice
+            folded = slot == deg
+            candidate = np.where(folded, p_prev, self.indices[self.indptr[p_cur] + np.minimum(slot, deg - 1)])
+            weight = np.where(self._adjacent(p_prev, candidate), 1.0, self.far_weight)
+            weight[candidate == p_prev] = min(self.return_weight, self.bound)
+            accept = folded | (self.rng.random(pending.size) * self.bound < weight)
+            chosen[pending[accept]] = candidate[accept]
+            pending = pending[~accept]
+        return chosen
+
+    def _adjacent(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        keys = a * self.num_nodes + b
+        pos = np.minimum(np.searchsorted(self.edge_keys, keys), self.edge_keys.size - 1)
+        return self.edge_keys[pos] == keys

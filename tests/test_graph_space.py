@@ -1,0 +1,115 @@
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from gensim.models import Word2Vec
+
+from ingest.graph import build_graph
+from ingest.graph_space import (
+    PAPER_PARAMS,
+    Node2VecParams,
+    _keep_probability,
+    _write_corpus,
+    embed_graph,
+    progress_total,
+)
+from ingest.walks import END
+
+# Small and quick; one worker so that gensim is deterministic.
+TINY = Node2VecParams(num_walks=20, walk_length=10, window=4, workers=1, sample=0)
+
+
+def two_group_catalog() -> pd.DataFrame:
+    """Blue men's shirts and red women's heels: no attribute value in common between the groups."""
+    rows = []
+    for i in range(12):
+        rows.append({"id": 100 + i, "gender": "Men", "articleType": "Shirts",
+                     "baseColour": ["Blue", "Navy Blue"][i % 2], "season": ["Summer", "Fall"][i % 3 == 0]})
+        rows.append({"id": 200 + i, "gender": "Women", "articleType": "Heels",
+                     "baseColour": ["Red", "Pink"][i % 2], "season": ["Winter", "Spring"][i % 3 == 0]})
+    rows.append({"id": 999, "gender": "", "articleType": "", "baseColour": "", "season": ""})  # isolated
+    return pd.DataFrame(rows)
+
+
+COLUMNS = ("gender", "articleType", "baseColour", "season")
+
+
+@pytest.fixture(scope="module")
+def space_and_graph():
+    graph = build_graph(two_group_catalog(), COLUMNS)
+    return embed_graph(graph, TINY), graph
+
+
+def test_vectors_cover_every_node_in_order(space_and_graph):
+    space, graph = space_and_graph
+    assert space.product_vectors.shape == (graph.num_products, 32)
+    assert space.attribute_vectors.shape == (len(graph.attribute_keys), 32)
+    assert space.product_vectors.dtype == np.float32 == space.attribute_vectors.dtype
+    every = np.vstack([space.product_vectors, space.attribute_vectors])
+    assert (np.linalg.norm(every, axis=1) > 1e-3).all()  # including the isolated product
+    assert space.walks_seconds >= 0 and space.train_seconds > 0
+
+
+def test_nearest_products_are_in_the_same_group(space_and_graph):
+    space, graph = space_and_graph
+    group = (graph.product_ids // 100)[:-1]  # 1 or 2; the isolated product left out
+    vectors = space.product_vectors[:-1]
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    sims = unit @ unit.T
+    np.fill_diagonal(sims, -np.inf)
+    nearest = np.argsort(-sims, axis=1)[:, :5]
+    assert (group[nearest] == group[:, None]).all()
+
+
+def test_attribute_vectors_sit_near_their_products(space_and_graph):
+    space, graph = space_and_graph
+    heels = space.attribute_vectors[graph.attribute_keys.index("articleType=Heels")]
+    unit = space.product_vectors / np.linalg.norm(space.product_vectors, axis=1, keepdims=True)
+    closest = np.argsort(-(unit @ heels))[:6]
+    assert (graph.product_ids[closest] // 100 == 2).all()
+
+
+def test_progress_reports_walks_then_epochs():
+    graph = build_graph(two_group_catalog(), COLUMNS)
+    params = dataclasses.replace(TINY, num_walks=3, epochs=2)
+    done = []
+    embed_graph(graph, params, progress=done.append)
+    assert sum(done) == progress_total(graph, params) == 3 * graph.num_nodes * 3
+
+
+def test_corpus_file_holds_the_walks_as_tokens(tmp_path):
+    walks = np.array([[3, 10, 4, 10], [11, END, END, END], [0, 2, 0, 2]], dtype=np.int32)
+    path = tmp_path / "walks.txt"
+    written = _write_corpus(walks, np.ones(12), 2, str(path), np.random.default_rng(0))
+    assert path.read_text() == "03 10 04 10\n11\n00 02 00 02\n"
+    assert written == 9
+
+
+def test_corpus_drops_tokens_with_their_keep_probability(tmp_path):
+    walks = np.tile(np.array([[0, 1, 0, 1, 0, 1]], dtype=np.int32), (2000, 1))
+    keep = np.array([1.0, 0.25])
+    path = tmp_path / "walks.txt"
+    written = _write_corpus(walks, keep, 1, str(path), np.random.default_rng(0))
+    tokens = path.read_text().split()
+    assert len(tokens) == written
+    assert tokens.count("0") == 6000
+    assert tokens.count("1") == pytest.approx(1500, rel=0.1)
+    assert all(line.startswith("0") for line in path.read_text().splitlines())
+
+
+@pytest.mark.parametrize("sample", [1e-3, 1e-5, 2.0])
+def test_keep_probability_is_gensims_downsampling(sample):
+    counts = np.array([5, 40, 300, 2000, 90000, 400000])
+    model = Word2Vec(min_count=1, sample=sample)
+    model.build_vocab_from_freq({str(i): int(c) for i, c in enumerate(counts)})
+    theirs = np.array([model.wv.get_vecattr(str(i), "sample_int") for i in range(len(counts))]) / (2**32 - 1)
+    assert _keep_probability(counts, sample) == pytest.approx(theirs, abs=1e-6)
+    assert _keep_probability(counts, 0).tolist() == [1.0] * len(counts)
+
+
+def test_params_round_trip_through_a_dict():
+    params = Node2VecParams(p=0.5, q=2.0, window=3)
+    assert Node2VecParams.from_dict(params.to_dict()) == params
+    assert Node2VecParams.from_dict({**params.to_dict(), "added_later": 1}) == params
+    assert PAPER_PARAMS.dimensions == 32 and PAPER_PARAMS.num_walks == 200 and PAPER_PARAMS.walk_length == 30
