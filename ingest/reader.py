@@ -25,7 +25,9 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -285,9 +287,14 @@ class _Header:
         absorbs = name is not None and (name == len(fields) - 1 or len(positions) == len(fields))
         return cls(len(fields), delimiter, positions, absorbs)
 
-    @property
+    @cached_property
     def _required_width(self) -> int:
         return 1 + max(self.positions[column] for column in _REQUIRED)
+
+    @cached_property
+    def _value_slots(self) -> tuple[tuple[str, int | None, int], ...]:
+        """(column, field index or None when absent, length limit) in output order."""
+        return tuple((c, self.positions.get(c), limit) for c, limit in _VALUE_LIMITS)
 
     def outcomes(
         self, start: int, fields: list[str] | None, lines: list[str]
@@ -345,10 +352,11 @@ class _Header:
         if number is None or int(number.group(1)) > _INT64_MAX:
             return Reject(None, raw_id, f"id {raw_id!r} is not a whole number")
         values = []
-        for column, limit in _VALUE_LIMITS:
-            index = self.positions.get(column)
-            value = _value(fitted[index]) if index is not None else ""
-            if len(value) > limit:
+        for column, index, limit in self._value_slots:
+            value = _clean(fitted[index]) if index is not None else ""
+            if len(value) <= 4 and value.lower() in MISSING_MARKERS:
+                value = ""
+            elif len(value) > limit:
                 too_long = f"{column} is {len(value)} characters long (limit {limit})"
                 return Reject(None, raw_id, too_long)
             if column == "year" and (year := _YEAR_WITH_ZERO_FRACTION.fullmatch(value)):
@@ -376,13 +384,7 @@ def _clean(text: str) -> str:
     return _OTHER_CONTROLS.sub("", _WHITESPACE_CONTROLS.sub(" ", text)).strip()
 
 
-def _value(text: str) -> str:
-    value = _clean(text)
-    return "" if len(value) <= 4 and value.lower() in MISSING_MARKERS else value
-
-
-@dataclass(frozen=True)
-class _Row:
+class _Row(NamedTuple):  # a NamedTuple: one is built per data line, and it is cheap
     line: int
     id: int
     raw_id: str

@@ -353,9 +353,9 @@ def test_reads_44k_rows_well_under_two_seconds(tmp_path):
         for i in range(44_446)
     ]
     path = write(tmp_path, lines(*body))
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: other processes on a busy machine do not count
     table = read_styles(path)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(table.rows) == 44_446 and table.rejects == []
     assert table.rows[NAME_COLUMN].iloc[-1] == "Brand Men Shirt, model 44445"
     assert elapsed < 2.0
