@@ -83,7 +83,7 @@ def nearest(
     if where:
         filters.append(f"({where})")
     search = store.table("products").search(np.asarray(vector, dtype=np.float32), vector_column_name=column)
-    search = search.metric("cosine").select(list(DISPLAY_COLUMNS)).limit(k)
+    search = search.metric("cosine").select([*DISPLAY_COLUMNS, "_distance"]).limit(k)
     if filters:
         search = search.where(" AND ".join(filters), prefilter=True)
     try:
