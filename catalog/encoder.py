@@ -98,7 +98,7 @@ class ImageEncoder:
         self._model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x), name="image_encoder")
         if head is not None:
             self._head.set_weights(head)
-        # One traced graph for every batch size: model.predict re-plans each call and is far slower.
+        # One traced graph for every batch size; model.predict would build a data pipeline per call.
         self._forward = tf.function(
             lambda pixels: self._model(pixels, training=False),
             input_signature=[tf.TensorSpec((None, image_size, image_size, 3), tf.uint8)],
