@@ -74,6 +74,22 @@ def test_encode_stream_batches_in_order_and_reports_progress(encoder, vectors):
     assert np.array_equal(np.concatenate([v for _, v in batches]), vectors)
 
 
+def test_encode_stream_consumes_load_images(tmp_path, encoder):
+    from PIL import Image
+
+    from ingest.images import load_image, load_images
+
+    ids = list(range(1, 12))
+    for product_id in ids:
+        Image.fromarray(photos(1, seed=product_id)[0]).resize((60, 80)).save(tmp_path / f"{product_id}.jpg")
+    loaded = load_images(tmp_path, ids, size=SIZE)
+    items = ((product_id, image.pixels) for product_id, image, _ in loaded)
+    batches = list(encoder.encode_stream(items, batch_size=4))
+    assert [i for batch_ids, _ in batches for i in batch_ids] == ids
+    expected = encoder.encode(np.stack([load_image(tmp_path / f"{i}.jpg", size=SIZE).pixels for i in ids]))
+    assert np.array_equal(np.concatenate([v for _, v in batches]), expected)
+
+
 def test_encode_refuses_wrong_pixels(encoder):
     with pytest.raises(ValueError, match="uint8"):
         encoder.encode(photos(2).astype(np.float32))
