@@ -57,25 +57,46 @@ def results_document(item: dict | None, results: dict[str, list[Result]], **extr
     return document
 
 
-def product_table(title: str, rows: list[dict], scores: list[float] | None = None, query: dict | None = None) -> Table:
-    """The paper's appendix table: rank, score, id and the styles columns.
+# Columns by priority: an 80-column terminal shows the first ones, a wide one all of the appendix.
+COLUMN_PRIORITY = ("articleType", "baseColour", "gender", "usage", "season", "subCategory", "masterCategory", "year")
+MIN_NAME_WIDTH = 16
+
+
+def visible_columns(width: int, with_scores: bool) -> list[str]:
+    """The attribute columns that fit `width` beside id, name (and rank and score)."""
+    used = 6 + (14 if with_scores else 0) + MIN_NAME_WIDTH
+    shown = []
+    for column in COLUMN_PRIORITY:
+        cost = {"articleType": 14, "baseColour": 10, "year": 5}.get(column, 9) + 1
+        if used + cost > width:
+            break
+        shown.append(column)
+        used += cost
+    return [c for c in ATTRIBUTE_COLUMNS if c in shown]
+
+
+def product_table(title: str, rows: list[dict], scores: list[float] | None = None, query: dict | None = None,
+                  width: int | None = None) -> Table:
+    """The paper's appendix table: rank, score, id and the styles columns that fit the terminal.
 
     Attribute cells equal to the query item's are bold so a glance shows what a result shares.
     """
-    table = Table(title=title, title_justify="left", pad_edge=False, expand=False)
+    columns = visible_columns(width or console().width, scores is not None)
+    table = Table(title=title, title_justify="left", pad_edge=False, expand=False, box=None, header_style="bold")
+    # rank, score and id are never squeezed: a cut id is a wrong id.
     if scores is not None:
-        table.add_column("#", justify="right", no_wrap=True)
-        table.add_column("score", justify="right", no_wrap=True)
-    table.add_column("id", justify="right", no_wrap=True)
-    for column in ATTRIBUTE_COLUMNS:
-        table.add_column(SHORT_HEADERS[column], overflow="ellipsis", no_wrap=True, max_width=14)
-    table.add_column("name", overflow="ellipsis", no_wrap=True, ratio=1, min_width=12)
+        table.add_column("#", justify="right", no_wrap=True, min_width=len(str(len(rows))))
+        table.add_column("score", justify="right", no_wrap=True, min_width=5)
+    table.add_column("id", justify="right", no_wrap=True, min_width=max([len(str(r["id"])) for r in rows] + [2]))
+    for column in columns:
+        table.add_column(SHORT_HEADERS[column], overflow="ellipsis", no_wrap=True, max_width=16)
+    table.add_column("name", overflow="ellipsis", no_wrap=True, min_width=MIN_NAME_WIDTH)
     for rank, row in enumerate(rows, 1):
         cells = []
         if scores is not None:
             cells += [str(rank), f"{scores[rank - 1]:.3f}"]
         cells.append(str(row["id"]))
-        for column in ATTRIBUTE_COLUMNS:
+        for column in columns:
             value = escape(str(row.get(column) or ""))
             shared = query is not None and value and row.get(column) == query.get(column)
             cells.append(f"[bold]{value}[/bold]" if shared else value)
