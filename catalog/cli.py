@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 
@@ -10,29 +9,7 @@ import click
 
 from catalog.columns import DISPLAY_COLUMNS
 from catalog.errors import CatalogError
-from catalog.store import default_db_path
-
-SPACE_CHOICES = ("rec", "image", "graph", "all")
-
-
-def db_option(command):
-    return click.option(
-        "--db", "db", type=click.Path(path_type=Path), default=None, envvar="CATALOG_DB", show_envvar=True,
-        help="Database folder (default ./db).",
-    )(command)
-
-
-def json_option(command):
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout, nothing else.")(command)
-
-
-def k_option(default: int):
-    return click.option("-k", "k", type=click.IntRange(1, 1000), default=default, show_default=True, help="How many results.")
-
-
-def _db(db: Path | None) -> Path:
-    return db or default_db_path()
-
+from catalog.cli_options import SPACE_CHOICES, resolve_db, db_option, json_option, k_option
 
 class CatalogGroup(click.Group):
     """Turns errors into one line on stderr: exit 1 for user/data errors, 130 for Ctrl-C."""
@@ -110,7 +87,7 @@ def ingest(csv_path, images_dir, weights, limit, seed, image_size, batch_size, n
         node2vec=node2vec, linker=LinkerParams(kind=linker_kind, seed=seed),
     )
     reporter = render.RichReporter(enabled=not as_json and sys.stderr.isatty())
-    report = run_ingest(_db(db), csv_path, images_dir, options, reporter)
+    report = run_ingest(resolve_db(db), csv_path, images_dir, options, reporter)
     if as_json:
         render.emit_json(render.ingest_document(report))
     else:
@@ -135,7 +112,7 @@ def similar(product_id, k, space, db, as_json):
     from catalog.store import Store
 
     spaces = ("image", "graph", "rec") if space == "all" else (space,)
-    item, results = search.similar(Store.open(_db(db)), product_id, k, spaces)
+    item, results = search.similar(Store.open(resolve_db(db)), product_id, k, spaces)
     if as_json:
         render.emit_json(render.results_document(item, results))
     else:
@@ -163,7 +140,7 @@ def query(image_path, product_id, plus, minus, weights, k, db, as_json):
 
     if (image_path is None) == (product_id is None):
         raise click.UsageError("give exactly one of --image FILE or --id ID")
-    store = Store.open(_db(db))
+    store = Store.open(resolve_db(db))
     terms = search.parse_terms(list(plus), list(minus), search.load_attributes(store))
     if image_path is not None:
         from catalog.models import translate_photo
@@ -206,9 +183,9 @@ def demo(out_dir, count, seed, db):
     made = make_demo_catalog(out_dir, count=count, seed=seed)
     out.print(f"demo catalog: {made.count} products in {made.csv_path} and {made.images_dir}/")
     reporter = render.RichReporter(enabled=sys.stderr.isatty())
-    report = run_ingest(_db(db), made.csv_path, made.images_dir, IngestOptions(weights="random", seed=seed), reporter)
+    report = run_ingest(resolve_db(db), made.csv_path, made.images_dir, IngestOptions(weights="random", seed=seed), reporter)
     render.print_ingest_report(report)
-    store = Store.open(_db(db))
+    store = Store.open(resolve_db(db))
     example = _demo_example(store)
     db_flag = f" --db {db}" if db else ""
     out.print(f"\n$ catalog similar {example}{db_flag} --space all")
@@ -227,6 +204,14 @@ def _demo_example(store) -> int:
     if not rows:
         rows = store.table("products").search().where("has_image = true").select(["id"]).limit(1).to_list()
     return int(rows[0]["id"])
+
+
+# Commands that live in their own modules; each module lists its click commands in COMMANDS.
+from catalog import cli_browse, cli_eval, cli_updates  # noqa: E402  (they import only click at module level)
+
+for _module in (cli_browse, cli_eval, cli_updates):
+    for _command in _module.COMMANDS:
+        cli.add_command(_command)
 
 
 def main():

@@ -1,0 +1,7 @@
+"""Measuring commands: eval and plot."""
+
+from __future__ import annotations
+
+import click  # noqa: F401
+
+COMMANDS: list = []
