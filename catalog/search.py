@@ -167,6 +167,27 @@ def parse_terms(plus: list[str], minus: list[str], attributes: list[Attribute]) 
     return terms
 
 
+def infer_attributes(vector: np.ndarray, attributes: list[Attribute], top: int = 3) -> dict[str, list[tuple[str, float]]]:
+    """Per attribute column, the `top` values whose vectors are most cosine-similar to `vector`.
+
+    `vector` lives in the graph space (a translated photo, or a product's node vector); so do
+    the attribute nodes, which is what lets a photo name its own attributes (the paper's end
+    goal). Every column of the catalog is present, best value first; scores are cosines.
+    """
+    query = _unit(np.asarray(vector, dtype=np.float32))
+    inferred: dict[str, list[tuple[str, float]]] = {}
+    for column in ATTRIBUTE_COLUMNS:
+        candidates = [a for a in attributes if a.column == column]
+        if not candidates:
+            inferred[column] = []
+            continue
+        matrix = np.stack([_unit(a.vector) for a in candidates])
+        scores = matrix @ query
+        order = np.argsort(-scores, kind="stable")[:top]
+        inferred[column] = [(candidates[i].value, round(float(scores[i]), 4)) for i in order]
+    return inferred
+
+
 def compose(base: np.ndarray, terms: list[Term]) -> np.ndarray:
     """base + sum(weight * attribute), every vector L2-normalised first.
 
