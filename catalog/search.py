@@ -20,6 +20,7 @@ import numpy as np
 
 from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS
 from catalog.errors import CatalogError
+from catalog.index import tune_query
 from catalog.store import Store
 
 SPACES = {
@@ -83,7 +84,7 @@ def nearest(
     if where:
         filters.append(f"({where})")
     search = store.table("products").search(np.asarray(vector, dtype=np.float32), vector_column_name=column)
-    search = search.metric("cosine").select([*DISPLAY_COLUMNS, "_distance"]).limit(k)
+    search = tune_query(search.metric("cosine").select([*DISPLAY_COLUMNS, "_distance"]).limit(k))
     if filters:
         search = search.where(" AND ".join(filters), prefilter=True)
     try:
