@@ -38,14 +38,18 @@ class IndexChange:
 
 
 def num_partitions(rows: int) -> int:
-    """About sqrt(rows) partitions (LanceDB's own rule), so each holds about sqrt(rows) vectors."""
-    return max(1, int(math.sqrt(rows)))
+    """About sqrt(rows) partitions (LanceDB's own rule), so each holds about sqrt(rows) vectors.
+
+    At most rows / 256: k-means trains on 256 samples per partition and leaves partitions empty
+    (with a warning) when the table holds fewer.
+    """
+    return max(1, min(int(math.sqrt(rows)), rows // 256))
 
 
 def vector_index(table, column: str):
     """The vector index on `column`, or None."""
     for index in table.list_indices():
-        if column in index.columns and index.index_type.startswith("IVF"):
+        if column in index.columns and index.index_type.upper().startswith("IVF"):
             return index
     return None
 

@@ -1,0 +1,114 @@
+"""ensure_index: exact below the row threshold, IVF above it, and search stays exact-equivalent."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from catalog import index, search
+from catalog.columns import IMAGE_DIM, NODE_DIM
+from catalog.store import PRODUCTS_SCHEMA, Store
+
+ROWS = 1200
+THRESHOLD = 1000  # tiny, so a small table crosses it
+
+
+def _products(ids: np.ndarray, vectors: np.ndarray) -> pa.Table:
+    size = len(ids)
+    columns = {
+        "id": pa.array(ids, pa.int64()),
+        "has_image": pa.array(np.zeros(size, bool)),
+        "image_vector": _fixed(np.zeros((size, IMAGE_DIM), np.float32)),
+        "node_vector": _fixed(vectors),
+        "rec_vector": _fixed(vectors),
+        "run": pa.array(np.ones(size, np.int64)),
+    }
+    columns.update({f.name: pa.nulls(size, f.type) for f in PRODUCTS_SCHEMA if f.name not in columns})
+    return pa.table(columns, schema=PRODUCTS_SCHEMA)
+
+
+def _fixed(matrix: np.ndarray) -> pa.FixedSizeListArray:
+    return pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1), pa.float32()), matrix.shape[1])
+
+
+def _clustered(rows: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(12, NODE_DIM))
+    return (centres[rng.integers(12, size=rows)] + 0.3 * rng.normal(size=(rows, NODE_DIM))).astype(np.float32)
+
+
+def _write(store: Store, ids: np.ndarray, vectors: np.ndarray, threshold: int) -> index.IndexChange:
+    with store.writer() as writer:
+        writer.upsert_products(_products(ids, vectors))
+        change = index.ensure_index(writer.products, "node_vector", threshold)
+        writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
+    return change
+
+
+def _exact(vectors: np.ndarray, ids: np.ndarray, query: np.ndarray, exclude: int, k: int) -> list[int]:
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    scores = unit @ (query / np.linalg.norm(query))
+    scores[ids == exclude] = -np.inf
+    return ids[np.argsort(-scores)[:k]].tolist()
+
+
+@pytest.fixture
+def vectors() -> np.ndarray:
+    return _clustered(ROWS, seed=0)
+
+
+def test_below_threshold_search_is_exact_without_index(tmp_path, vectors):
+    store = Store(tmp_path / "db")
+    change = _write(store, np.arange(1, ROWS + 1), vectors, threshold=ROWS + 1)
+    assert change.action == "exact"
+    assert index.vector_index(store.table("products"), "node_vector") is None
+
+
+def test_above_threshold_an_index_exists_and_top_results_are_exact(tmp_path, vectors):
+    ids = np.arange(1, ROWS + 1)
+    store = Store(tmp_path / "db")
+    change = _write(store, ids, vectors, THRESHOLD)
+    assert change.action == "built" and change.unindexed_rows == 0
+    products = Store.open(store.path).table("products")
+    assert index.vector_index(products, "node_vector") is not None
+    assert products.index_stats(index.vector_index(products, "node_vector").name).num_indexed_rows == ROWS
+
+    opened = Store.open(store.path)
+    for query in (3, 400, 1111):
+        found = [r.id for r in search.nearest(opened, vectors[query - 1], "node_vector", 10, exclude=(query,))]
+        assert found == _exact(vectors, ids, vectors[query - 1], query, 10)
+
+
+def test_rows_added_after_the_build_are_found_and_many_trigger_a_rebuild(tmp_path, vectors):
+    ids = np.arange(1, ROWS + 1)
+    store = Store(tmp_path / "db")
+    _write(store, ids, vectors, THRESHOLD)
+
+    # One new product almost identical to product 7: kept index, still found first.
+    twin = vectors[6:7] * 1.01
+    change = _write(store, np.array([ROWS + 1]), twin, THRESHOLD)
+    assert change.action == "kept" and change.unindexed_rows == 1
+    found = search.nearest(Store.open(store.path), vectors[6], "node_vector", 3, exclude=(7,))
+    assert found[0].id == ROWS + 1
+
+    # Rewriting every vector (what a full re-embedding does) leaves the index stale: rebuilt.
+    change = _write(store, np.arange(1, ROWS + 2), _clustered(ROWS + 1, seed=1), THRESHOLD)
+    assert change.action == "rebuilt" and change.unindexed_rows == 0
+
+
+def test_a_table_that_shrinks_below_the_threshold_goes_back_to_exact(tmp_path, vectors):
+    store = Store(tmp_path / "db")
+    _write(store, np.arange(1, ROWS + 1), vectors, THRESHOLD)
+    with store.writer() as writer:
+        writer.delete_products(list(range(1, 401)))
+        change = index.ensure_index(writer.products, "node_vector", THRESHOLD)
+        writer.commit("remove", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
+    assert change.action == "dropped"
+    assert index.vector_index(Store.open(store.path).table("products"), "node_vector") is None
+
+
+def test_partitions_follow_sqrt_rows_but_keep_enough_training_samples():
+    assert index.num_partitions(1_000_000) == 1000
+    assert index.num_partitions(1200) == 4  # 1200 // 256: k-means needs 256 samples per partition
+    assert index.num_partitions(10) == 1
