@@ -2,6 +2,173 @@
 
 from __future__ import annotations
 
-import click  # noqa: F401
+import sys
+from pathlib import Path
 
-COMMANDS: list = []
+import click
+
+from catalog.cli_options import db_option, json_option, k_option, resolve_db
+from catalog.columns import ATTRIBUTE_COLUMNS
+
+LINKER_CHOICES = ("cosine", "paper")  # catalog.linker.LINKER_KINDS, without importing it for --help
+
+
+@click.command("eval")
+@click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1, show_default=True,
+              help="Share of the products with photos held out of graph and linker training and queried as new photos.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the held-out choice and the samples.")
+@k_option(10)
+@click.option("--linker", "linker_kind", type=click.Choice(LINKER_CHOICES), default=None,
+              help="Linker to retrain (default: the one the database was built with).")
+@click.option("--walks", "num_walks", type=click.IntRange(1), default=None, help="node2vec walks per node (default: as recorded).")
+@click.option("--walk-length", type=click.IntRange(2), default=None, help="node2vec walk length (default: as recorded).")
+@click.option("-p", "p", type=float, default=None, help="node2vec return parameter (default: as recorded).")
+@click.option("-q", "q", type=float, default=None, help="node2vec in-out parameter (default: as recorded).")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Linker epochs at most (default: as recorded).")
+@click.option("--trials", type=click.IntRange(0), default=200, show_default=True, help="Arithmetic queries to sample.")
+@db_option
+@json_option
+def eval_command(holdout, seed, k, linker_kind, num_walks, walk_length, p, q, epochs, trials, db, as_json):
+    """Measure recommendation quality on held-out photos, without leaks.
+
+    Holds out a share of the products with photos, rebuilds the graph space and the linker on the
+    rest (stored image vectors, no photo is encoded) and queries the held-out photos as new ones.
+    The result is also saved as eval.json in the database folder for `catalog plot eval`.
+
+    \b
+    catalog eval
+    catalog eval --linker paper --json
+    catalog eval --holdout 0.2 -k 6 --walks 50
+    """
+    from catalog import render
+    from catalog.evaluate import EvalOptions, evaluate, save_evaluation
+    from catalog.store import Store
+
+    path = resolve_db(db)
+    store = Store.open(path)
+    options = EvalOptions(
+        k=k, holdout=holdout, seed=seed, arithmetic_trials=trials,
+        node2vec_overrides={"num_walks": num_walks, "walk_length": walk_length, "p": p, "q": q},
+        linker_overrides={"kind": linker_kind, "epochs": epochs},
+    )
+    reporter = render.RichReporter(enabled=not as_json and sys.stderr.isatty())
+    document = evaluate(store, options, reporter).document()
+    try:
+        save_evaluation(path, document)
+    except OSError as error:  # a read-only database still gets its numbers printed
+        render.console(stderr=True).print(f"warning: could not save the eval run in {path}: {error.strerror or error}")
+    if as_json:
+        render.emit_json(document)
+    else:
+        print_evaluation(document)
+
+
+@click.group()
+def plot():
+    """Draw pictures (PNG, no display needed): the latent spaces and an eval run.
+
+    \b
+    catalog plot tsne --out spaces.png
+    catalog plot tsne --color articleType --sample 1000
+    catalog plot eval --out eval.png
+    """
+
+
+@plot.command("tsne")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("spaces.png"), show_default=True, help="PNG to write.")
+@click.option("--color", type=click.Choice(ATTRIBUTE_COLUMNS), default="masterCategory", show_default=True,
+              help="Attribute column that colours the points.")
+@click.option("--sample", type=click.IntRange(10), default=3000, show_default=True,
+              help="At most this many products with photos (t-SNE is quadratic-ish in points).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@db_option
+def plot_tsne(out, color, sample, seed, db):
+    """The paper's Figure 4: t-SNE of the image space and the graph space side by side.
+
+    2 components, 300 iterations, perplexity 40 (scikit-learn), one colour per --color value.
+    """
+    from catalog import render
+    from catalog.plot import plot_spaces
+    from catalog.store import Store
+
+    store = Store.open(resolve_db(db))
+    with render.RichReporter(enabled=sys.stderr.isatty()).stage("t-SNE (image space, graph space)", 2) as progress:
+        written = plot_spaces(store, out, color=color, sample=sample, seed=seed, progress=progress)
+    render.console().print(f"wrote {written}")
+
+
+@plot.command("eval")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("eval.png"), show_default=True, help="PNG to write.")
+@db_option
+def plot_eval_command(out, db):
+    """Precision per attribute column and space, and nDCG, from the last `catalog eval` run."""
+    from catalog import render
+    from catalog.evaluate import load_evaluation
+    from catalog.plot import plot_eval
+
+    written = plot_eval(load_evaluation(resolve_db(db)), out)
+    render.console().print(f"wrote {written}")
+
+
+COMMANDS: list = [eval_command, plot]
+
+
+# -- terminal rendering ----------------------------------------------------------------------
+
+
+def print_evaluation(doc: dict) -> None:
+    """The eval document as four rich tables: precision, linker, arithmetic, inference."""
+    from rich.table import Table
+
+    from catalog import render
+
+    out = render.console()
+    k, linker = doc["k"], doc["linker"]
+    out.print(
+        f"[bold]eval[/bold]: {doc['holdout']} held-out photos queried as new against {doc['in_sample']} products "
+        f"(graph and linker rebuilt without them; linker {linker.get('kind')}, seed {doc['settings']['seed']})"
+    )
+    spaces = ("rec", "image", "random", "graph")
+    titles = {"rec": "Rec", "image": "image", "random": "random", "graph": "graph (ref.)"}
+    table = Table(title=f"precision@{k}: share of results sharing the query's value", title_justify="left")
+    table.add_column("column")
+    for space in spaces:
+        table.add_column(titles[space], justify="right")
+    for column in ATTRIBUTE_COLUMNS:
+        table.add_row(column, *(_number(doc["precision"][space].get(column)) for space in spaces))
+    table.add_section()
+    table.add_row(f"nDCG@{k}", *(_number(doc["ndcg"].get(space)) for space in spaces))
+    out.print(table)
+
+    table = Table(title=f"linker ({linker.get('kind')})", title_justify="left")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("for comparison", justify="right")
+    table.add_row("validation MSE", _number(linker.get("val_mse")), f"mean predictor {_number(linker.get('val_mse_mean_predictor'))}")
+    table.add_row("validation cosine (translated vs true)", _number(linker.get("val_cosine")), f"train {_number(linker.get('train_cosine'))}")
+    table.add_row(f"recall@{k} of own node vector (in-catalog)", _number(linker.get("recall_at_k")), f"chance {_number(linker.get('recall_chance'))}")
+    table.add_row("epochs", str(linker.get("epochs", "–")), "")
+    out.print(table)
+
+    arithmetic = doc["arithmetic"]
+    table = Table(title=f"arithmetic: photo + value − its own value of the column (top {k})", title_justify="left")
+    for name in ("column swapped", "trials", "success", "kept", "kept without arithmetic"):
+        table.add_column(name, justify="left" if name == "column swapped" else "right")
+    for column, stats in arithmetic.get("by_column", {}).items():
+        table.add_row(column, str(stats["trials"]), _number(stats["success"]), _number(stats["kept"]), _number(stats["kept_without_arithmetic"]))
+    table.add_section()
+    table.add_row("all", str(arithmetic["trials"]), _number(arithmetic["success"]), _number(arithmetic["kept"]),
+                  _number(arithmetic["kept_without_arithmetic"]))
+    out.print(table)
+
+    table = Table(title="attribute inference from held-out photos", title_justify="left")
+    table.add_column("column")
+    table.add_column("top-1 accuracy", justify="right")
+    table.add_column("commonest value", justify="right")
+    for column in ATTRIBUTE_COLUMNS:
+        table.add_row(column, _number(doc["inference"].get(column)), _number(doc["inference_majority"].get(column)))
+    out.print(table)
+
+
+def _number(value) -> str:
+    return "–" if value is None else f"{value:.3f}"

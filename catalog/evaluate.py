@@ -1,0 +1,476 @@
+"""`catalog eval`: how good are the recommendations, measured without leaks.
+
+The paper shows hand-picked result tables; here every claim is a number. A share of the products
+with photos is held out: removed from the graph before node2vec and from linker training. The
+graph space and the linker are then rebuilt on the rest, reusing the stored image vectors (no photo
+is encoded again), and the held-out photos are queried as if they were new:
+
+- precision@k per attribute column: the share of results sharing the query's value, for Rec
+  (translated photo -> in-sample node vectors), the image space (photo -> in-sample photos) and
+  random picks; the graph space of in-sample products (node vector -> other node vectors) is the
+  upper reference, since it is built from the very attributes being scored;
+- graded nDCG@k, relevance = number of attribute values a result shares with the query;
+- the linker: validation MSE and cosine (from its own validation split), and recall@k of a product's
+  own node vector from its translated photo, over in-sample products;
+- arithmetic: held-out photo + one attribute value − the photo's own value of that column;
+  "success" is the share of results carrying the added value (and so not the removed one), "kept"
+  the share of the query's other attribute values the results keep;
+- attribute inference: top-1 accuracy per column of reading attributes off a translated photo.
+
+The metric functions work on integer attribute codes (one column per attribute, -1 = empty cell),
+so they can be checked on hand-made neighbour lists.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from catalog.columns import ATTRIBUTE_COLUMNS
+from catalog.encoder import import_keras
+from catalog.errors import CatalogError
+from catalog.linker import LinkerParams, train_linker
+from catalog.search import Attribute, Term, compose, infer_attributes
+from catalog.store import Store
+from ingest.graph import build_graph
+from ingest.graph_space import Node2VecParams, embed_graph, progress_total
+
+EVAL_FILE = "eval.json"
+SPACES = ("rec", "image", "graph", "random")
+# Arithmetic swaps one of these columns; they are the paper's examples (+Green, +Shoes −Topwear).
+ARITHMETIC_COLUMNS = ("baseColour", "subCategory")
+# Changing one level of the category tree changes the others with it (Shoes are never Apparel),
+# so "kept" does not count them against a category swap.
+CATEGORY_COLUMNS = ("masterCategory", "subCategory", "articleType")
+CHUNK = 512  # queries scored at a time: bounds the (queries x catalog) temporaries
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    k: int = 10
+    holdout: float = 0.1  # share of the products with photos held out
+    seed: int = 0
+    # Changes to the node2vec and linker parameters the database was built with (e.g. num_walks
+    # for a quicker run, kind="paper" to measure the paper's linker); None values are ignored.
+    node2vec_overrides: dict = field(default_factory=dict)
+    linker_overrides: dict = field(default_factory=dict)
+    arithmetic_trials: int = 200
+    max_queries: int = 2000  # cap for in-sample query sets (graph reference, linker recall)
+
+
+@dataclass
+class Evaluation:
+    """One eval run; `document()` is the --json output and what `catalog plot eval` draws."""
+
+    k: int
+    holdout: int  # held-out products (queried as new photos)
+    in_sample: int  # products the graph and linker were rebuilt on
+    precision: dict[str, dict[str, float]]  # space -> column -> precision@k
+    ndcg: dict[str, float]  # space -> nDCG@k
+    linker: dict
+    arithmetic: dict
+    inference: dict[str, float]  # column -> top-1 accuracy
+    inference_majority: dict[str, float]  # column -> accuracy of always guessing the commonest value
+    settings: dict  # seed, holdout share, run, node2vec and linker parameters
+    seconds: dict[str, float]
+    held_out_ids: list[int]
+
+    def document(self) -> dict:
+        """Plain JSON: no NaN (a metric with nothing to score is null), no held-out id list."""
+        doc = asdict(self)
+        del doc["held_out_ids"]
+        return _without_nan(doc)
+
+
+def _without_nan(value):
+    if isinstance(value, dict):
+        return {key: _without_nan(v) for key, v in value.items()}
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+class _QuietReporter:
+    @contextmanager
+    def stage(self, name: str, total: int | None) -> Iterator:
+        yield lambda n=1: None
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+def evaluate(store: Store, options: EvalOptions = EvalOptions(), reporter=None) -> Evaluation:
+    """Hold out, rebuild graph space and linker on the rest, and measure. `reporter.stage(name, total)`
+    yields a progress callback per retraining stage (the ingest pipeline's Reporter protocol)."""
+    reporter = reporter or _QuietReporter()
+    run = store.run
+    node2vec = _override(Node2VecParams.from_dict(run.node2vec), options.node2vec_overrides)
+    linker_params = _override(_recorded_linker(run.linker), options.linker_overrides)
+    seconds: dict[str, float] = {}
+
+    started = time.perf_counter()
+    catalog = load_catalog(store)
+    codes, vocabularies = attribute_codes(catalog)
+    held = holdout_mask(catalog["has_image"].to_numpy(), options.holdout, options.seed)
+    sample = ~held
+    k = options.k
+    if int((sample & catalog["has_image"].to_numpy()).sum()) <= k:
+        raise CatalogError(f"-k {k} needs more than {k} in-sample products with photos; lower -k or --holdout")
+    seconds["load"] = time.perf_counter() - started
+
+    # Rebuild the graph space on the in-sample products only.
+    started = time.perf_counter()
+    rows = catalog.loc[sample, ["id", *ATTRIBUTE_COLUMNS]].reset_index(drop=True)
+    graph = build_graph(rows)
+    with reporter.stage("node2vec without held-out products", progress_total(graph, node2vec)) as progress:
+        space = embed_graph(graph, node2vec, progress=progress)
+    seconds["node2vec"] = time.perf_counter() - started
+    # build_graph keeps row order, so product vectors line up with `rows`.
+    node_vectors = space.product_vectors
+    attributes = [
+        Attribute(key, key.split("=", 1)[0], key.split("=", 1)[1], vector)
+        for key, vector in zip(graph.attribute_keys, space.attribute_vectors)
+    ]
+
+    image_vectors = np.stack(catalog["image_vector"].to_numpy()).astype(np.float32)
+    sample_images = image_vectors[sample]
+    sample_has_image = catalog["has_image"].to_numpy()[sample]
+
+    started = time.perf_counter()
+    import_keras()  # train_linker imports Keras; this first import keeps TensorFlow's start-up chatter off stderr
+    with reporter.stage(f"linker ({linker_params.kind}) without held-out products", linker_params.epochs) as progress:
+        fit = train_linker(sample_images[sample_has_image], node_vectors[sample_has_image], linker_params, progress)
+    seconds["linker"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    rng = np.random.default_rng(options.seed)
+    held_codes, sample_codes = codes[held], codes[sample]
+    translated = fit.linker.translate(image_vectors[held])
+    with_image = np.flatnonzero(sample_has_image)
+    neighbours = {
+        "rec": cosine_knn(translated, node_vectors, k),
+        "image": with_image[cosine_knn(image_vectors[held], sample_images[with_image], k)],
+        "random": random_neighbours(len(translated), len(node_vectors), k, rng),
+    }
+    graph_queries = _subsample(with_image, min(options.max_queries, max(int(held.sum()), 1)), rng)
+    graph_neighbours = cosine_knn(node_vectors[graph_queries], node_vectors, k, exclude=graph_queries)
+
+    precision = {space: precision_at_k(held_codes, sample_codes[n]) for space, n in neighbours.items()}
+    precision["graph"] = precision_at_k(sample_codes[graph_queries], sample_codes[graph_neighbours])
+    ndcg = {space: ndcg_at_k(held_codes, sample_codes, n) for space, n in neighbours.items()}
+    ndcg["graph"] = ndcg_at_k(sample_codes[graph_queries], sample_codes, graph_neighbours, exclude=graph_queries)
+
+    recall_queries = _subsample(with_image, options.max_queries, rng)
+    recall = own_vector_recall(fit.linker.translate(sample_images[recall_queries]), node_vectors, recall_queries, k)
+    linker = {
+        "kind": linker_params.kind,
+        **{name: fit.metrics[name] for name in ("val_mse", "val_mse_mean_predictor", "val_cosine", "train_cosine", "epochs")
+           if name in fit.metrics},
+        "recall_at_k": round(recall, 4),
+        "recall_chance": round(k / len(node_vectors), 4),
+    }
+
+    arithmetic = arithmetic_trials(
+        translated, held_codes, node_vectors, sample_codes, attributes, vocabularies, k,
+        options.arithmetic_trials, rng,
+    )
+    inferred = infer_top1(translated, attributes, vocabularies)
+    inference = {column: _accuracy(inferred[:, c], held_codes[:, c]) for c, column in enumerate(ATTRIBUTE_COLUMNS)}
+    majority = {
+        column: _accuracy(np.full(len(held_codes), _commonest(sample_codes[:, c])), held_codes[:, c])
+        for c, column in enumerate(ATTRIBUTE_COLUMNS)
+    }
+    seconds["measure"] = time.perf_counter() - started
+
+    return Evaluation(
+        k=k,
+        holdout=int(held.sum()),
+        in_sample=int(sample.sum()),
+        precision={space: _by_column(precision[space]) for space in SPACES},
+        ndcg={space: round(ndcg[space], 4) for space in SPACES},
+        linker=linker,
+        arithmetic=arithmetic,
+        inference=inference,
+        inference_majority=majority,
+        settings={
+            "seed": options.seed,
+            "holdout_share": options.holdout,
+            "run": run.run,
+            "node2vec": node2vec.to_dict(),
+            "linker": linker_params.to_dict(),
+        },
+        seconds={name: round(value, 2) for name, value in seconds.items()},
+        held_out_ids=catalog.loc[held, "id"].astype(int).tolist(),
+    )
+
+
+def _override(params, overrides: dict):
+    return replace(params, **{name: value for name, value in overrides.items() if value is not None})
+
+
+def _recorded_linker(record: dict) -> LinkerParams:
+    if not record:
+        raise CatalogError("this database has no trained linker (no product has a photo); nothing to evaluate")
+    return LinkerParams.from_dict(record)
+
+
+def load_catalog(store: Store) -> pd.DataFrame:
+    """id, the attribute columns, has_image and image_vector of every product, sorted by id."""
+    columns = ["id", *ATTRIBUTE_COLUMNS, "has_image", "image_vector"]
+    table = store.table("products").to_arrow().select(columns).sort_by("id")
+    frame = table.to_pandas()
+    for column in ATTRIBUTE_COLUMNS:
+        frame[column] = frame[column].fillna("").astype(object)
+    return frame
+
+
+def attribute_codes(catalog: pd.DataFrame) -> tuple[np.ndarray, list[list[str]]]:
+    """Attribute values as int32 codes (products x columns), -1 for an empty cell; and the values per column."""
+    codes = np.full((len(catalog), len(ATTRIBUTE_COLUMNS)), -1, dtype=np.int32)
+    vocabularies = []
+    for c, column in enumerate(ATTRIBUTE_COLUMNS):
+        cells = np.array([str(v).strip() for v in catalog[column].to_numpy(dtype=object)], dtype=object)
+        present = np.flatnonzero(cells != "")
+        values, inverse = np.unique(cells[present].astype(str), return_inverse=True)
+        codes[present, c] = inverse
+        vocabularies.append(values.tolist())
+    return codes, vocabularies
+
+
+def holdout_mask(has_image: np.ndarray, share: float, seed: int) -> np.ndarray:
+    """A seeded choice of round(share x products with photos) products, as a boolean mask."""
+    candidates = np.flatnonzero(has_image)
+    count = int(round(len(candidates) * share))
+    if not 0 < share < 1 or count < 1 or count > len(candidates) - 2:
+        raise CatalogError(
+            f"--holdout {share} of {len(candidates)} products with photos leaves nothing to "
+            "hold out or too little to train on"
+        )
+    mask = np.zeros(len(has_image), dtype=bool)
+    mask[np.random.default_rng(seed).choice(candidates, size=count, replace=False)] = True
+    return mask
+
+
+def _subsample(indices: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    if len(indices) <= count:
+        return indices
+    return np.sort(rng.choice(indices, size=count, replace=False))
+
+
+# -- neighbours ------------------------------------------------------------------------------
+
+
+def cosine_knn(queries: np.ndarray, pool: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.ndarray:
+    """Indices (queries x k) of the k most cosine-similar pool rows, best first.
+
+    `exclude[i]` is a pool row query i may not return (itself, for in-catalog queries).
+    """
+    q = _unit_rows(queries)
+    p = _unit_rows(pool)
+    out = np.empty((len(q), k), dtype=np.int64)
+    for begin in range(0, len(q), CHUNK):
+        scores = q[begin : begin + CHUNK] @ p.T
+        if exclude is not None:
+            scores[np.arange(len(scores)), exclude[begin : begin + CHUNK]] = -np.inf
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+        out[begin : begin + CHUNK] = np.take_along_axis(top, order, axis=1)
+    return out
+
+
+def random_neighbours(queries: int, pool: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k distinct random pool rows per query: the chance baseline."""
+    return np.stack([rng.choice(pool, size=k, replace=False) for _ in range(queries)]) if queries else np.empty((0, k), np.int64)
+
+
+def _unit_rows(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+
+# -- metrics -----------------------------------------------------------------------------------
+
+
+def precision_at_k(query_codes: np.ndarray, neighbour_codes: np.ndarray) -> np.ndarray:
+    """Per column: the share of (query, result) pairs where the result has the query's value.
+
+    query_codes (Q, C), neighbour_codes (Q, k, C). Queries with an empty cell in a column are not
+    scored in that column (nothing to share); a column with no scored query is NaN.
+    """
+    known = query_codes >= 0  # (Q, C)
+    hits = (neighbour_codes == query_codes[:, None, :]).mean(axis=1)  # (Q, C)
+    counts = known.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, (hits * known).sum(axis=0) / np.maximum(counts, 1), np.nan)
+
+
+def relevance(query_codes: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Number of attribute values shared: (Q, C) x (N, C) -> (Q, N); empty cells never match."""
+    return ((codes[None, :, :] == query_codes[:, None, :]) & (query_codes[:, None, :] >= 0)).sum(axis=2)
+
+
+def ndcg_at_k(query_codes: np.ndarray, pool_codes: np.ndarray, neighbours: np.ndarray,
+              exclude: np.ndarray | None = None) -> float:
+    """Mean nDCG@k with graded relevance = shared attribute values.
+
+    The ideal list is the best k of the whole pool (without `exclude[i]`, the query itself, when
+    querying in-catalog). Queries that share nothing with any pool product are not scored.
+    """
+    k = neighbours.shape[1]
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    scores = []
+    for begin in range(0, len(query_codes), CHUNK):
+        rel = relevance(query_codes[begin : begin + CHUNK], pool_codes)
+        if exclude is not None:
+            rel[np.arange(len(rel)), exclude[begin : begin + CHUNK]] = 0
+        dcg = np.take_along_axis(rel, neighbours[begin : begin + CHUNK], axis=1) @ discount
+        if rel.shape[1] > k:  # only the best k matter: partition instead of sorting the whole pool
+            rel_top = -np.partition(-rel, k - 1, axis=1)[:, :k]
+        else:
+            rel_top = rel
+        best = -np.sort(-rel_top, axis=1)
+        ideal = best @ discount[: best.shape[1]]
+        scores.append(dcg[ideal > 0] / ideal[ideal > 0])
+    values = np.concatenate(scores) if scores else np.empty(0)
+    return float(values.mean()) if len(values) else float("nan")
+
+
+def own_vector_recall(translated: np.ndarray, node_vectors: np.ndarray, own: np.ndarray, k: int) -> float:
+    """Share of products whose own node vector (row own[i]) is among the k nearest to translated[i]."""
+    if len(translated) == 0:
+        return float("nan")
+    found = cosine_knn(translated, node_vectors, k) == np.asarray(own)[:, None]
+    return float(found.any(axis=1).mean())
+
+
+def infer_top1(vectors: np.ndarray, attributes: list[Attribute], vocabularies: list[list[str]]) -> np.ndarray:
+    """Per vector and column, the code of the value `search.infer_attributes` puts first (-1 if none).
+
+    Scoring the library function itself means the accuracy is that of what `catalog infer` shows.
+    """
+    index = [{value: code for code, value in enumerate(values)} for values in vocabularies]
+    out = np.full((len(vectors), len(ATTRIBUTE_COLUMNS)), -1, dtype=np.int32)
+    for row, vector in enumerate(vectors):
+        inferred = infer_attributes(vector, attributes, top=1)
+        for c, column in enumerate(ATTRIBUTE_COLUMNS):
+            best = inferred.get(column) or []
+            if best:
+                out[row, c] = index[c].get(best[0][0], -1)
+    return out
+
+
+def _accuracy(predicted: np.ndarray, truth: np.ndarray) -> float:
+    known = truth >= 0
+    return round(float((predicted[known] == truth[known]).mean()), 4) if known.any() else float("nan")
+
+
+def _commonest(codes: np.ndarray) -> int:
+    known = codes[codes >= 0]
+    return int(np.bincount(known).argmax()) if len(known) else -1
+
+
+def _by_column(values: np.ndarray) -> dict[str, float]:
+    return {column: round(float(v), 4) for column, v in zip(ATTRIBUTE_COLUMNS, values)}
+
+
+# -- arithmetic ------------------------------------------------------------------------------
+
+
+def arithmetic_trials(
+    base_vectors: np.ndarray,
+    base_codes: np.ndarray,
+    node_vectors: np.ndarray,
+    pool_codes: np.ndarray,
+    attributes: list[Attribute],
+    vocabularies: list[list[str]],
+    k: int,
+    trials: int,
+    rng: np.random.Generator,
+) -> dict:
+    """`item + value − item's value` of a baseColour or subCategory, for sampled items and values.
+
+    Added values are drawn among those at least k pool products carry, so a perfect answer exists.
+    Success: share of the k results carrying the added value. Kept: share of the item's other
+    (non-empty) attribute values the results keep — for a category swap, the category columns
+    are not counted, since Shoes are never Topwear's articleType. `kept_without_arithmetic` is
+    the same share for the plain query, the ceiling arithmetic works under.
+    """
+    by_key = {(a.column, a.value): a for a in attributes}
+    per_column = {column: {"success": [], "kept": [], "kept_plain": []} for column in ARITHMETIC_COLUMNS}
+    candidates = {}
+    for column in ARITHMETIC_COLUMNS:
+        c = ATTRIBUTE_COLUMNS.index(column)
+        counts = np.bincount(pool_codes[:, c][pool_codes[:, c] >= 0], minlength=len(vocabularies[c]))
+        candidates[column] = [code for code in np.flatnonzero(counts >= k) if (column, vocabularies[c][code]) in by_key]
+    pool_unit = _unit_rows(node_vectors)
+    for trial in range(trials if len(base_vectors) else 0):
+        item = int(rng.integers(len(base_vectors)))
+        column = ARITHMETIC_COLUMNS[int(rng.integers(len(ARITHMETIC_COLUMNS)))]
+        c = ATTRIBUTE_COLUMNS.index(column)
+        own = int(base_codes[item, c])
+        removed = by_key.get((column, vocabularies[c][own])) if own >= 0 else None
+        choices = [code for code in candidates[column] if code != own]
+        if removed is None or not choices:
+            continue
+        added_code = int(choices[int(rng.integers(len(choices)))])
+        added = by_key[(column, vocabularies[c][added_code])]
+        query = compose(base_vectors[item], [Term(added, 1.0), Term(removed, -1.0)])
+        results = _top_k(pool_unit, query, k)
+        plain = _top_k(pool_unit, base_vectors[item], k)
+        others = [
+            o for o in range(len(ATTRIBUTE_COLUMNS))
+            if o != c and base_codes[item, o] >= 0
+            and not (column in CATEGORY_COLUMNS and ATTRIBUTE_COLUMNS[o] in CATEGORY_COLUMNS)
+        ]
+        stats = per_column[column]
+        stats["success"].append(float((pool_codes[results, c] == added_code).mean()))
+        stats["kept"].append(float((pool_codes[results][:, others] == base_codes[item, others]).mean()) if others else np.nan)
+        stats["kept_plain"].append(float((pool_codes[plain][:, others] == base_codes[item, others]).mean()) if others else np.nan)
+
+    def summary(stats: dict) -> dict:
+        n = len(stats["success"])
+        mean = lambda xs: round(float(np.nanmean(xs)), 4) if n else float("nan")  # noqa: E731
+        return {"success": mean(stats["success"]), "kept": mean(stats["kept"]),
+                "kept_without_arithmetic": mean(stats["kept_plain"]), "trials": n}
+
+    every = {name: sum((per_column[c][name] for c in ARITHMETIC_COLUMNS), []) for name in ("success", "kept", "kept_plain")}
+    return {**summary(every), "by_column": {column: summary(per_column[column]) for column in ARITHMETIC_COLUMNS}}
+
+
+def _top_k(pool_unit: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
+    scores = pool_unit @ _unit_rows(np.asarray(query)[None, :])[0]
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.argsort(-scores[top], kind="stable")]
+
+
+# -- the saved run -------------------------------------------------------------------------------
+
+
+def save_evaluation(db_path: Path, document: dict) -> Path:
+    """Write the eval document beside the tables (replacing the previous one atomically)."""
+    path = Path(db_path) / EVAL_FILE
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(document, indent=1))
+    tmp.replace(path)
+    return path
+
+
+def load_evaluation(db_path: Path) -> dict:
+    path = Path(db_path) / EVAL_FILE
+    if not path.is_file():
+        raise CatalogError(f"no eval run saved in {db_path} (run `catalog eval` first)")
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise CatalogError(f"cannot read {path}: {error}") from None
+    if not isinstance(document, dict) or "precision" not in document:
+        raise CatalogError(f"{path} is not a `catalog eval` result")
+    return document
+
