@@ -1,15 +1,21 @@
-"""Vector indexes on the products table: exact search for small catalogs, IVF above a threshold.
+"""Indexes on the products table: exact search for small catalogs, IVF above a row threshold.
 
 Why a threshold (measured by `python -m benchmarks.search`, see benchmarks/README.md): a flat
 cosine scan over 32-d node vectors is exact and takes a few milliseconds at the full 44k
-catalog, well inside the 10 ms budget, so an index there would only cost build time and recall.
+catalog, inside the 10 ms budget, so an index there would only cost build time and recall.
 The scan grows linearly with the rows; an IVF_FLAT index keeps a query near constant by
-scanning only the `NPROBES` partitions closest to it.
+scanning only the partitions closest to it. IVF_FLAT rather than IVF_PQ: the vectors are small
+(32 and 128 floats), so storing them whole costs little and the distances it returns are exact.
+
+Above the threshold the filters of a search need indexes too: `nearest` always prefilters
+(`id NOT IN (the query product)`, `has_image = true`) and `get_product` looks a row up by id, and
+without a scalar index each of those scans the whole column (~20 ms at 1M rows).
 
 Rows written after an index was built are not lost: LanceDB scans them flat and merges them with
 the indexed results (we never ask for `fast_search`). Once they are a large share of the table
-the flat part dominates again, so the index is rebuilt. Every ingest re-embeds the graph and so
-rewrites every node vector; in practice that means a rebuild after each full ingest.
+the flat part dominates again, so the index is rebuilt. Every full ingest re-embeds the graph and
+so rewrites every row, which means a rebuild (IVF centroids trained on the old vectors would not
+fit the new ones).
 """
 
 from __future__ import annotations
@@ -18,12 +24,16 @@ import math
 import time
 from dataclasses import dataclass
 
-# Columns searched by `catalog.search.nearest` (rec and graph both search node_vector).
-INDEXED_COLUMNS = ("node_vector", "image_vector")
+# Vector columns searched by `catalog.search.nearest` (rec and graph both search node_vector),
+# then the scalar columns its filters and `get_product` use.
+VECTOR_COLUMNS = ("node_vector", "image_vector")
+INDEXED_COLUMNS = (*VECTOR_COLUMNS, "id", "has_image")
+
+SEARCHED_ROWS = {"image_vector": "has_image = true"}  # the rows a search of the column can return
 
 ROWS_THRESHOLD = 200_000  # below this many rows, search stays exact (no index)
 REBUILD_SHARE = 0.1  # rebuild once rows outside the index exceed this share of the table
-NPROBES = 20  # IVF partitions scanned per query: recall@10 >= 0.98 at 1M rows (benchmark)
+NPROBES = 20  # IVF partitions scanned at least, per query: recall@10 >= 0.98 at 1M rows (benchmark)
 
 
 @dataclass(frozen=True)
@@ -46,24 +56,33 @@ def num_partitions(rows: int) -> int:
     return max(1, min(int(math.sqrt(rows)), rows // 256))
 
 
-def vector_index(table, column: str):
-    """The vector index on `column`, or None."""
-    for index in table.list_indices():
-        if column in index.columns and index.index_type.upper().startswith("IVF"):
-            return index
-    return None
+def find_index(table, column: str):
+    """The index on `column` (an IndexConfig), or None."""
+    return next((index for index in table.list_indices() if list(index.columns) == [column]), None)
+
+
+def _config(column: str, rows: int):
+    from lancedb.index import Bitmap, BTree, IvfFlat
+
+    if column in VECTOR_COLUMNS:
+        return IvfFlat(distance_type="cosine", num_partitions=num_partitions(rows))
+    # A bitmap suits a two-valued column; a B-tree finds one id among many.
+    return Bitmap() if column == "has_image" else BTree()
 
 
 def ensure_index(table, column: str, rows_threshold: int = ROWS_THRESHOLD) -> IndexChange:
-    """Make `column` exact below `rows_threshold` rows and IVF-indexed at or above it.
+    """No index on `column` below `rows_threshold` rows; an up-to-date one at or above it.
 
-    `table` is a writable LanceDB table (the ingest writer's `products`); call this after the
-    products are written and before the run is committed, so the run records the indexed version.
+    `table` is a writable LanceDB table (the ingest writer's `products`). Call this after the
+    products are written and before the writer compacts (compaction folds new rows into a stale
+    index, which would hide that it is stale) and commits (so the run records the indexed version).
     An index is rebuilt when more than REBUILD_SHARE of the rows were written after it.
     """
     started = time.perf_counter()
-    rows = table.count_rows()
-    existing = vector_index(table, column)
+    # Products without a photo hold a zero image vector, which cosine search never returns (and
+    # k-means cannot train on): only the others count.
+    rows = table.count_rows(SEARCHED_ROWS.get(column))
+    existing = find_index(table, column)
 
     if rows < rows_threshold:
         if existing is None:
@@ -77,10 +96,13 @@ def ensure_index(table, column: str, rows_threshold: int = ROWS_THRESHOLD) -> In
         if unindexed <= REBUILD_SHARE * rows:
             return IndexChange(column, "kept", rows, unindexed, 0.0)
 
-    from lancedb.index import IvfFlat
-
-    table.create_index(column, config=IvfFlat(distance_type="cosine", num_partitions=num_partitions(rows)), replace=True)
+    table.create_index(column, config=_config(column, rows), replace=True)
     return IndexChange(column, "rebuilt" if existing else "built", rows, 0, time.perf_counter() - started)
+
+
+def ensure_indexes(table, rows_threshold: int = ROWS_THRESHOLD) -> list[IndexChange]:
+    """`ensure_index` for every column the search path uses (see INDEXED_COLUMNS)."""
+    return [ensure_index(table, column, rows_threshold) for column in INDEXED_COLUMNS]
 
 
 def tune_query(query):

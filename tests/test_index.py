@@ -14,12 +14,16 @@ ROWS = 1200
 THRESHOLD = 1000  # tiny, so a small table crosses it
 
 
-def _products(ids: np.ndarray, vectors: np.ndarray) -> pa.Table:
+def _products(ids: np.ndarray, vectors: np.ndarray, with_images: bool = False) -> pa.Table:
+    """Products whose node vectors are `vectors`; with images, every other one has a photo."""
     size = len(ids)
+    has_image = (ids % 2 == 0) if with_images else np.zeros(size, bool)
+    image_vectors = np.abs(np.random.default_rng(2).normal(size=(size, IMAGE_DIM))).astype(np.float32)
+    image_vectors[~has_image] = 0.0
     columns = {
         "id": pa.array(ids, pa.int64()),
-        "has_image": pa.array(np.zeros(size, bool)),
-        "image_vector": _fixed(np.zeros((size, IMAGE_DIM), np.float32)),
+        "has_image": pa.array(has_image),
+        "image_vector": _fixed(image_vectors),
         "node_vector": _fixed(vectors),
         "rec_vector": _fixed(vectors),
         "run": pa.array(np.ones(size, np.int64)),
@@ -62,7 +66,7 @@ def test_below_threshold_search_is_exact_without_index(tmp_path, vectors):
     store = Store(tmp_path / "db")
     change = _write(store, np.arange(1, ROWS + 1), vectors, threshold=ROWS + 1)
     assert change.action == "exact"
-    assert index.vector_index(store.table("products"), "node_vector") is None
+    assert index.find_index(store.table("products"), "node_vector") is None
 
 
 def test_above_threshold_an_index_exists_and_top_results_are_exact(tmp_path, vectors):
@@ -71,8 +75,9 @@ def test_above_threshold_an_index_exists_and_top_results_are_exact(tmp_path, vec
     change = _write(store, ids, vectors, THRESHOLD)
     assert change.action == "built" and change.unindexed_rows == 0
     products = Store.open(store.path).table("products")
-    assert index.vector_index(products, "node_vector") is not None
-    assert products.index_stats(index.vector_index(products, "node_vector").name).num_indexed_rows == ROWS
+    vector_index = index.find_index(products, "node_vector")
+    assert vector_index is not None and vector_index.index_type == "IvfFlat"
+    assert products.index_stats(vector_index.name).num_indexed_rows == ROWS
 
     opened = Store.open(store.path)
     for query in (3, 400, 1111):
@@ -105,7 +110,33 @@ def test_a_table_that_shrinks_below_the_threshold_goes_back_to_exact(tmp_path, v
         change = index.ensure_index(writer.products, "node_vector", THRESHOLD)
         writer.commit("remove", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
     assert change.action == "dropped"
-    assert index.vector_index(Store.open(store.path).table("products"), "node_vector") is None
+    assert index.find_index(Store.open(store.path).table("products"), "node_vector") is None
+
+
+def test_ensure_indexes_covers_the_vector_and_filter_columns(tmp_path, vectors):
+    rows = 2 * ROWS  # half have a photo: enough image vectors to cross the threshold too
+    store = Store(tmp_path / "db")
+    with store.writer() as writer:
+        writer.upsert_products(_products(np.arange(1, rows + 1), _clustered(rows, seed=0), with_images=True))
+        changes = index.ensure_indexes(writer.products, THRESHOLD)
+        writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
+    assert {c.column: c.action for c in changes} == {c: "built" for c in index.INDEXED_COLUMNS}
+    assert {c.column: c.rows for c in changes}["image_vector"] == ROWS
+    opened = Store.open(store.path)
+    assert {i.columns[0]: i.index_type for i in opened.table("products").list_indices()} == {
+        "node_vector": "IvfFlat", "image_vector": "IvfFlat", "id": "BTree", "has_image": "Bitmap"}
+    assert search.get_product(opened, 77)["id"] == 77
+    image_results = search.nearest(opened, np.ones(IMAGE_DIM), "image_vector", 5, exclude=(2,))
+    assert len(image_results) == 5 and all(r.id % 2 == 0 and r.id != 2 for r in image_results)
+
+
+def test_photos_below_the_threshold_leave_image_search_exact(tmp_path, vectors):
+    store = Store(tmp_path / "db")
+    with store.writer() as writer:
+        writer.upsert_products(_products(np.arange(1, ROWS + 1), vectors, with_images=True))
+        changes = {c.column: c.action for c in index.ensure_indexes(writer.products, THRESHOLD)}
+        writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
+    assert changes["node_vector"] == "built" and changes["image_vector"] == "exact"
 
 
 def test_partitions_follow_sqrt_rows_but_keep_enough_training_samples():
