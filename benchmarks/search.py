@@ -1,0 +1,255 @@
+"""Benchmark `similar` on a warm library handle: latency, and recall of the ANN index against exact.
+
+    python -m benchmarks.search --rows 44446 --json
+    python -m benchmarks.search --rows 1000000 --json
+    python -m benchmarks.search --rows 1000000 --db /tmp/search-1m --nprobes 10 --json  # keep, reuse, sweep
+    python -m benchmarks.search --rows 1000000 --db /tmp/search-1m --column image_vector --json
+
+Builds a synthetic products table (styles from benchmarks.synthetic; vectors summed from one
+random vector per attribute value plus noise, the way node2vec places products near their
+attributes, so nearest neighbours are a real question for an ANN index), lets
+`catalog.index.ensure_indexes` decide exact or indexed, commits it as a run, then opens it with
+`catalog.store.Store` as the CLI does and times `catalog.search.nearest` for random products
+(their own vector, k=10, the product itself excluded: what `similar --space graph` runs).
+
+Prints one JSON line: p50_ms, p99_ms (wall) and p50_cpu_ms (CPU time of the process, all
+threads: steadier than wall time on a shared machine) of nearest(); similar_p50_ms of the
+whole `search.similar` call (which first looks the product up by id); recall_at_10 (share of
+the exact top 10, by numpy brute force on the same vectors, that the search returned); index
+(what ensure_index did to the column); build_seconds (writing the table) and index_seconds
+(all indexes); and the baseline, numpy brute force per query on the same vectors
+(numpy_p50_ms), with ratio = p50_ms / numpy_p50_ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from threadpoolctl import threadpool_limits
+
+import catalog.index as index
+from benchmarks.synthetic import synthetic_styles
+from catalog import search
+from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NAME_COLUMN, NODE_DIM
+from catalog.store import PRODUCTS_SCHEMA, Store
+
+CHUNK_ROWS = 250_000  # rows generated and written per batch, to bound memory at 1M rows
+# How strongly each attribute pulls a product's vector: products sharing the first few sit close.
+ATTRIBUTE_WEIGHTS = {"articleType": 1.0, "baseColour": 0.8, "gender": 0.5, "subCategory": 0.4,
+                     "usage": 0.35, "masterCategory": 0.3, "season": 0.3, "year": 0.3}
+NOISE = 0.3
+SPACE_OF_COLUMN = {"node_vector": "graph", "image_vector": "image"}
+
+
+def synthetic_vectors(styles, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Node (32-d) and image (128-d) vectors: the sum of one vector per attribute value, plus noise.
+
+    Each value's vector depends only on (seed, column, value), so chunks generated separately
+    share one space.
+    """
+    rng = np.random.default_rng([seed, len(styles), int(styles["id"].iloc[0])])
+    node = NOISE * rng.standard_normal((len(styles), NODE_DIM), dtype=np.float32)
+    for column, weight in ATTRIBUTE_WEIGHTS.items():
+        values, codes = np.unique(styles[column].to_numpy(dtype=object).astype(str), return_inverse=True)
+        centres = np.stack([
+            np.random.default_rng([seed, zlib.crc32(f"{column}={value}".encode())]).normal(size=NODE_DIM)
+            for value in values
+        ]).astype(np.float32)
+        node += weight * centres[codes]
+    # Image features: a fixed non-negative projection of the same structure, like ReLU outputs.
+    projection = np.random.default_rng([seed, 1]).normal(size=(NODE_DIM, IMAGE_DIM)).astype(np.float32)
+    image = np.maximum(node @ projection + rng.standard_normal((len(styles), IMAGE_DIM), dtype=np.float32), 0)
+    return node, image
+
+
+def products_batches(rows: int, seed: int = 0):
+    """The synthetic products table in chunks of CHUNK_ROWS, with its vectors alongside."""
+    for begin in range(0, rows, CHUNK_ROWS):
+        size = min(CHUNK_ROWS, rows - begin)
+        styles = synthetic_styles(size, seed=seed + begin)
+        styles["id"] = np.arange(begin + 1, begin + size + 1, dtype=np.int64)
+        node, image = synthetic_vectors(styles, seed)
+        has_image = np.random.default_rng([seed, begin]).random(size) >= 0.01  # ~1% without a photo
+        image[~has_image] = 0.0
+        columns = {
+            "id": pa.array(styles["id"].to_numpy()),
+            **{c: pa.array(styles[c].to_numpy(dtype=object), pa.string()) for c in (*ATTRIBUTE_COLUMNS, NAME_COLUMN)},
+            "image_path": pa.array([f"images/{i}.jpg" for i in styles["id"]], pa.string()),
+            "thumbnail": pa.array([b""] * size, pa.binary()),
+            "has_image": pa.array(has_image),
+            "image_vector": _fixed(image),
+            "node_vector": _fixed(node),
+            "rec_vector": _fixed(node),
+            "run": pa.array(np.ones(size, np.int64)),
+        }
+        # Columns the benchmark has no use for (and any the schema gains later) stay empty.
+        columns.update({f.name: pa.nulls(size, f.type) for f in PRODUCTS_SCHEMA if f.name not in columns})
+        yield pa.table(columns, schema=PRODUCTS_SCHEMA), {"node_vector": node, "image_vector": image,
+                                                         "has_image": has_image}
+
+
+def _fixed(matrix: np.ndarray) -> pa.FixedSizeListArray:
+    return pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1), pa.float32()), matrix.shape[1])
+
+
+def _index_all(store: Store, threshold: int) -> tuple[dict[str, str], float]:
+    """ensure_indexes on the committed table; a new run only if something changed."""
+    started = time.perf_counter()
+    with store.writer() as writer:
+        changes = index.ensure_indexes(writer.products, threshold)
+        if any(change.action in ("built", "rebuilt", "dropped") for change in changes):
+            writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
+    return {change.column: change.action for change in changes}, time.perf_counter() - started
+
+
+def open_or_build(path: Path, rows: int, threshold: int) -> tuple[dict[str, np.ndarray], dict]:
+    """The database at `path` with `rows` synthetic products (reused if an earlier run left it), indexed."""
+    arrays = path / "vectors.npz"
+    reuse = arrays.exists() and Store.open(path).table("products").count_rows() == rows
+    build_seconds = None
+    if not reuse:
+        shutil.rmtree(path, ignore_errors=True)
+        store, parts = Store(path), []
+        started = time.perf_counter()
+        with store.writer() as writer:
+            for table, vectors in products_batches(rows):
+                writer.products.add(table)
+                parts.append(vectors)
+            writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={"rows": rows})
+        build_seconds = round(time.perf_counter() - started, 1)
+        np.savez(arrays, **{name: np.concatenate([p[name] for p in parts]) for name in parts[0]})
+    actions, index_seconds = _index_all(Store(path), threshold)
+    vectors = dict(np.load(arrays))
+    return vectors, {"build_seconds": build_seconds, "index_seconds": round(index_seconds, 1), "indexes": actions}
+
+
+def exact_top(unit: np.ndarray, searchable: np.ndarray, query: int, k: int) -> np.ndarray:
+    """Row numbers of the exact cosine top k other searchable rows (numpy brute force): the reference."""
+    scores = unit @ unit[query]
+    scores[~searchable] = -np.inf  # products without a photo are never image results
+    scores[query] = -np.inf
+    top = np.argpartition(-scores, k)[:k]
+    return top[np.argsort(-scores[top])]
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
+def ms(seconds: list[float], q: float) -> float:
+    return round(float(np.percentile(seconds, q)) * 1000, 2)
+
+
+@dataclass
+class Timings:
+    """Per-query seconds of nearest() (wall and CPU), of the whole similar(), of numpy; and recall."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    similar: list[float] = field(default_factory=list)
+    numpy: list[float] = field(default_factory=list)
+    recall: list[float] = field(default_factory=list)
+
+
+def measure(path: Path, vectors: dict[str, np.ndarray], column: str, queries: int, k: int) -> dict:
+    """Time nearest() and similar() on one warm Store, and the numpy baseline, on the same queries."""
+    store = Store.open(path)
+    searchable = vectors["has_image"] if column == "image_vector" else np.ones(len(vectors["has_image"]), bool)
+    matrix = vectors[column]
+    unit = unit_rows(matrix)
+    rows = np.random.default_rng(1).choice(np.flatnonzero(searchable), size=queries, replace=False)
+    for row in rows[:5]:  # warm the handle: table open, index and data pages cached
+        search.nearest(store, matrix[row], column, k, exclude=(int(row) + 1,))
+
+    timings = Timings()
+    # One BLAS thread for the baseline: on 2 shared cores, threads spinning for a 1 ms product
+    # only add waiting (LanceDB's own threads are untouched by this).
+    with threadpool_limits(1):
+        for row in rows:
+            product_id = int(row) + 1  # row i holds id i + 1
+            started, started_cpu = time.perf_counter(), time.process_time()
+            results = search.nearest(store, matrix[row], column, k, exclude=(product_id,))
+            timings.wall.append(time.perf_counter() - started)
+            timings.cpu.append(time.process_time() - started_cpu)
+
+            started = time.perf_counter()
+            search.similar(store, product_id, k, (SPACE_OF_COLUMN[column],))
+            timings.similar.append(time.perf_counter() - started)
+
+            started = time.perf_counter()
+            exact = exact_top(unit, searchable, row, k)
+            timings.numpy.append(time.perf_counter() - started)
+            timings.recall.append(len({r.id for r in results} & set((exact + 1).tolist())) / k)
+
+    p50, numpy_p50 = ms(timings.wall, 50), ms(timings.numpy, 50)
+    return {
+        "p50_ms": p50,
+        "p99_ms": ms(timings.wall, 99),
+        "p50_cpu_ms": ms(timings.cpu, 50),
+        "similar_p50_ms": ms(timings.similar, 50),
+        "similar_p99_ms": ms(timings.similar, 99),
+        "recall_at_10": round(float(np.mean(timings.recall)), 4),
+        "numpy_p50_ms": numpy_p50,
+        "ratio": round(p50 / numpy_p50, 2) if numpy_p50 else None,
+        "queries": queries,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=44446, help="products in the synthetic table (default 44446)")
+    parser.add_argument("--queries", type=int, default=200, help="timed queries (default 200)")
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--column", default="node_vector", choices=index.VECTOR_COLUMNS)
+    parser.add_argument("--threshold", type=int, default=index.ROWS_THRESHOLD,
+                        help=f"rows from which indexes are built (default {index.ROWS_THRESHOLD})")
+    parser.add_argument("--nprobes", type=int, help=f"override catalog.index.NPROBES ({index.NPROBES}) for a sweep")
+    parser.add_argument("--db", type=Path, help="keep the database here and reuse it on the next run")
+    parser.add_argument("--json", action="store_true", help="print only the JSON line")
+    args = parser.parse_args(argv)
+    if args.nprobes:
+        index.NPROBES = args.nprobes  # read by catalog.index.tune_query at each query
+
+    scratch = None
+    if args.db is None:
+        scratch = tempfile.TemporaryDirectory(prefix="catalog-search-")
+        args.db = Path(scratch.name) / "db"
+    try:
+        vectors, built = open_or_build(args.db, args.rows, args.threshold)
+        timings = measure(args.db, vectors, args.column, args.queries, args.k)
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+    action = built["indexes"][args.column]
+    result = {
+        "rows": args.rows,
+        "column": args.column,
+        **timings,
+        "index": "exact (flat scan)" if action in ("exact", "dropped") else f"IVF_FLAT cosine, "
+                 f"{index.num_partitions(args.rows)} partitions, nprobes {index.NPROBES}",
+        **built,
+        "threshold": args.threshold,
+        "load_average": round(os.getloadavg()[0], 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    if not args.json:
+        print(f"{args.rows} rows, {result['index']}: p50 {result['p50_ms']} ms, "
+              f"recall@10 {result['recall_at_10']}", file=sys.stderr)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
