@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from catalog.columns import DISPLAY_COLUMNS
 from catalog.errors import CatalogError
 from catalog.cli_options import SPACE_CHOICES, resolve_db, db_option, json_option, k_option
+from catalog.cli_results import csv_option, html_option, where_option
 
 class CatalogGroup(click.Group):
     """Turns errors into one line on stderr: exit 1 for user/data errors, 130 for Ctrl-C."""
@@ -99,68 +99,75 @@ def ingest(csv_path, images_dir, weights, limit, seed, image_size, batch_size, n
 @k_option(6)
 @click.option("--space", type=click.Choice(SPACE_CHOICES), default="rec", show_default=True,
               help="rec: translated image vs graph; image; graph; all: the three side by side.")
+@where_option
+@html_option
 @db_option
 @json_option
-def similar(product_id, k, space, db, as_json):
+@csv_option
+def similar(product_id, k, space, where, html_path, db, as_json, as_csv):
     """Products most similar to a catalog product.
 
     \b
     catalog similar 19549
-    catalog similar 19549 --space all -k 6
+    catalog similar 19549 --space all -k 6 --html similar.html
+    catalog similar 19549 --where "gender = 'Women' AND season = 'Summer'"
     """
-    from catalog import render, search
+    from catalog import search
+    from catalog.cli_results import check_formats, emit_results
     from catalog.store import Store
 
+    check_formats(as_json, as_csv)
+    store = Store.open(resolve_db(db))
     spaces = ("image", "graph", "rec") if space == "all" else (space,)
-    item, results = search.similar(Store.open(resolve_db(db)), product_id, k, spaces)
-    if as_json:
-        render.emit_json(render.results_document(item, results))
-    else:
-        render.print_similar(item, results, f"product {product_id}")
+    item, results = search.similar(store, product_id, k, spaces, where=where)
+    query = search.Query(items=[item], where=where)
+    emit_results(store, query, results, f"product {product_id}", as_json=as_json, as_csv=as_csv, html_path=html_path)
 
 
 @cli.command()
 @click.option("--image", "image_path", type=click.Path(path_type=Path), default=None, help="A photo (need not be in the catalog).")
-@click.option("--id", "product_id", type=int, default=None, help="A catalog product (its stored translated vector).")
-@click.option("--plus", multiple=True, help="Attributes to add, comma-separated (green,shoes or baseColour=Green).")
-@click.option("--minus", multiple=True, help="Attributes to subtract, comma-separated.")
+@click.option("--id", "product_ids", type=int, multiple=True,
+              help="A catalog product (its stored translated vector); repeat to average several.")
+@click.option("--plus", multiple=True, help="Attributes to add, comma-separated, optional weight: green:2,shoes.")
+@click.option("--minus", multiple=True, help="Attributes to subtract, comma-separated, optional weight.")
 @click.option("--weights", default=None, help="Backbone weights for --image (default: what the database was built with).")
 @k_option(6)
+@where_option
+@html_option
 @db_option
 @json_option
-def query(image_path, product_id, plus, minus, weights, k, db, as_json):
-    """Search the graph space from a photo or a product, with attribute arithmetic.
+@csv_option
+def query(image_path, product_ids, plus, minus, weights, k, where, html_path, db, as_json, as_csv):
+    """Search the graph space from a photo or products, with weighted attribute arithmetic.
+
+    Every vector is L2-normalised before it is weighted and summed, so the item counts as much
+    as a weight-1 attribute (see README, "query").
 
     \b
     catalog query --image shirt.jpg --plus green,shoes --minus topwear
-    catalog query --id 19549 --plus green,shoes --minus topwear
+    catalog query --id 19549 --plus green:2 --where "gender = 'Men'"
+    catalog query --id 19549 --id 1855 --html mix.html
     """
-    from catalog import render, search
+    from catalog import search
+    from catalog.cli_results import check_formats, emit_results
     from catalog.store import Store
 
-    if (image_path is None) == (product_id is None):
-        raise click.UsageError("give exactly one of --image FILE or --id ID")
+    if (image_path is None) == (not product_ids):
+        raise click.UsageError("give either --image FILE or one or more --id ID")
+    check_formats(as_json, as_csv)
     store = Store.open(resolve_db(db))
     terms = search.parse_terms(list(plus), list(minus), search.load_attributes(store))
+    if where is not None:
+        where = search.check_where(store, where)
     if image_path is not None:
         from catalog.models import translate_photo
 
-        base, item = translate_photo(store, image_path, weights), None
+        base, items = translate_photo(store, image_path, weights), []
     else:
-        item = search.get_product(store, product_id, [*DISPLAY_COLUMNS, "has_image", "rec_vector", "node_vector"])
-        base = item["rec_vector"] if item["has_image"] else item["node_vector"]
-        item = {c: item[c] for c in DISPLAY_COLUMNS}
-    exclude = (product_id,) if product_id is not None else ()
-    results = {"rec": search.nearest(store, search.compose(base, terms), "node_vector", k, exclude=exclude)}
-    terms_doc = [{"attribute": t.attribute.key, "weight": t.weight} for t in terms]
-    if as_json:
-        render.emit_json(render.results_document(item, results, image=str(image_path) if image_path else None, terms=terms_doc))
-    else:
-        label = f"photo {image_path}" if image_path else f"product {product_id}"
-        arithmetic = " ".join(f"{'+' if t.weight > 0 else '−'}{t.attribute.key}" + (f"×{abs(t.weight):g}" if abs(t.weight) != 1 else "") for t in terms)
-        if item is None:
-            render.console().print(f"[bold]{label}[/bold]")
-        render.print_similar(item, results, f"{label} {arithmetic}".strip())
+        base, items = search.base_vector(store, list(product_ids))
+    results = {"rec": search.nearest(store, search.compose(base, terms), "node_vector", k, exclude=product_ids, where=where)}
+    query = search.Query(items=items, image=str(image_path) if image_path else None, terms=terms, where=where)
+    emit_results(store, query, results, query.label(), as_json=as_json, as_csv=as_csv, html_path=html_path)
 
 
 @cli.command()

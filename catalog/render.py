@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, NAME_COLUMN
-from catalog.search import Result
+from catalog.search import Query, Result
 
 SHORT_HEADERS = {
     "gender": "gender",
@@ -49,7 +50,7 @@ def result_dict(result: Result) -> dict:
     return {"id": result.id, "score": result.score, **{c: result.row[c] for c in DISPLAY_COLUMNS if c != "id"}}
 
 
-def results_document(item: dict | None, results: dict[str, list[Result]], **extra) -> dict:
+def results_document(item: dict | list[dict] | None, results: dict[str, list[Result]], **extra) -> dict:
     """--json shape: one space -> a list; several -> an object keyed by space name."""
     lists = {space: [result_dict(r) for r in rs] for space, rs in results.items()}
     document = {"query": item, **extra}
@@ -57,17 +58,39 @@ def results_document(item: dict | None, results: dict[str, list[Result]], **extr
     return document
 
 
+def query_document(query: Query, results: dict[str, list[Result]]) -> dict:
+    """--json of a query: `query` is the product (a list for several, null for a photo)."""
+    items = query.items[0] if len(query.items) == 1 else (query.items or None)
+    extra = {"image": query.image, "terms": [{"attribute": t.attribute.key, "weight": t.weight} for t in query.terms],
+             "where": query.where}
+    return results_document(items, results, **extra)
+
+
+def write_results_csv(results: dict[str, list[Result]]) -> None:
+    """--csv: one row per result; a `space` column first when several spaces are shown."""
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    several = len(results) > 1
+    writer.writerow([*(["space"] if several else []), "rank", "id", "score", *ATTRIBUTE_COLUMNS, NAME_COLUMN])
+    for space, rows in results.items():
+        for rank, r in enumerate(rows, 1):
+            writer.writerow([*([space] if several else []), rank, r.id, f"{r.score:.4f}",
+                             *(r.row.get(c) or "" for c in ATTRIBUTE_COLUMNS), r.row.get(NAME_COLUMN) or ""])
+
+
 # Columns by priority: an 80-column terminal shows the first ones, a wide one all of the appendix.
 COLUMN_PRIORITY = ("articleType", "baseColour", "gender", "usage", "season", "subCategory", "masterCategory", "year")
+COLUMN_WIDTHS = {"articleType": 13, "baseColour": 9, "year": 4}  # others 8
 MIN_NAME_WIDTH = 16
+# Cells matching the query: bold stays under NO_COLOR (rich drops only the colour), so it still shows.
+MATCH_STYLE = "bold green"
 
 
 def visible_columns(width: int, with_scores: bool) -> list[str]:
-    """The attribute columns that fit `width` beside id, name (and rank and score)."""
-    used = 6 + (14 if with_scores else 0) + MIN_NAME_WIDTH
+    """The attribute columns that fit `width` beside id, name (and rank and score); one space between columns."""
+    used = 6 + (9 if with_scores else 0) + MIN_NAME_WIDTH
     shown = []
     for column in COLUMN_PRIORITY:
-        cost = {"articleType": 14, "baseColour": 10, "year": 5}.get(column, 9) + 1
+        cost = COLUMN_WIDTHS.get(column, 8) + 1
         if used + cost > width:
             break
         shown.append(column)
@@ -75,48 +98,67 @@ def visible_columns(width: int, with_scores: bool) -> list[str]:
     return [c for c in ATTRIBUTE_COLUMNS if c in shown]
 
 
-def product_table(title: str, rows: list[dict], scores: list[float] | None = None, query: dict | None = None,
-                  width: int | None = None) -> Table:
+def _mark(value, column: str, target: dict[str, set[str]] | None) -> str:
+    text = escape(str(value or ""))
+    if target and value and value in target.get(column, ()):
+        return f"[{MATCH_STYLE}]{text}[/{MATCH_STYLE}]"
+    return text
+
+
+def product_table(title: str, rows: list[dict], scores: list[float] | None = None,
+                  target: dict[str, set[str]] | None = None, width: int | None = None) -> Table:
     """The paper's appendix table: rank, score, id and the styles columns that fit the terminal.
 
-    Attribute cells equal to the query item's are bold so a glance shows what a result shares.
+    Attribute cells matching the query (`Query.target`) are highlighted so a glance shows what a
+    result shares with it.
     """
     columns = visible_columns(width or console().width, scores is not None)
-    table = Table(title=title, title_justify="left", pad_edge=False, expand=False, box=None, header_style="bold")
+    table = Table(title=title, title_justify="left", pad_edge=False, expand=False, box=None, header_style="bold",
+                  padding=(0, 1, 0, 0))
     # rank, score and id are never squeezed: a cut id is a wrong id.
     if scores is not None:
         table.add_column("#", justify="right", no_wrap=True, min_width=len(str(len(rows))))
         table.add_column("score", justify="right", no_wrap=True, min_width=5)
     table.add_column("id", justify="right", no_wrap=True, min_width=max([len(str(r["id"])) for r in rows] + [2]))
     for column in columns:
-        table.add_column(SHORT_HEADERS[column], overflow="ellipsis", no_wrap=True, max_width=16)
+        # The budget of visible_columns is each column's floor, so the name absorbs any squeeze.
+        natural = max([len(SHORT_HEADERS[column])] + [len(str(r.get(column) or "")) for r in rows])
+        table.add_column(SHORT_HEADERS[column], overflow="ellipsis", no_wrap=True, max_width=16,
+                         min_width=min(natural, COLUMN_WIDTHS.get(column, 8)))
     table.add_column("name", overflow="ellipsis", no_wrap=True, min_width=MIN_NAME_WIDTH)
     for rank, row in enumerate(rows, 1):
         cells = []
         if scores is not None:
             cells += [str(rank), f"{scores[rank - 1]:.3f}"]
         cells.append(str(row["id"]))
-        for column in columns:
-            value = escape(str(row.get(column) or ""))
-            shared = query is not None and value and row.get(column) == query.get(column)
-            cells.append(f"[bold]{value}[/bold]" if shared else value)
+        cells += [_mark(row.get(column), column, target) for column in columns]
         cells.append(escape(str(row.get(NAME_COLUMN) or "")))
         table.add_row(*cells)
     return table
 
 
-def print_similar(item: dict | None, results: dict[str, list[Result]], heading: str) -> None:
+def print_results(query: Query, results: dict[str, list[Result]], heading: str) -> None:
+    """The query (items, arithmetic, filter), then the results of each space."""
     out = console()
-    if item is not None:
-        out.print(product_table(heading, [item]))
+    if query.items:
+        out.print(product_table(heading, query.items))
+    else:
+        out.print(f"[bold]{escape(heading)}[/bold]")
+    if query.where:
+        out.print(f"where {escape(query.where)}")
+    target = query.target()
     if len(results) > 1:
-        out.print(side_by_side(results))
+        out.print(side_by_side(results, target))
         return
     for space, rows in results.items():
-        out.print(product_table(SPACE_TITLES.get(space, space), [r.row for r in rows], [r.score for r in rows], item))
+        out.print(product_table(SPACE_TITLES.get(space, space), [r.row for r in rows], [r.score for r in rows], target))
 
 
-def side_by_side(results: dict[str, list[Result]]) -> Table:
+def print_similar(item: dict | None, results: dict[str, list[Result]], heading: str) -> None:
+    print_results(Query(items=[item] if item else []), results, heading)
+
+
+def side_by_side(results: dict[str, list[Result]], target: dict[str, set[str]] | None = None) -> Table:
     """`--space all`: one column per space, like the appendix's image / graph / Rec columns."""
     table = Table(title="nearest products per space", title_justify="left", pad_edge=False)
     table.add_column("#", justify="right")
@@ -128,11 +170,132 @@ def side_by_side(results: dict[str, list[Result]]) -> Table:
         for rows in results.values():
             if rank < len(rows):
                 r = rows[rank]
-                cells.append(f"{r.id} {escape(r.row['articleType'])}, {escape(r.row['baseColour'])} [dim]{r.score:.2f}[/dim]")
+                article, colour = _mark(r.row["articleType"], "articleType", target), _mark(r.row["baseColour"], "baseColour", target)
+                cells.append(f"{r.id} {article}, {colour} [dim]{r.score:.2f}[/dim]")
             else:
                 cells.append("")
         table.add_row(*cells)
     return table
+
+
+def inference_document(query: Query, inferred: dict[str, list[tuple[str, float]]]) -> dict:
+    """--json of infer: per column a ranked list of {value, score}; the product's own row if any."""
+    return {
+        "query": query.items[0] if query.items else None,
+        "image": query.image,
+        "attributes": {column: [{"value": v, "score": s} for v, s in values] for column, values in inferred.items()},
+    }
+
+
+def write_inference_csv(query: Query, inferred: dict[str, list[tuple[str, float]]]) -> None:
+    """--csv of infer: one row per (column, rank), with the catalog's value when a product was asked."""
+    item = query.items[0] if query.items else None
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["column", "rank", "value", "score", *(["catalog_value"] if item else [])])
+    for column, values in inferred.items():
+        for rank, (value, score) in enumerate(values, 1):
+            writer.writerow([column, rank, value, f"{score:.4f}", *([item.get(column) or ""] if item else [])])
+
+
+def print_inference(query: Query, inferred: dict[str, list[tuple[str, float]]], heading: str) -> None:
+    """One line per attribute column: the ranked guesses; the product's own value marked when known."""
+    out = console()
+    item = query.items[0] if query.items else None
+    if item:
+        out.print(product_table(heading, [item]))
+    else:
+        out.print(f"[bold]{escape(heading)}[/bold]")
+    table = Table(title="inferred attributes (cosine in the graph space)", title_justify="left", pad_edge=False,
+                  box=None, header_style="bold", padding=(0, 2, 0, 0))
+    table.add_column("attribute", no_wrap=True)
+    if item:
+        table.add_column("catalog", overflow="fold", max_width=16)
+    # All guesses in one folding cell: long values (Perfume and Body Mist) wrap instead of being cut.
+    table.add_column("best first", overflow="fold")
+    target = {column: {item[column]} for column in inferred if item and item.get(column)}
+    catalog_width = min(16, max([len("catalog")] + [len(str(item.get(c) or "")) for c in inferred])) + 2 if item else 0
+    room = out.width - max(len(c) for c in [*inferred, "attribute"]) - 2 - catalog_width
+    for column, values in inferred.items():
+        cells = [column] + ([escape(str(item.get(column) or ""))] if item else [])
+        guesses = [(f"{value} {score:.2f}", f"{_mark(value, column, target)} [dim]{score:.2f}[/dim]") for value, score in values]
+        cells.append(_pack(guesses, room))
+        table.add_row(*cells)
+    out.print(table)
+
+
+def _pack(pieces: list[tuple[str, str]], width: int, gap: str = "  ") -> str:
+    """Join (plain, markup) pieces into lines of at most `width`, breaking only between pieces.
+
+    So a wrapped line never separates a value from its score.
+    """
+    lines, line, used = [], [], 0
+    for plain, markup in pieces:
+        extra = len(plain) + (len(gap) if line else 0)
+        if line and used + extra > width:
+            lines.append(gap.join(line))
+            line, used, extra = [], 0, len(plain)
+        line.append(markup)
+        used += extra
+    if line:
+        lines.append(gap.join(line))
+    return "\n".join(lines)
+
+
+def print_product(details: dict) -> None:
+    """`show`: every field of one product, with how many products share each attribute value."""
+    table = Table(title=f"product {details['id']}", title_justify="left", pad_edge=False, box=None,
+                  header_style="bold", padding=(0, 2, 0, 0))
+    table.add_column("field", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    table.add_column("products with it", justify="right", no_wrap=True)
+    for field, value in details.items():
+        if field == "shared_with":
+            continue
+        shared = details["shared_with"].get(field)
+        table.add_row(field, escape("" if value is None else str(value)), "" if shared is None else str(shared))
+    console().print(table)
+
+
+def print_attributes(rows: list[dict]) -> None:
+    """`attributes`: values with product counts, one block per column."""
+    table = Table(pad_edge=False, box=None, header_style="bold", padding=(0, 2, 0, 0))
+    table.add_column("column", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    table.add_column("products", justify="right", no_wrap=True)
+    for index, row in enumerate(rows):
+        last_of_column = index + 1 == len(rows) or rows[index + 1]["column"] != row["column"]
+        table.add_row(row["column"], escape(row["value"]), str(row["products"]), end_section=last_of_column)
+    console().print(table)
+
+
+def print_info(info: dict) -> None:
+    """`info`: what the database holds and how it was made, one line per topic."""
+    run, encoder, linker = info["run"], info["encoder"], info["linker"]
+    metrics = linker.get("metrics", {})
+    lines = [
+        ("database", f"{info['database']} — {info['disk_bytes'] / 1e6:.1f} MB on disk (every kept version)"),
+        ("run", f"{run['run']} ({run['kind']}) of {run['created_at']:%Y-%m-%d %H:%M} UTC; {run['runs']} in the log"),
+        ("products", f"{info['products']}, {info['with_image']} with a photo; {info['attribute_values']} attribute values"),
+        ("node vectors", ", ".join(f"{n} {source}" for source, n in info["node_source"].items())),
+        ("encoder", f"{encoder.get('id', 'none')}" + (f" (weights {encoder.get('weights_path') or encoder['weights']}, "
+                                                      f"seed {encoder['seed']}, {encoder['image_size']} px)" if encoder else "")),
+        ("node2vec", _params(info["node2vec"])),
+        ("linker", _params({k: v for k, v in linker.items() if k not in ("metrics", "file")})),
+        ("linker fit", _params({k: v for k, v in metrics.items() if isinstance(v, (int, float))})),
+        ("ingest seconds", _params(info["metrics"].get("seconds", {}))),
+        ("last change", _params(info["summary"])),
+        ("versions", _params(info["versions"])),
+    ]
+    table = Table(pad_edge=False, box=None, show_header=False, padding=(0, 2, 0, 0))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for name, text in lines:
+        table.add_row(name, escape(text))
+    console().print(table)
+
+
+def _params(values: dict) -> str:
+    return ", ".join(f"{k} {round(v, 4) if isinstance(v, float) else v}" for k, v in values.items() if v is not None)
 
 
 def print_ingest_report(report) -> None:

@@ -54,11 +54,39 @@ class Term:
 
 @dataclass
 class Query:
-    """What a result list answers, for rendering: the item and the arithmetic applied to it."""
+    """What a result list answers, for rendering: the items or photo, and the arithmetic applied."""
 
-    item: dict | None  # the catalog product queried, if any
+    items: list[dict] = field(default_factory=list)  # the catalog products queried (display rows)
     image: str | None = None  # the photo queried, if any
     terms: list[Term] = field(default_factory=list)
+    where: str | None = None
+
+    def label(self) -> str:
+        """`product 19549 +baseColour=Green×2 −subCategory=Topwear`, for headings."""
+        if self.image is not None:
+            subject = f"photo {self.image}"
+        else:
+            subject = ("products " if len(self.items) > 1 else "product ") + " + ".join(str(i["id"]) for i in self.items)
+        arithmetic = [
+            f"{'+' if t.weight > 0 else '−'}{t.attribute.key}" + (f"×{abs(t.weight):g}" if abs(t.weight) != 1 else "")
+            for t in self.terms
+        ]
+        return " ".join([subject, *arithmetic])
+
+    def target(self) -> dict[str, set[str]]:
+        """Per column, the values a result "matches": the items' own, plus added, minus subtracted ones."""
+        target: dict[str, set[str]] = {column: set() for column in ATTRIBUTE_COLUMNS}
+        for item in self.items:
+            for column in ATTRIBUTE_COLUMNS:
+                if item.get(column):
+                    target[column].add(item[column])
+        for term in self.terms:
+            values = target.setdefault(term.attribute.column, set())
+            if term.weight > 0:
+                values.add(term.attribute.value)
+            else:
+                values.discard(term.attribute.value)
+        return target
 
 
 def get_product(store: Store, product_id: int, columns: list[str] | None = None) -> dict:
@@ -67,6 +95,106 @@ def get_product(store: Store, product_id: int, columns: list[str] | None = None)
     if not rows:
         raise CatalogError(f"no product with id {product_id} in {store.path}")
     return rows[0]
+
+
+def get_products(store: Store, product_ids: list[int], columns: list[str] | None = None) -> list[dict]:
+    """Rows in the order asked; the first unknown id is an error."""
+    return [get_product(store, product_id, columns) for product_id in product_ids]
+
+
+def base_vector(store: Store, product_ids: list[int]) -> tuple[np.ndarray, list[dict]]:
+    """The query vector of one or more catalog products, and their display rows.
+
+    Each product contributes its translated vector (`rec_vector`, from its photo), or its node
+    vector when it has no photo. Several products are averaged as unit vectors, so each weighs
+    the same whatever its vector's length; `compose` normalises the mean again.
+    """
+    rows = get_products(store, product_ids, [*DISPLAY_COLUMNS, "has_image", "rec_vector", "node_vector"])
+    vectors = [_unit(np.asarray(r["rec_vector"] if r["has_image"] else r["node_vector"], dtype=np.float32)) for r in rows]
+    return np.mean(vectors, axis=0), [{c: r[c] for c in DISPLAY_COLUMNS} for r in rows]
+
+
+def thumbnails(store: Store, product_ids: list[int]) -> dict[int, bytes]:
+    """The stored JPEG thumbnails of these products (those without a photo are absent)."""
+    if not product_ids:
+        return {}
+    ids = ", ".join(str(int(i)) for i in set(product_ids))
+    table = store.table("products").search().where(f"id IN ({ids})").select(["id", "thumbnail"]).limit(len(product_ids)).to_arrow()
+    return {int(i): t for i, t in zip(table.column("id").to_pylist(), table.column("thumbnail").to_pylist()) if t}
+
+
+# Columns a --where filter may name: the catalog's own, plus where a row's node vector came from.
+FILTER_COLUMNS = (*DISPLAY_COLUMNS, "has_image", "node_source", "run")
+_SQL_WORDS = {"and", "or", "not", "in", "is", "null", "like", "ilike", "between", "true", "false"}
+_TOKEN = re.compile(r"""'(?:[^']|'')*'|"[^"]*"|`[^`]*`|[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|\S""")
+
+
+def check_where(store: Store, where: str) -> str:
+    """A --where filter that names only catalog columns and matches some product, or a one-line error.
+
+    Checked here rather than left to LanceDB because its messages for a misspelt column or a
+    double-quoted string (`gender = "Women"` names a column in SQL) are long and internal.
+    """
+    where = where.strip()
+    if not where:
+        raise CatalogError("empty --where filter")
+    tokens = _TOKEN.findall(where)
+    if any(t.startswith("'") and (len(t) < 2 or not t.endswith("'")) for t in tokens):
+        raise CatalogError(f"bad --where filter {where!r}: unclosed quote")
+    depth = 0
+    for index, token in enumerate(tokens):
+        depth += (token == "(") - (token == ")")
+        if depth < 0:
+            break
+        following = tokens[index + 1] if index + 1 < len(tokens) else ""
+        if token[0] == '"' or token[0] == "`":
+            name = token[1:-1]
+        elif re.fullmatch(r"[A-Za-z_]\w*", token) and token.lower() not in _SQL_WORDS and following != "(":
+            name = token
+        else:
+            continue
+        if name.lower() not in {c.lower() for c in FILTER_COLUMNS}:  # lance resolves names case-insensitively
+            hint = ""
+            if token[0] == '"':
+                hint = f" (text values take single quotes: '{name}')"
+            else:
+                close = difflib.get_close_matches(name, FILTER_COLUMNS, n=1, cutoff=0.5)
+                hint = f"; did you mean {close[0]}?" if close else f"; columns are {', '.join(FILTER_COLUMNS)}"
+            raise CatalogError(f"bad --where filter: unknown column {name!r}{hint}")
+    if depth != 0:
+        raise CatalogError(f"bad --where filter {where!r}: unbalanced parentheses")
+    try:
+        matching = store.table("products").count_rows(where)
+    except Exception as error:  # lance reports a syntax or type error as a generic error
+        raise CatalogError(f"bad --where filter {where!r}: {_filter_message(error)}") from None
+    if matching == 0:
+        raise CatalogError(f"no product matches --where {where!r}{_value_hint(store, where)}")
+    return where
+
+
+def _filter_message(error: Exception) -> str:
+    """The useful part of a lance filter error: no echoed SQL, no Rust source paths."""
+    message = _first_line(error)
+    if "could not convert to literal of type 'Utf8'" in message:
+        return "catalog columns hold text, so quote the value (year = '2012')"
+    message = re.sub(r",? /\S+\.rs:\d+:\d+", "", message)
+    parser = re.search(r"sql parser error: (.*?)\)?$", message)
+    if parser:
+        return parser.group(1)
+    return re.sub(r"^Invalid (user )?input, ", "", message)
+
+
+def _value_hint(store: Store, where: str) -> str:
+    """For `column = 'value'` with a value the column never takes: the values it does take."""
+    attributes = None
+    for column, value in re.findall(r"\b(\w+)\s*=\s*'((?:[^']|'')*)'", where):
+        if column in ATTRIBUTE_COLUMNS:
+            attributes = attributes if attributes is not None else load_attributes(store)
+            values = sorted(a.value for a in attributes if a.column == column)
+            if value.replace("''", "'") not in values:
+                shown = ", ".join(values[:12]) + (", …" if len(values) > 12 else "")
+                return f"; {column} is never {value!r} (values: {shown})"
+    return ""
 
 
 def nearest(
@@ -91,7 +219,7 @@ def nearest(
         rows = search.to_list()
     except Exception as error:  # lance reports a bad user filter as a generic error
         if where:
-            raise CatalogError(f"bad --where filter {where!r}: {_first_line(error)}") from None
+            raise CatalogError(f"bad --where filter {where!r}: {_filter_message(error)}") from None
         raise
     return [
         Result(int(row["id"]), round(1.0 - float(row["_distance"]), 4), {c: row[c] for c in DISPLAY_COLUMNS})
@@ -99,8 +227,11 @@ def nearest(
     ]
 
 
-def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] = ("rec",)) -> tuple[dict, dict[str, list[Result]]]:
-    """The product's display row and, per space, its k nearest other products."""
+def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] = ("rec",),
+            where: str | None = None) -> tuple[dict, dict[str, list[Result]]]:
+    """The product's display row and, per space, its k nearest other products (among `where`)."""
+    if where is not None:
+        where = check_where(store, where)
     vector_columns = sorted({SPACES[space][0] for space in spaces})
     product = get_product(store, product_id, list(DISPLAY_COLUMNS) + ["has_image"] + vector_columns)
     results = {}
@@ -108,7 +239,7 @@ def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] =
         query_column, searched_column = SPACES[space]
         if query_column in ("rec_vector", "image_vector") and not product["has_image"]:
             raise CatalogError(f"product {product_id} has no image, so it has no {space} vector; try --space graph")
-        results[space] = nearest(store, product[query_column], searched_column, k, exclude=(int(product_id),))
+        results[space] = nearest(store, product[query_column], searched_column, k, exclude=(int(product_id),), where=where)
     return {c: product[c] for c in DISPLAY_COLUMNS}, results
 
 

@@ -1,0 +1,104 @@
+"""Looking around a database: one product, the attribute values, and what the database is.
+
+Plain reads of the committed state; no TensorFlow, no vector search.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from importlib import metadata
+from pathlib import Path
+
+from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS
+from catalog.errors import CatalogError
+from catalog.search import get_product
+from catalog.store import SCHEMA_VERSION, Store
+
+# What `show` prints besides the display columns (vectors and thumbnail bytes are not for reading).
+DETAIL_COLUMNS = ("has_image", "image_path", "node_source", "run", "encoder_id")
+NODE_SOURCES = ("walks", "inferred")  # trained by node2vec, or placed incrementally
+
+
+def product_details(store: Store, product_id: int) -> dict:
+    """The product's row and, per attribute, how many products share that value (its degree)."""
+    row = get_product(store, product_id, [*DISPLAY_COLUMNS, *DETAIL_COLUMNS])
+    keys = [f"{column}={row[column]}" for column in ATTRIBUTE_COLUMNS if row[column]]
+    degrees = {}
+    if keys:
+        quoted = ", ".join("'" + key.replace("'", "''") + "'" for key in keys)
+        found = store.table("attributes").search().where(f"key IN ({quoted})").select(["column", "degree"]).limit(len(keys)).to_list()
+        degrees = {r["column"]: int(r["degree"]) for r in found}
+    return {**row, "shared_with": degrees}
+
+
+def resolve_column(name: str) -> str:
+    """`basecolour`, `baseColour` or `colour` -> baseColour; anything else is an error listing the columns."""
+    from catalog.render import SHORT_HEADERS
+
+    fold = re.sub(r"[^0-9a-z]", "", name.lower())
+    for column in ATTRIBUTE_COLUMNS:
+        if fold in (column.lower(), SHORT_HEADERS[column].lower()):
+            return column
+    raise CatalogError(f"unknown attribute column {name!r}; columns are {', '.join(ATTRIBUTE_COLUMNS)}")
+
+
+def attribute_counts(store: Store, column: str | None = None) -> list[dict]:
+    """Attribute values with their product counts, by column (schema order), most common first."""
+    table = store.table("attributes").to_arrow().select(["column", "value", "degree"]).to_pylist()
+    if column is not None:
+        table = [r for r in table if r["column"] == column]
+    order = {c: i for i, c in enumerate(ATTRIBUTE_COLUMNS)}
+    table.sort(key=lambda r: (order.get(r["column"], len(order)), -r["degree"], r["value"]))
+    return [{"column": r["column"], "value": r["value"], "products": int(r["degree"])} for r in table]
+
+
+def catalog_info(store: Store) -> dict:
+    """Counts, models, parameters, metrics, versions and disk use of the committed state."""
+    run = store.run
+    products = store.table("products")
+    return {
+        "database": str(store.path),
+        "run": {"run": run.run, "kind": run.kind, "created_at": run.created_at, "runs": len(store.runs())},
+        "products": products.count_rows(),
+        "with_image": products.count_rows("has_image = true"),
+        "attribute_values": store.table("attributes").count_rows(),
+        # counted by filter: reading the column would read every row's vectors and thumbnail too
+        "node_source": {source: products.count_rows(f"node_source = '{source}'") for source in NODE_SOURCES},
+        "encoder": run.encoder,
+        "node2vec": run.node2vec,
+        "linker": run.linker,
+        "metrics": run.metrics,
+        "summary": run.summary,
+        "versions": {
+            "catalog": _version("catalog"),
+            "schema": SCHEMA_VERSION,
+            "products_table": run.products_version,
+            "attributes_table": run.attributes_version,
+            "lancedb": _version("lancedb"),
+            "tensorflow": _version("tensorflow") or _version("tensorflow-cpu"),
+            "keras": _version("keras"),
+            "gensim": _version("gensim"),
+        },
+        "disk_bytes": folder_size(store.path),
+    }
+
+
+def folder_size(path: Path) -> int:
+    """Bytes under `path`: every table version LanceDB keeps, plus the model files."""
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:  # a file removed while we walk (a cleanup by a writer)
+                pass
+    return total
+
+
+def _version(package: str) -> str | None:
+    """The installed version, read from package metadata (importing TensorFlow would cost seconds)."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None

@@ -1,0 +1,93 @@
+"""Options and output shared by the commands that print results (similar, query, infer).
+
+`--where` filters inside the search; `--json` / `--csv` choose what goes to stdout; `--html FILE`
+also writes a self-contained page with the pictures. One function per kind of result writes
+all of them, so the commands agree on formats.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from catalog.errors import CatalogError
+
+
+def where_option(command):
+    return click.option(
+        "--where", default=None, metavar="SQL",
+        help="Only products matching this filter on catalog columns, e.g. \"gender = 'Women' AND season = 'Summer'\".",
+    )(command)
+
+
+def csv_option(command):
+    return click.option("--csv", "as_csv", is_flag=True, help="Print CSV on stdout: one row per result.")(command)
+
+
+def html_option(command):
+    return click.option(
+        "--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        help="Also write a self-contained HTML page with the pictures to FILE.",
+    )(command)
+
+
+def check_formats(as_json: bool, as_csv: bool) -> None:
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+
+
+def emit_results(store, query, results: dict, heading: str, *, as_json: bool, as_csv: bool,
+                 html_path: Path | None) -> None:
+    """Results of similar/query: JSON, CSV or tables on stdout, and optionally the HTML page."""
+    from catalog import render
+
+    if as_json:
+        render.emit_json(render.query_document(query, results))
+    elif as_csv:
+        render.write_results_csv(results)
+    else:
+        render.print_results(query, results, heading)
+    if html_path is not None:
+        from catalog import html, search
+
+        ids = [item["id"] for item in query.items] + [r.id for rows in results.values() for r in rows]
+        page = html.results_page(heading, _subtitle(store), query, results, search.thumbnails(store, ids), _photo(query))
+        _write(html_path, page)
+
+
+def emit_inference(store, query, inferred: dict, heading: str, *, as_json: bool, as_csv: bool,
+                   html_path: Path | None) -> None:
+    """Inferred attributes: JSON, CSV or a table on stdout, and optionally the HTML page."""
+    from catalog import render
+
+    if as_json:
+        render.emit_json(render.inference_document(query, inferred))
+    elif as_csv:
+        render.write_inference_csv(query, inferred)
+    else:
+        render.print_inference(query, inferred, heading)
+    if html_path is not None:
+        from catalog import html, search
+
+        thumbnails = search.thumbnails(store, [item["id"] for item in query.items])
+        _write(html_path, html.inference_page(heading, _subtitle(store), query, inferred, thumbnails, _photo(query)))
+
+
+def _subtitle(store) -> str:
+    run = store.run
+    return f"database {store.path} · run {run.run} of {run.created_at:%Y-%m-%d %H:%M} UTC · encoder {run.encoder.get('id', 'none')}"
+
+
+def _photo(query) -> bytes | None:
+    from catalog.html import photo_jpeg
+
+    return photo_jpeg(Path(query.image)) if query.image else None
+
+
+def _write(path: Path, page: str) -> None:
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as error:
+        raise CatalogError(f"cannot write {path}: {error.strerror}") from None
+    click.echo(f"wrote {path}", err=True)
