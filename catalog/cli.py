@@ -61,14 +61,23 @@ def cli(debug: bool):
 @click.option("-q", "q", type=float, default=1.0, show_default=True, help="node2vec in-out parameter.")
 @click.option("--linker", "linker_kind", type=click.Choice(["cosine", "paper"]), default="cosine", show_default=True,
               help="cosine: standardised inputs + cosine loss (measures best); paper: the paper's MSE recipe.")
+@click.option("--prune", is_flag=True, help="Remove products that are not in the CSV (default: keep them).")
+@click.option("--rebuild", "full_rebuild", is_flag=True, help="Retrain graph space and linker on the whole catalog.")
 @db_option
 @json_option
-def ingest(csv_path, images_dir, weights, limit, seed, image_size, batch_size, num_walks, walk_length, p, q, linker_kind, db, as_json):
+def ingest(csv_path, images_dir, weights, limit, seed, image_size, batch_size, num_walks, walk_length, p, q, linker_kind,
+           prune, full_rebuild, db, as_json):
     """Read styles.csv and photos into the database (one committed version).
+
+    The first ingest trains everything. Later ones are incremental: unchanged products are
+    skipped by content hash, new photos are encoded, new products are placed in the existing
+    graph space; an ingest that changes nothing writes nothing.
 
     \b
     catalog ingest --csv styles.csv --images images/
     catalog ingest --csv styles.csv --images images/ --weights random --limit 2000
+    catalog ingest --csv new-rows.csv --images images/          # add or change a few products
+    catalog ingest --csv styles.csv --images images/ --prune    # also remove products not in the CSV
     """
     from dataclasses import replace
 
@@ -84,7 +93,7 @@ def ingest(csv_path, images_dir, weights, limit, seed, image_size, batch_size, n
         node2vec = replace(node2vec, walk_length=walk_length)
     options = IngestOptions(
         weights=weights, seed=seed, limit=limit, image_size=image_size, batch_size=batch_size,
-        node2vec=node2vec, linker=LinkerParams(kind=linker_kind, seed=seed),
+        node2vec=node2vec, linker=LinkerParams(kind=linker_kind, seed=seed), prune=prune, rebuild=full_rebuild,
     )
     reporter = render.RichReporter(enabled=not as_json and sys.stderr.isatty())
     report = run_ingest(resolve_db(db), csv_path, images_dir, options, reporter)

@@ -162,7 +162,9 @@ def train_linker(
     if n_val:
         metrics.update(linker_quality(linker, x[:n_val], y_val, prefix="val"))
         # Predicting the training mean for everything: the floor a useful linker must beat.
-        metrics["val_mse_mean_predictor"] = float(np.mean((y_val - y_train.mean(axis=0)) ** 2))
+        mean_vector = y_train.mean(axis=0, keepdims=True)
+        metrics["val_mse_mean_predictor"] = round(float(np.mean((y_val - mean_vector) ** 2)), 5)
+        metrics["val_cosine_mean_predictor"] = round(float(np.mean(_normalise(y_val) @ _normalise(mean_vector).T)), 4)
     return LinkerFit(linker, metrics)
 
 

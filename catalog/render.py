@@ -301,22 +301,31 @@ def _params(values: dict) -> str:
 def print_ingest_report(report) -> None:
     out = console()
     s = report.summary
+    head = f"run {report.run.run}" if report.run else "nothing to do"
     out.print(
-        f"[bold]run {report.run.run}[/bold]: {s['products']} products — {s['added']} added, "
+        f"[bold]{escape(head)}[/bold] ({s['mode']}): {s['products']} products — {s['added']} added, "
         f"{s['changed']} changed, {s['removed']} removed; {s['encoded']} photos encoded"
     )
-    timing = Table(title="time per stage", title_justify="left", pad_edge=False)
+    if s.get("new_attributes"):
+        out.print(f"new attribute values (placed, not trained): {escape(', '.join(s['new_attributes']))}")
+    if s.get("suggest_rebuild"):
+        out.print(
+            f"{s['inferred']} products ({s['inferred_share']:.0%}) have inferred graph vectors; "
+            "run `catalog rebuild` to retrain the graph space and linker on the whole catalog"
+        )
+    timing = Table(title="time per stage", title_justify="left", pad_edge=False, box=None)
     timing.add_column("stage")
     timing.add_column("seconds", justify="right")
     for stage, seconds in report.seconds.items():
         timing.add_row(stage, f"{seconds:.1f}")
     timing.add_row("[bold]total[/bold]", f"[bold]{sum(report.seconds.values()):.1f}[/bold]")
     out.print(timing)
-    linker = report.run.linker.get("metrics", {})
+    linker = report.run.linker.get("metrics", {}) if report.run and s["mode"] == "full" else {}
     if "val_cosine" in linker:
         out.print(
-            f"linker ({report.run.linker.get('kind')}): validation cosine {linker['val_cosine']:.3f}, "
-            f"MSE {linker['val_mse']:.4f} (mean predictor {linker['val_mse_mean_predictor']:.4f})"
+            f"linker ({report.run.linker.get('kind')}): validation cosine {linker['val_cosine']:.3f} "
+            f"(predicting the mean: {linker.get('val_cosine_mean_predictor', float('nan')):.3f}), "
+            f"MSE {linker['val_mse']:.4f} (mean: {linker['val_mse_mean_predictor']:.4f})"
         )
     err = console(stderr=True)
     for reject in report.rejects[:20]:
@@ -332,10 +341,10 @@ def print_ingest_report(report) -> None:
 
 def ingest_document(report) -> dict:
     return {
-        "run": report.run.run,
+        "run": report.run.run if report.run else None,
         "summary": report.summary,
         "seconds": {k: round(v, 2) for k, v in report.seconds.items()},
-        "linker": report.run.linker.get("metrics", {}),
+        "linker": report.run.linker.get("metrics", {}) if report.run else {},
         "rejected_rows": [{"line": r.line, "id": r.id, "reason": r.reason} for r in report.rejects],
         "image_problems": [{"id": p.id, "reason": p.reason} for p in report.image_problems],
     }
@@ -362,3 +371,23 @@ class RichReporter:
             yield lambda n=1: progress.advance(task, n)
             if total is not None:
                 progress.update(task, completed=total)
+
+
+def run_dict(run) -> dict:
+    return {"run": run.run, "kind": run.kind, "created_at": run.created_at.isoformat(), "summary": run.summary,
+            "products_version": run.products_version, "attributes_version": run.attributes_version}
+
+
+def history_table(runs) -> Table:
+    table = Table(title="history", title_justify="left", pad_edge=False, box=None, header_style="bold")
+    for name, justify in (("run", "right"), ("time (UTC)", "left"), ("kind", "left"), ("products", "right"),
+                          ("change", "left"), ("inferred", "right")):
+        table.add_column(name, justify=justify, no_wrap=True)
+    for run in runs:
+        s = run.summary
+        change = f"+{s.get('added', 0)} ~{s.get('changed', 0)} −{s.get('removed', 0)}"
+        if run.kind == "rollback":
+            change += f" (to run {s.get('rolled_back_to')})"
+        table.add_row(str(run.run), run.created_at.strftime("%Y-%m-%d %H:%M:%S"), run.kind,
+                      str(s.get("products", "")), change, str(s.get("inferred", "")))
+    return table

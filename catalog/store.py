@@ -22,7 +22,7 @@ import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -32,6 +32,9 @@ from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NAME_COLUMN, NODE_DIM
 from catalog.errors import CatalogError
 
 SCHEMA_VERSION = 1
+# Storage policy: the newest KEEP_RUNS runs stay restorable with `catalog rollback`; table versions
+# older than that are deleted when a writer compacts, so many small ingests keep a bounded disk size.
+KEEP_RUNS = 20
 
 
 def _vector(dim: int) -> pa.DataType:
@@ -48,6 +51,7 @@ PRODUCTS_SCHEMA = pa.schema(
         ("has_image", pa.bool_()),
         ("row_hash", pa.string()),  # hash of the styles values: detects changed rows
         ("image_hash", pa.string()),  # hash of the image file bytes: detects changed photos
+        ("image_stat", pa.string()),  # "size:mtime_ns" of the photo: skips re-hashing unchanged files
         ("encoder_id", pa.string()),  # which encoder made image_vector
         ("image_vector", _vector(IMAGE_DIM)),
         ("node_vector", _vector(NODE_DIM)),
@@ -267,6 +271,24 @@ class Writer:
         if stale:
             quoted = ", ".join("'" + key.replace("'", "''") + "'" for key in stale)
             self.attributes.delete(f"key IN ({quoted})")
+
+    def compact(self) -> None:
+        """Merge small fragments and delete table versions older than the kept runs.
+
+        Done before the run record is written, so the version the record names is the compacted
+        one (a later writer never has to restore an uncompacted state).
+        """
+        runs = self.store.runs()
+        cutoff = None
+        if len(runs) >= KEEP_RUNS:
+            # The runs kept after this commit are the newest KEEP_RUNS - 1 plus the new one. Their table
+            # versions were all written after the run before them was recorded: older ones can go.
+            boundary = runs[-KEEP_RUNS].created_at
+            cutoff = max(datetime.now(timezone.utc) - boundary, timedelta(seconds=1))
+        for table in (self.products, self.attributes):
+            table.optimize(cleanup_older_than=cutoff)
+        if cutoff is not None:
+            self.runs.optimize(cleanup_older_than=cutoff)
 
     def commit(self, kind: str, *, encoder: dict, node2vec: dict, linker: dict, metrics: dict, summary: dict) -> Run:
         """Append the run record: from here on readers see the new state."""

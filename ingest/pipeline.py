@@ -4,15 +4,19 @@ Stages, each in its own module:
 
     reader      styles.csv -> rows + rejected rows            ingest/reader.py
     images      photo files -> 256x256 RGB + thumbnails       ingest/images.py
-    encode      pixels -> 128-d image vectors (I_ResNet)      catalog/encoder.py
+    encode      pixels -> 128-d image vectors (I_ResNet)      catalog/encoder.py (+ ingest/checkpoints.py)
     graph       rows -> bipartite product–attribute graph     ingest/graph.py
     walks       graph -> node2vec walks (CSR, numpy)          ingest/walks.py
     graph space walks -> 32-d node vectors (gensim)           ingest/graph_space.py
+    placement   new products -> node vectors, no retraining   ingest/placement.py
     linker      image vectors -> node vectors (L_I2G)         catalog/linker.py
     write       products, attributes, run record              catalog/store.py
 
-Image vectors are reused for every product whose photo bytes and encoder are unchanged, so only
-new or changed photos pass through ResNet50 (and TensorFlow is not even imported when none do).
+The first ingest (and `catalog rebuild`) trains the graph space and the linker on the whole
+catalog. Later ingests are incremental: each product carries content hashes (its row values, its
+photo's bytes, the encoder id), only new or changed photos are encoded, new or changed products
+are placed in the existing graph space (ingest/placement.py) and translated by the existing
+linker, and nothing else is touched. An ingest that changes nothing writes nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator, Protocol
 
@@ -32,13 +36,20 @@ from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, IMAGE_SIZE, NAME_COLUM
 from catalog.errors import CatalogError
 from catalog.linker import Linker, LinkerParams, train_linker
 from catalog.models import file_sha256, weights_identity
-from catalog.store import Run, Store
+from catalog.store import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
+from ingest.checkpoints import EncodeCheckpoints
 from ingest.graph import build_graph
 from ingest.graph_space import Node2VecParams, embed_graph
 from ingest.images import find_image, load_images
+from ingest.placement import attribute_degrees, place_attributes, place_products
 from ingest.reader import Reject, read_styles
 
 Progress = Callable[[int], None]
+VECTOR_DIMS = {"image_vector": IMAGE_DIM, "node_vector": NODE_DIM, "rec_vector": NODE_DIM}
+STYLE_COLUMNS = [*ATTRIBUTE_COLUMNS, NAME_COLUMN]
+# Past this share of products with inferred (not walk-trained) node vectors, ingest suggests
+# `catalog rebuild`: see benchmarks/README.md (incremental) for the measurement behind it.
+REBUILD_SUGGESTION_SHARE = 0.2
 
 
 class Reporter(Protocol):
@@ -62,6 +73,8 @@ class IngestOptions:
     batch_size: int = 16
     node2vec: Node2VecParams = field(default_factory=Node2VecParams)
     linker: LinkerParams = field(default_factory=LinkerParams)
+    prune: bool = False  # remove products that are not in the CSV
+    rebuild: bool = False  # retrain graph space and linker on the whole catalog
 
 
 @dataclass(frozen=True)
@@ -72,18 +85,63 @@ class ImageProblem:
 
 @dataclass
 class IngestReport:
-    run: Run
+    run: Run | None  # the run committed, or None when nothing changed
     products: int  # products in the database after the ingest
     rejects: list[Reject]
     image_problems: list[ImageProblem]
     seconds: dict[str, float]  # wall time per stage
-    summary: dict  # added / changed / unchanged / removed / encoded counts
+    summary: dict  # added / changed / removed / unchanged / encoded counts, mode, new attributes
 
 
-def row_hash(row: dict) -> str:
+def row_hash(values: dict) -> str:
     """Content hash of a product's styles values: a changed row is one whose hash differs."""
-    text = "\x1f".join(str(row.get(column, "")) for column in (*ATTRIBUTE_COLUMNS, NAME_COLUMN))
+    text = "\x1f".join(str(values.get(column, "")) for column in STYLE_COLUMNS)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# -- the products table in memory -----------------------------------------------------------
+
+
+@dataclass
+class Products:
+    """Scalar columns in a DataFrame, vectors as numpy matrices, aligned by row."""
+
+    frame: pd.DataFrame
+    vectors: dict[str, np.ndarray]
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table) -> "Products":
+        vectors = {
+            name: np.asarray(table.column(name).combine_chunks().flatten().to_numpy(zero_copy_only=False),
+                             np.float32).reshape(-1, dim)
+            for name, dim in VECTOR_DIMS.items()
+        }
+        frame = table.drop_columns(list(VECTOR_DIMS)).to_pandas()
+        frame["thumbnail"] = frame["thumbnail"].astype(object)
+        return cls(frame.reset_index(drop=True), vectors)
+
+    @classmethod
+    def empty(cls) -> "Products":
+        return cls.from_arrow(PRODUCTS_SCHEMA.empty_table())
+
+    def take(self, index: np.ndarray) -> "Products":
+        return Products(self.frame.iloc[index].reset_index(drop=True), {k: v[index] for k, v in self.vectors.items()})
+
+    def to_arrow(self, index: np.ndarray | None = None) -> pa.Table:
+        part = self if index is None else self.take(index)
+        columns = {}
+        for name in PRODUCTS_SCHEMA.names:
+            kind = PRODUCTS_SCHEMA.field(name).type
+            if name in VECTOR_DIMS:
+                flat = pa.array(np.ascontiguousarray(part.vectors[name], np.float32).reshape(-1))
+                columns[name] = pa.FixedSizeListArray.from_arrays(flat, VECTOR_DIMS[name])
+            else:
+                values = part.frame[name].to_numpy(dtype=object)
+                columns[name] = pa.array(list(values), kind)
+        return pa.table(columns, schema=PRODUCTS_SCHEMA)
+
+
+# -- the pipeline ------------------------------------------------------------------------------
 
 
 def ingest(
@@ -109,43 +167,76 @@ def ingest(
     with store.writer() as writer:
         previous = writer.previous
         _check_encoder_choice(previous, weights, options)
-        existing = writer.products.to_arrow() if previous else None
-        catalog = _merge_rows(existing, rows)
+        before = Products.from_arrow(writer.products.to_arrow()) if previous else Products.empty()
+        protected = {int(float(r.id)) for r in styles.rejects if r.id and _is_int(r.id)}
+        state, change = _apply_rows(before, rows, options.prune, protected)
 
         started = time.perf_counter()
-        images, problems, encoder_record, encoded = _image_vectors(store, catalog, existing, images_dir, weights, options, reporter)
+        problems, encoder_record, encoded = _encode_photos(store, state, change, rows["id"], images_dir, options, reporter)
         seconds["images+encode"] = time.perf_counter() - started
 
-        with reporter.stage("graph walks + word2vec", None) as progress:
-            graph = build_graph(catalog)
-            space = embed_graph(graph, options.node2vec, progress=progress)
-        seconds["walks"], seconds["word2vec"] = space.walks_seconds, space.train_seconds
-        node_vectors = _reorder(space.product_vectors, graph.product_ids, catalog["id"].to_numpy())
+        full = previous is None or options.rebuild or not previous.linker
+        summary = change.summary(state, encoded, styles.rejects, problems, "full" if full else "incremental")
+        if not full and not change.any():
+            return IngestReport(None, len(state.frame), styles.rejects, problems, seconds, summary)
 
-        started = time.perf_counter()
-        has_image = images["has_image"]
-        rec_vectors = np.zeros((len(catalog), NODE_DIM), np.float32)
-        linker_record: dict = {}
-        if has_image.sum() >= 2:
-            with reporter.stage("linker", options.linker.epochs) as progress:
-                fit = train_linker(images["vectors"][has_image], node_vectors[has_image], options.linker, progress)
-            rec_vectors[has_image] = fit.linker.translate(images["vectors"][has_image])
-            linker_record = {**options.linker.to_dict(), "file": str(fit.linker.save(store.models_dir).relative_to(store.path)), "metrics": fit.metrics}
-        seconds["linker"] = time.perf_counter() - started
-
-        started = time.perf_counter()
         run_number = (previous.run + 1) if previous else 1
-        table = _products_table(catalog, images, node_vectors, rec_vectors, encoder_record.get("id", ""), run_number)
-        writer.upsert_products(table)
-        writer.replace_attributes(_attributes_table(graph, space, run_number))
-        summary = _summary(existing, catalog, table, encoded, styles.rejects, problems)
+        if full:
+            attributes, linker_record, node2vec_record = _train_spaces(store, state, options, reporter, seconds)
+            touched = np.arange(len(state.frame))
+        else:
+            attributes, summary["new_attributes"] = _place_incrementally(writer, state, change, previous, seconds)
+            linker_record, node2vec_record = previous.linker, previous.node2vec
+            touched = change.touched_index(state)
+        state.frame.loc[touched, "run"] = run_number
+        attributes["run"] = run_number
+        summary.update(_inferred_share(state))
+
+        started = time.perf_counter()
+        writer.upsert_products(state.to_arrow(touched))
+        writer.delete_products(sorted(change.removed))
+        writer.replace_attributes(pa.Table.from_pandas(attributes, schema=ATTRIBUTES_SCHEMA, preserve_index=False))
+        writer.compact()
+        seconds["write"] = time.perf_counter() - started
         metrics = {"seconds": {k: round(v, 2) for k, v in seconds.items()}, "linker": linker_record.get("metrics", {})}
         run = writer.commit(
-            "ingest", encoder=encoder_record, node2vec=options.node2vec.to_dict(), linker=linker_record,
-            metrics=metrics, summary=summary,
+            "rebuild" if options.rebuild else "ingest", encoder=encoder_record, node2vec=node2vec_record,
+            linker=linker_record, metrics=metrics, summary=summary,
         )
+    EncodeCheckpoints(store.path, encoder_record.get("id", "")).clear()
+    return IngestReport(run, len(state.frame), styles.rejects, problems, seconds, summary)
+
+
+def rebuild(db_path: Path, options: IngestOptions, reporter: Reporter = QuietReporter()) -> IngestReport:
+    """Retrain graph space and linker on the current catalog, reusing the stored image vectors."""
+    store = Store.open(db_path)
+    seconds: dict[str, float] = {}
+    with store.writer() as writer:
+        previous = writer.previous
+        state = Products.from_arrow(writer.products.to_arrow())
+        attributes, linker_record, node2vec_record = _train_spaces(store, state, options, reporter, seconds)
+        run_number = previous.run + 1
+        state.frame["run"] = run_number
+        attributes["run"] = run_number
+        started = time.perf_counter()
+        writer.upsert_products(state.to_arrow())
+        writer.replace_attributes(pa.Table.from_pandas(attributes, schema=ATTRIBUTES_SCHEMA, preserve_index=False))
+        writer.compact()
         seconds["write"] = time.perf_counter() - started
-    return IngestReport(run, len(catalog), styles.rejects, problems, seconds, summary)
+        summary = {"products": len(state.frame), "added": 0, "changed": 0, "removed": 0, "mode": "full", **_inferred_share(state)}
+        run = writer.commit(
+            "rebuild", encoder=previous.encoder, node2vec=node2vec_record, linker=linker_record,
+            metrics={"seconds": {k: round(v, 2) for k, v in seconds.items()}, "linker": linker_record.get("metrics", {})},
+            summary=summary,
+        )
+    return IngestReport(run, len(state.frame), [], [], seconds, summary)
+
+
+def _is_int(text: str) -> bool:
+    try:
+        return float(text).is_integer()
+    except ValueError:
+        return False
 
 
 def _check_encoder_choice(previous: Run | None, weights: str, options: IngestOptions) -> None:
@@ -164,84 +255,170 @@ def _check_encoder_choice(previous: Run | None, weights: str, options: IngestOpt
         )
 
 
-def _merge_rows(existing: pa.Table | None, rows: pd.DataFrame) -> pd.DataFrame:
-    """The catalog after this ingest: stored products updated by the CSV's rows (CSV wins)."""
-    columns = ["id", *ATTRIBUTE_COLUMNS, NAME_COLUMN]
-    incoming = rows[columns].copy()
-    if existing is None or existing.num_rows == 0:
-        catalog = incoming
-    else:
-        kept = existing.select(columns).to_pandas()
-        kept = kept[~kept["id"].isin(incoming["id"])]
-        catalog = pd.concat([kept, incoming], ignore_index=True)
-    catalog = catalog.sort_values("id", kind="stable").reset_index(drop=True)
-    catalog["id"] = catalog["id"].astype("int64")
-    return catalog
+# -- what changed -------------------------------------------------------------------------------
 
 
-def _image_vectors(store, catalog, existing, images_dir, weights, options, reporter):
-    """Image vectors, thumbnails and hashes for every product; encodes only new or changed photos."""
-    ids = catalog["id"].to_numpy()
-    count = len(ids)
-    vectors = np.zeros((count, IMAGE_DIM), np.float32)
-    has_image = np.zeros(count, bool)
-    thumbnails: list[bytes | None] = [None] * count
-    image_hashes = [""] * count
-    paths = [""] * count
-    position = {int(i): n for n, i in enumerate(ids)}
+@dataclass
+class Change:
+    added: set[int] = field(default_factory=set)
+    attributes_changed: set[int] = field(default_factory=set)  # their graph neighbourhood moved
+    name_changed: set[int] = field(default_factory=set)  # only the display name changed
+    photo_changed: set[int] = field(default_factory=set)  # re-encoded (existing products)
+    removed: set[int] = field(default_factory=set)
+
+    def any(self) -> bool:
+        return bool(self.added or self.attributes_changed or self.name_changed or self.photo_changed or self.removed)
+
+    def changed(self) -> set[int]:
+        return (self.attributes_changed | self.name_changed | self.photo_changed) - self.added
+
+    def touched_index(self, state: Products) -> np.ndarray:
+        ids = self.added | self.changed()
+        return np.flatnonzero(state.frame["id"].isin(ids).to_numpy())
+
+    def summary(self, state, encoded, rejects, problems, mode) -> dict:
+        return {
+            "products": len(state.frame),
+            "added": len(self.added),
+            "changed": len(self.changed()),
+            "removed": len(self.removed),
+            "unchanged": len(state.frame) - len(self.added) - len(self.changed()),
+            "encoded": encoded,
+            "rejected_rows": len(rejects),
+            "image_problems": len(problems),
+            "mode": mode,
+        }
+
+
+def _apply_rows(before: Products, rows: pd.DataFrame, prune: bool, protected: set[int]) -> tuple[Products, Change]:
+    """The catalog after this CSV: stored products updated by its rows (the CSV wins)."""
+    change = Change()
+    incoming = rows[["id", *STYLE_COLUMNS]].copy()
+    incoming["id"] = incoming["id"].astype("int64")
+    incoming["row_hash"] = [row_hash(r) for r in incoming[STYLE_COLUMNS].to_dict("records")]
+    frame = before.frame
+    position = {int(i): n for n, i in enumerate(frame["id"])}
+
+    state = Products(frame.copy(), {k: v.copy() for k, v in before.vectors.items()})
+    new_rows = []
+    for record in incoming.to_dict("records"):
+        product_id = int(record["id"])
+        n = position.get(product_id)
+        if n is None:
+            change.added.add(product_id)
+            new_rows.append(record)
+            continue
+        if frame.at[n, "row_hash"] == record["row_hash"]:
+            continue
+        old = frame.loc[n, list(ATTRIBUTE_COLUMNS)].astype(str).tolist()
+        new = [str(record[c]) for c in ATTRIBUTE_COLUMNS]
+        (change.attributes_changed if old != new else change.name_changed).add(product_id)
+        for column in (*STYLE_COLUMNS, "row_hash"):
+            state.frame.at[n, column] = record[column]
+    if prune:
+        keep = set(incoming["id"].tolist()) | protected
+        change.removed = {int(i) for i in frame["id"] if int(i) not in keep}
+    if new_rows:
+        additions = pd.DataFrame(new_rows)
+        for name in PRODUCTS_SCHEMA.names:
+            if name not in additions and name not in VECTOR_DIMS:
+                additions[name] = _default(name)
+        additions["thumbnail"] = [None] * len(additions)
+        additions["node_source"] = "inferred"
+        additions = additions[state.frame.columns]
+        state.frame = additions if state.frame.empty else pd.concat([state.frame, additions], ignore_index=True)
+        for name, dim in VECTOR_DIMS.items():
+            state.vectors[name] = np.vstack([state.vectors[name], np.zeros((len(new_rows), dim), np.float32)])
+    if change.removed:
+        state = state.take(np.flatnonzero(~state.frame["id"].isin(change.removed).to_numpy()))
+    order = np.argsort(state.frame["id"].to_numpy(), kind="stable")
+    return state.take(order), change
+
+
+def _default(name: str):
+    kind = PRODUCTS_SCHEMA.field(name).type
+    if kind == pa.bool_():
+        return False
+    if kind == pa.int64():
+        return 0
+    return ""
+
+
+# -- photos ------------------------------------------------------------------------------------
+
+
+def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, options, reporter):
+    """Encode the photos of CSV products that are new or whose bytes changed; report the missing."""
+    frame = state.frame
+    position = {int(i): n for n, i in enumerate(frame["id"])}
+    ids = [int(i) for i in csv_ids if int(i) in position]
     problems: list[ImageProblem] = []
+    to_encode: dict[int, str] = {}  # id -> sha256 of the photo
 
-    stored = {}
-    if existing is not None and existing.num_rows:
-        for row in existing.select(["id", "image_hash", "encoder_id", "thumbnail", "image_vector", "has_image"]).to_pylist():
-            if row["has_image"]:
-                stored[row["id"]] = row
-
-    with reporter.stage("hashing photos", count) as progress:
-        to_encode = []
-        for n, product_id in enumerate(ids):
-            path = find_image(images_dir, int(product_id))
+    with reporter.stage("checking photos", len(ids)) as progress:
+        for product_id in ids:
             progress(1)
+            n = position[product_id]
+            path = find_image(images_dir, product_id)
             if path is None:
-                old = stored.get(int(product_id))
-                if old is not None:  # photo folder no longer has it: keep what we stored
-                    vectors[n], thumbnails[n], image_hashes[n], has_image[n] = old["image_vector"], old["thumbnail"], old["image_hash"], True
-                else:
-                    problems.append(ImageProblem(int(product_id), f"no image file {product_id}.jpg in {images_dir}"))
-                continue
-            paths[n] = str(path)
+                if not frame.at[n, "has_image"]:
+                    problems.append(ImageProblem(product_id, f"no image file {product_id}.jpg in {images_dir}"))
+                continue  # a photo missing now but stored before: keep the stored one
+            stat = f"{path.stat().st_size}:{path.stat().st_mtime_ns}"
+            if frame.at[n, "has_image"] and frame.at[n, "image_stat"] == stat:
+                continue  # same size and mtime: the same bytes, without reading them
             digest = file_sha256(path)
-            old = stored.get(int(product_id))
-            if old is not None and old["image_hash"] == digest:
-                vectors[n], thumbnails[n], image_hashes[n], has_image[n] = old["image_vector"], old["thumbnail"], digest, True
-            else:
-                to_encode.append(int(product_id))
+            frame.at[n, "image_path"], frame.at[n, "image_stat"] = str(path), stat
+            if frame.at[n, "has_image"] and frame.at[n, "image_hash"] == digest:
+                continue
+            to_encode[product_id] = digest
 
     previous = store.run
     encoder_record = dict(previous.encoder) if previous and previous.encoder else {}
-    if to_encode:
-        encoder = _build_encoder(store, encoder_record, options)
-        encoder_record = _encoder_record(store, encoder, options, encoder_record)
-        with reporter.stage("encoding photos", len(to_encode)) as progress:
-            loaded = load_images(images_dir, to_encode, size=options.image_size)
+    if not to_encode:
+        return problems, encoder_record, 0
 
-            def pixels():
-                for product_id, image, reason in loaded:
-                    if image is None:
-                        problems.append(ImageProblem(product_id, reason))
-                        progress(1)
-                        continue
-                    n = position[product_id]
-                    thumbnails[n], image_hashes[n] = image.thumbnail, image.sha256
-                    yield product_id, image.pixels
+    encoder = _build_encoder(store, encoder_record, options)
+    encoder_record = _encoder_record(store, encoder, options, encoder_record)
+    checkpoints = EncodeCheckpoints(store.path, encoder_record["id"])
 
-            for batch_ids, batch_vectors in encoder.encode_stream(pixels(), batch_size=options.batch_size, progress=progress):
-                for product_id, vector in zip(batch_ids, batch_vectors):
-                    n = position[product_id]
-                    vectors[n], has_image[n] = vector, True
+    def store_vector(product_id: int, vector: np.ndarray, thumbnail: bytes, digest: str) -> None:
+        n = position[product_id]
+        state.vectors["image_vector"][n] = vector
+        frame.at[n, "thumbnail"], frame.at[n, "image_hash"] = thumbnail, digest
+        frame.at[n, "has_image"], frame.at[n, "encoder_id"] = True, encoder_record["id"]
+        if product_id not in change.added:
+            change.photo_changed.add(product_id)
+
+    with reporter.stage("encoding photos", len(to_encode)) as progress:
+        pending = []
+        for product_id, digest in to_encode.items():
+            cached = checkpoints.get(digest)
+            if cached is None:
+                pending.append(product_id)
+            else:
+                store_vector(product_id, cached[0], cached[1], digest)
+                progress(1)
+        loaded = load_images(images_dir, pending, size=options.image_size)
+        loaded_meta: dict[int, tuple[bytes, str]] = {}
+
+        def pixels():
+            for product_id, image, reason in loaded:
+                if image is None:
+                    problems.append(ImageProblem(product_id, reason))
+                    progress(1)
+                    continue
+                loaded_meta[product_id] = (image.thumbnail, to_encode[product_id])
+                yield product_id, image.pixels
+
+        for batch_ids, batch_vectors in encoder.encode_stream(pixels(), batch_size=options.batch_size, progress=progress):
+            for product_id, vector in zip(batch_ids, batch_vectors):
+                thumbnail, digest = loaded_meta.pop(product_id)
+                store_vector(product_id, vector, thumbnail, digest)
+                checkpoints.add(digest, vector, thumbnail)
+        checkpoints.flush()
     problems.sort(key=lambda p: p.id)
-    images = {"vectors": vectors, "has_image": has_image, "thumbnails": thumbnails, "hashes": image_hashes, "paths": paths}
-    return images, problems, encoder_record, len(to_encode)
+    return problems, encoder_record, len(to_encode)
 
 
 def _build_encoder(store: Store, recorded: dict, options: IngestOptions):
@@ -268,71 +445,86 @@ def _encoder_record(store: Store, encoder, options: IngestOptions, recorded: dic
     }
 
 
-def _reorder(vectors: np.ndarray, from_ids: np.ndarray, to_ids: np.ndarray) -> np.ndarray:
-    index = {int(i): n for n, i in enumerate(from_ids)}
-    return vectors[[index[int(i)] for i in to_ids]].astype(np.float32)
+# -- graph space and linker ------------------------------------------------------------------------
 
 
-def _fixed(vectors: np.ndarray, dim: int) -> pa.FixedSizeListArray:
-    return pa.FixedSizeListArray.from_arrays(pa.array(np.ascontiguousarray(vectors, np.float32).reshape(-1)), dim)
+def _train_spaces(store: Store, state: Products, options: IngestOptions, reporter, seconds):
+    """Full training: node2vec over the whole catalog graph, then the linker on every photo."""
+    frame = state.frame
+    with reporter.stage("graph walks + word2vec", None) as progress:
+        graph = build_graph(frame)
+        space = embed_graph(graph, options.node2vec, progress=progress)
+    seconds["walks"], seconds["word2vec"] = space.walks_seconds, space.train_seconds
+    order = {int(i): n for n, i in enumerate(graph.product_ids)}
+    state.vectors["node_vector"] = space.product_vectors[[order[int(i)] for i in frame["id"]]].astype(np.float32)
+    frame["node_source"] = "walks"
 
+    started = time.perf_counter()
+    has_image = frame["has_image"].to_numpy(bool)
+    state.vectors["rec_vector"] = np.zeros((len(frame), NODE_DIM), np.float32)
+    linker_record: dict = {}
+    if has_image.sum() >= 2:
+        image_vectors = state.vectors["image_vector"][has_image]
+        with reporter.stage("linker", options.linker.epochs) as progress:
+            fit = train_linker(image_vectors, state.vectors["node_vector"][has_image], options.linker, progress)
+        state.vectors["rec_vector"][has_image] = fit.linker.translate(image_vectors)
+        linker_file = fit.linker.save(store.models_dir).relative_to(store.path)
+        linker_record = {**options.linker.to_dict(), "file": str(linker_file), "metrics": fit.metrics}
+    seconds["linker"] = time.perf_counter() - started
 
-def _products_table(catalog, images, node_vectors, rec_vectors, encoder_id, run_number) -> pa.Table:
-    data = {"id": pa.array(catalog["id"].to_numpy(), pa.int64())}
-    for column in (*ATTRIBUTE_COLUMNS, NAME_COLUMN):
-        data[column] = pa.array(catalog[column].astype(str).to_numpy(dtype=object), pa.string())
-    records = catalog.to_dict("records")
-    has_image = images["has_image"]
-    data.update(
-        image_path=pa.array(images["paths"], pa.string()),
-        thumbnail=pa.array(images["thumbnails"], pa.binary()),
-        has_image=pa.array(has_image, pa.bool_()),
-        row_hash=pa.array([row_hash(r) for r in records], pa.string()),
-        image_hash=pa.array(images["hashes"], pa.string()),
-        encoder_id=pa.array([encoder_id if h else "" for h in has_image], pa.string()),
-        image_vector=_fixed(images["vectors"], IMAGE_DIM),
-        node_vector=_fixed(node_vectors, NODE_DIM),
-        rec_vector=_fixed(rec_vectors, NODE_DIM),
-        node_source=pa.array(["walks"] * len(catalog), pa.string()),
-        run=pa.array([run_number] * len(catalog), pa.int64()),
-    )
-    return pa.table(data)
-
-
-def _attributes_table(graph, space, run_number) -> pa.Table:
     keys = list(graph.attribute_keys)
-    degree = graph.degree()[graph.num_products:]
-    return pa.table(
-        {
-            "key": keys,
-            "column": [key.split("=", 1)[0] for key in keys],
-            "value": [key.split("=", 1)[1] for key in keys],
-            "degree": pa.array(degree, pa.int64()),
-            "vector": _fixed(space.attribute_vectors, NODE_DIM),
-            "node_source": ["walks"] * len(keys),
-            "run": pa.array([run_number] * len(keys), pa.int64()),
-        }
-    )
+    degrees = attribute_degrees(frame)
+    attributes = pd.DataFrame({
+        "key": keys,
+        "column": [k.split("=", 1)[0] for k in keys],
+        "value": [k.split("=", 1)[1] for k in keys],
+        "degree": [degrees.get(k, 0) for k in keys],
+        "vector": list(space.attribute_vectors.astype(np.float32)),
+        "node_source": "walks",
+    })
+    return attributes, linker_record, options.node2vec.to_dict()
 
 
-def _summary(existing, catalog, table, encoded, rejects, problems) -> dict:
-    before = {}
-    if existing is not None and existing.num_rows:
-        before = dict(zip(existing.column("id").to_pylist(), zip(existing.column("row_hash").to_pylist(), existing.column("image_hash").to_pylist())))
-    after = zip(table.column("id").to_pylist(), table.column("row_hash").to_pylist(), table.column("image_hash").to_pylist())
-    added = changed = 0
-    for product_id, row, image in after:
-        if product_id not in before:
-            added += 1
-        elif before[product_id] != (row, image):
-            changed += 1
-    return {
-        "products": len(catalog),
-        "added": added,
-        "changed": changed,
-        "unchanged": len(catalog) - added - changed,
-        "removed": 0,
-        "encoded": encoded,
-        "rejected_rows": len(rejects),
-        "image_problems": len(problems),
-    }
+def _place_incrementally(writer: Writer, state: Products, change: Change, previous: Run, seconds):
+    """New/changed products placed in the existing spaces; the models stay as they are."""
+    started = time.perf_counter()
+    frame = state.frame
+    moved = frame["id"].isin(change.added | change.attributes_changed).to_numpy()
+    known = (frame["node_source"] == "walks").to_numpy() & ~moved
+    if not known.any():  # nothing walk-trained left to place against: fall back to every placed vector
+        known = ~moved
+    if moved.any() and known.any():
+        state.vectors["node_vector"][moved] = place_products(
+            frame[moved], frame[known], state.vectors["node_vector"][known]
+        )
+        frame.loc[moved, "node_source"] = "inferred"
+
+    photos = frame["id"].isin(change.added | change.photo_changed).to_numpy() & frame["has_image"].to_numpy(bool)
+    if photos.any():
+        linker = Linker.load(writer.store.path / previous.linker["file"])
+        state.vectors["rec_vector"][photos] = linker.translate(state.vectors["image_vector"][photos])
+
+    existing = writer.attributes.to_arrow().to_pandas()
+    degrees = attribute_degrees(frame)
+    existing["degree"] = existing["key"].map(degrees).fillna(0).astype("int64")
+    new_keys = sorted(set(degrees) - set(existing["key"]))
+    vectors = place_attributes(new_keys, frame, state.vectors["node_vector"])
+    additions = pd.DataFrame({
+        "key": new_keys,
+        "column": [k.split("=", 1)[0] for k in new_keys],
+        "value": [k.split("=", 1)[1] for k in new_keys],
+        "degree": [degrees[k] for k in new_keys],
+        "vector": list(vectors),
+        "node_source": "inferred",
+    })
+    attributes = pd.concat([existing.drop(columns=["run"]), additions], ignore_index=True)
+    attributes = attributes[attributes["degree"] > 0].reset_index(drop=True)
+    attributes["vector"] = [np.asarray(v, np.float32) for v in attributes["vector"]]
+    seconds["placement"] = time.perf_counter() - started
+    return attributes, new_keys
+
+
+def _inferred_share(state: Products) -> dict:
+    inferred = int((state.frame["node_source"] == "inferred").sum())
+    share = inferred / max(len(state.frame), 1)
+    return {"inferred": inferred, "inferred_share": round(share, 4), "suggest_rebuild": share > REBUILD_SUGGESTION_SHARE}
