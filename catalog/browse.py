@@ -6,7 +6,6 @@ Plain reads of the committed state; no TensorFlow, no vector search.
 from __future__ import annotations
 
 import os
-import re
 from importlib import metadata
 from pathlib import Path
 
@@ -30,17 +29,6 @@ def product_details(store: Store, product_id: int) -> dict:
         found = store.table("attributes").search().where(f"key IN ({quoted})").select(["column", "degree"]).limit(len(keys)).to_list()
         degrees = {r["column"]: int(r["degree"]) for r in found}
     return {**row, "shared_with": degrees}
-
-
-def resolve_column(name: str) -> str:
-    """`basecolour`, `baseColour` or `colour` -> baseColour; anything else is an error listing the columns."""
-    from catalog.render import SHORT_HEADERS
-
-    fold = re.sub(r"[^0-9a-z]", "", name.lower())
-    for column in ATTRIBUTE_COLUMNS:
-        if fold in (column.lower(), SHORT_HEADERS[column].lower()):
-            return column
-    raise CatalogError(f"unknown attribute column {name!r}; columns are {', '.join(ATTRIBUTE_COLUMNS)}")
 
 
 def attribute_counts(store: Store, column: str | None = None) -> list[dict]:

@@ -87,7 +87,8 @@ def attributes(column, db, as_json):
     catalog attributes baseColour
     """
     from catalog import render
-    from catalog.browse import attribute_counts, resolve_column
+    from catalog.browse import attribute_counts
+    from catalog.search import resolve_column
     from catalog.store import Store
 
     rows = attribute_counts(Store.open(resolve_db(db)), resolve_column(column) if column else None)

@@ -256,18 +256,32 @@ def _fold(text: str) -> str:
     return re.sub(r"[^0-9a-z]+", "", text.lower())
 
 
+# The short names the result tables use as headers, accepted wherever a column is named.
+COLUMN_ALIASES = {"colour": "baseColour", "color": "baseColour", "article": "articleType", "sub": "subCategory",
+                  "master": "masterCategory"}
+
+
+def resolve_column(name: str) -> str:
+    """`basecolour`, `baseColour` or `colour` -> baseColour; anything else is an error listing the columns."""
+    folded = _fold(name)
+    for column in ATTRIBUTE_COLUMNS:
+        if folded == _fold(column):
+            return column
+    if folded in COLUMN_ALIASES:
+        return COLUMN_ALIASES[folded]
+    raise CatalogError(f"unknown attribute column {name!r}; columns are {', '.join(ATTRIBUTE_COLUMNS)}")
+
+
 def resolve_attribute(word: str, attributes: list[Attribute]) -> Attribute:
     """`green` -> baseColour=Green; `column=value` is always accepted; ambiguity is an error."""
     word = word.strip()
     if "=" in word:
-        column, value = (part.strip() for part in word.split("=", 1))
-        matches = [a for a in attributes if _fold(a.column) == _fold(column) and _fold(a.value) == _fold(value)]
+        name, value = (part.strip() for part in word.split("=", 1))
+        column = resolve_column(name)
+        matches = [a for a in attributes if a.column == column and _fold(a.value) == _fold(value)]
         if matches:
             return matches[0]
-        columns = {a.column for a in attributes}
-        if not any(_fold(c) == _fold(column) for c in columns):
-            raise CatalogError(f"unknown attribute column {column!r}; columns are {', '.join(ATTRIBUTE_COLUMNS)}")
-        candidates = [a.key for a in attributes if _fold(a.column) == _fold(column)]
+        candidates = [a.key for a in attributes if a.column == column]
         raise CatalogError(f"unknown attribute {word!r}{_suggest(value, candidates)}")
     matches = [a for a in attributes if _fold(a.value) == _fold(word)]
     if len(matches) == 1:

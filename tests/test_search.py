@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+
 import numpy as np
+import pytest
 
 from catalog.columns import ATTRIBUTE_COLUMNS
-from catalog.search import Attribute, infer_attributes
+from catalog.search import (Attribute, Query, Term, base_vector, compose, get_product, infer_attributes,
+                            load_attributes, nearest, parse_terms)
+from catalog.store import Store
+from tests.query_fixture import query_db, run  # noqa: F401  (query_db is a fixture)
 
 
 def attribute(key: str, vector) -> Attribute:
@@ -30,3 +41,217 @@ def test_infer_attributes_ranks_values_per_column_by_cosine():
     assert scores == sorted(scores, reverse=True) and abs(scores[0] - 3 / np.hypot(3, 0.5)) < 1e-3
     assert inferred["season"] == []  # a column without values in this catalog is still listed
     assert len(infer_attributes(np.ones(3), attributes, top=1)["baseColour"]) == 1
+
+
+def test_query_target_and_label():
+    green = attribute("baseColour=Green", [1, 0])
+    topwear = attribute("subCategory=Topwear", [0, 1])
+    item = {"id": 7, "gender": "Men", "subCategory": "Topwear", "baseColour": "Grey", "articleType": "Shirts"}
+    query = Query(items=[item], terms=[Term(green, 2.0), Term(topwear, -1.0)])
+    target = query.target()
+    assert target["baseColour"] == {"Grey", "Green"}  # the item's colour still counts, green is added
+    assert target["subCategory"] == set()  # subtracted
+    assert target["gender"] == {"Men"} and target["season"] == set()
+    assert query.label() == "product 7 +baseColour=Green×2 −subCategory=Topwear"
+    assert Query(items=[item, {**item, "id": 8}]).label() == "products 7 + 8"
+    assert Query(image="a.jpg").label() == "photo a.jpg"
+
+
+def test_compose_weights_unit_vectors():
+    """Every vector counts by its weight alone: a long attribute vector does not drown the item."""
+    base = np.array([1.0, 0.0, 0.0])
+    green = attribute("baseColour=Green", [0, 10.0, 0])
+    once = compose(base, [Term(green, 1.0)])
+    twice = compose(base, [Term(green, 2.0)])
+    assert np.allclose(once, [1, 1, 0]) and np.allclose(twice, [1, 2, 0])
+    assert np.allclose(compose(3 * base, []), base)
+
+
+def test_parse_terms_weights(query_db):
+    attributes = load_attributes(Store.open(query_db.path))
+    terms = parse_terms(["green:2,shoes"], ["topwear:0.5"], attributes)
+    assert [(t.attribute.key, t.weight) for t in terms] == [
+        ("baseColour=Green", 2.0), ("subCategory=Shoes", 1.0), ("subCategory=Topwear", -0.5)]
+    # the table headers' short column names work too
+    assert parse_terms(["colour=green", "article=tshirts:3"], [], attributes)[1].attribute.key == "articleType=Tshirts"
+
+
+# -- the CLI on the demo catalog ---------------------------------------------------------------
+
+
+def test_similar_where_filters_inside_the_search(query_db):
+    """A selective filter still returns k results, all matching: it is applied before the top-k, not after."""
+    product_id = query_db.ids[0]
+    where = "gender = 'Women' AND season = 'Summer'"
+    store = Store.open(query_db.path)
+    matching = store.table("products").count_rows(where)
+    k = min(10, matching - 1)
+    assert k >= 5, "the demo catalog should have enough Women/Summer products"
+    for space in ("rec", "image", "graph"):
+        doc = json.loads(run("similar", product_id, "--space", space, "--where", where, "-k", k, "--db", query_db.path, "--json").stdout)
+        assert len(doc["results"]) == k
+        assert all(r["gender"] == "Women" and r["season"] == "Summer" for r in doc["results"])
+        assert product_id not in [r["id"] for r in doc["results"]]
+    unfiltered = json.loads(run("similar", product_id, "-k", k, "--db", query_db.path, "--json").stdout)
+    assert not all(r["gender"] == "Women" and r["season"] == "Summer" for r in unfiltered["results"])
+
+
+def test_query_where_and_weights(query_db):
+    product_id = query_db.ids[1]
+    doc = json.loads(run("query", "--id", product_id, "--plus", "black:2", "--where", "masterCategory = 'Footwear'",
+                         "-k", 5, "--db", query_db.path, "--json").stdout)
+    assert len(doc["results"]) == 5 and all(r["masterCategory"] == "Footwear" for r in doc["results"])
+    assert doc["terms"] == [{"attribute": "baseColour=Black", "weight": 2.0}]
+    assert doc["where"] == "masterCategory = 'Footwear'"
+
+
+def test_heavier_weight_moves_further(query_db):
+    """Across items, `--plus black:3` brings more black results than `--plus black:0.5`."""
+    light = heavy = 0
+    for product_id in query_db.ids[:6]:
+        for weight in ("0.5", "3"):
+            doc = json.loads(run("query", "--id", product_id, "--plus", f"black:{weight}", "--db", query_db.path, "--json").stdout)
+            black = sum(r["baseColour"] == "Black" for r in doc["results"])
+            light, heavy = (light + black, heavy) if weight == "0.5" else (light, heavy + black)
+    assert heavy > light and heavy >= 0.5 * 36
+
+
+def test_query_several_ids_averages_unit_vectors(query_db):
+    first, second = query_db.ids[2], query_db.ids[3]
+    doc = json.loads(run("query", "--id", first, "--id", second, "-k", 8, "--db", query_db.path, "--json").stdout)
+    assert [item["id"] for item in doc["query"]] == [first, second]
+    assert not {first, second} & {r["id"] for r in doc["results"]}
+    store = Store.open(query_db.path)
+    base, items = base_vector(store, [first, second])
+    vectors = [np.asarray(get_product(store, i, ["rec_vector"])["rec_vector"]) for i in (first, second)]
+    assert np.allclose(base, np.mean([v / np.linalg.norm(v) for v in vectors], axis=0), atol=1e-6)
+    expected = nearest(store, compose(base, []), "node_vector", 8, exclude=(first, second))
+    assert [r["id"] for r in doc["results"]] == [r.id for r in expected]
+
+
+def test_csv_output(query_db):
+    product_id = query_db.ids[0]
+    rows = list(csv.DictReader(io.StringIO(run("similar", product_id, "--db", query_db.path, "--csv", "-k", 4).stdout)))
+    assert len(rows) == 4 and [r["rank"] for r in rows] == ["1", "2", "3", "4"]
+    assert set(rows[0]) == {"rank", "id", "score", *ATTRIBUTE_COLUMNS, "productDisplayName"}
+    rows = list(csv.DictReader(io.StringIO(run("similar", product_id, "--space", "all", "--db", query_db.path, "--csv", "-k", 3).stdout)))
+    assert [r["space"] for r in rows] == ["image"] * 3 + ["graph"] * 3 + ["rec"] * 3
+    rows = list(csv.DictReader(io.StringIO(run("query", "--id", product_id, "--plus", "red", "--db", query_db.path, "--csv").stdout)))
+    assert len(rows) == 6 and float(rows[0]["score"]) >= float(rows[-1]["score"])
+    both = run("similar", product_id, "--db", query_db.path, "--csv", "--json", ok=False)
+    assert both.exit_code == 2 and "--json" in both.stderr
+
+
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        ("colour = 'Red'", "unknown column 'colour'; did you mean baseColour?"),
+        ("gender = \"Women\"", "text values take single quotes"),
+        ("gender = 'Women' AND", "bad --where filter"),
+        ("gender = 'Women", "unclosed quote"),
+        ("year = 2012", "quote the value"),
+        ("gender = 'Men') OR (gender = 'Women'", "unbalanced parentheses"),
+        ("gender = 'Woman'", "gender is never 'Woman' (values: Boys, Girls, Men"),
+        ("thumbnail IS NULL", "unknown column 'thumbnail'"),
+    ],
+)
+def test_bad_filters_are_one_line_errors(query_db, where, message):
+    for command in (["similar", query_db.ids[0]], ["query", "--id", query_db.ids[0]]):
+        result = run(*command, "--where", where, "--db", query_db.path, ok=False)
+        assert result.exit_code == 1, result.output
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "Traceback" not in result.stderr and ".rs:" not in result.stderr
+
+
+def test_filters_people_write(query_db):
+    """Case-insensitive names, IN lists, LIKE and functions pass the check and filter."""
+    for where, check in [
+        ("mastercategory = 'Apparel'", lambda r: r["masterCategory"] == "Apparel"),
+        ("baseColour IN ('Black', 'White')", lambda r: r["baseColour"] in ("Black", "White")),
+        ("productDisplayName LIKE '%Men%'", lambda r: "Men" in r["productDisplayName"]),
+        ("lower(usage) = 'casual'", lambda r: r["usage"] == "Casual"),
+    ]:
+        doc = json.loads(run("similar", query_db.ids[0], "--space", "graph", "--where", where, "--db", query_db.path, "--json").stdout)
+        assert doc["results"] and all(check(r) for r in doc["results"]), where
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["query", "--id", "999999999"], "no product with id 999999999"),
+        (["query", "--id", "{first}", "--id", "999999999"], "no product with id 999999999"),
+        (["query", "--id", "{first}", "--plus", "gren"], "did you mean baseColour=Green"),
+        (["query", "--id", "{first}", "--plus", "colour=Mauve"], "unknown attribute 'colour=Mauve'"),
+        (["query", "--id", "{first}", "--minus", "flavour=Sweet"], "unknown attribute column 'flavour'"),
+        (["similar", "999999999", "--space", "all"], "no product with id"),
+        (["similar", "{no_photo}", "--space", "image"], "has no image"),
+    ],
+)
+def test_query_errors(query_db, args, message):
+    args = [a.format(first=query_db.ids[0], no_photo=query_db.no_photo_id) for a in args]
+    result = run(*args, "--db", query_db.path, ok=False)
+    assert result.exit_code == 1 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_query_photo_that_is_not_an_image(query_db, tmp_path, fake_encoder):
+    fake = tmp_path / "shirt.jpg"
+    fake.write_text("this is not a JPEG")
+    result = run("query", "--image", fake, "--db", query_db.path, ok=False)
+    assert result.exit_code == 1 and "cannot use" in result.stderr and "shirt.jpg" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    both = run("query", "--image", fake, "--id", query_db.ids[0], "--db", query_db.path, ok=False)
+    assert both.exit_code == 2
+
+
+def test_query_photo_with_weights_and_filter(query_db, fake_encoder):
+    photo = query_db.images_dir / f"{query_db.ids[0]}.jpg"
+    doc = json.loads(run("query", "--image", photo, "--plus", "white:2", "--where", "gender = 'Men'",
+                         "--db", query_db.path, "--json", "-k", 4).stdout)
+    assert doc["query"] is None and doc["image"] == str(photo)
+    assert len(doc["results"]) == 4 and all(r["gender"] == "Men" for r in doc["results"])
+    assert fake_encoder.calls == 1
+
+
+# -- terminal tables ---------------------------------------------------------------------------
+
+COLOUR_CODE = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-79]|9[0-7]|38;[25])[;m]")
+
+
+def test_tables_highlight_matches_in_colour_unless_no_color(query_db):
+    product_id = query_db.ids[0]
+    coloured = run("similar", product_id, "--space", "graph", "--db", query_db.path, env={"FORCE_COLOR": "1", "NO_COLOR": None})
+    assert COLOUR_CODE.search(coloured.stdout), "matching attributes are coloured on a colour terminal"
+    plain = run("similar", product_id, "--space", "graph", "--db", query_db.path, env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert not COLOUR_CODE.search(plain.stdout), "NO_COLOR: no colour codes"
+    assert "\x1b[1m" in plain.stdout, "NO_COLOR keeps the bold, so matches still show"
+    # the same words either way
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured.stdout) == re.sub(r"\x1b\[[0-9;]*m", "", plain.stdout)
+
+
+def test_result_tables_fit_80_columns(query_db, fake_encoder):
+    first, second = query_db.ids[0], query_db.ids[1]
+    commands = [
+        ["similar", first], ["similar", first, "--space", "all"], ["similar", query_db.evil_id, "--space", "graph"],
+        ["query", "--id", first, "--id", second, "--plus", "green:2,shoes", "--minus", "topwear", "--where", "gender = 'Men'"],
+        ["query", "--image", query_db.images_dir / f"{first}.jpg"],
+    ]
+    for command in commands:
+        out = run(*command, "--db", query_db.path, env={"COLUMNS": "80"}).stdout
+        assert max(len(line) for line in out.splitlines()) <= 80, out
+        assert str(first) in out or "photo" in out
+
+
+def test_search_commands_never_import_tensorflow(query_db):
+    code = (
+        "import sys, io, contextlib\nfrom catalog.cli import cli\n"
+        "for args in sys.argv[2:]:\n"
+        "    try:\n        cli(['--debug', *args.split('|'), '--db', sys.argv[1]], standalone_mode=False)\n"
+        "    except SystemExit:\n        pass\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow imported'\n"
+    )
+    first = query_db.ids[0]
+    commands = [f"similar|{first}|--where|gender = 'Men'|--csv", f"query|--id|{first}|--plus|green:2|--json"]
+    done = subprocess.run([sys.executable, "-c", code, str(query_db.path), *commands], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "rank,id,score" in done.stdout and '"terms"' in done.stdout
