@@ -289,6 +289,9 @@ class Writer:
             table.optimize(cleanup_older_than=cutoff)
         if cutoff is not None:
             self.runs.optimize(cleanup_older_than=cutoff)
+        from catalog.index import ensure_indexes  # exact below a row threshold, IVF above it
+
+        self.index_changes = ensure_indexes(self.products)
 
     def commit(self, kind: str, *, encoder: dict, node2vec: dict, linker: dict, metrics: dict, summary: dict) -> Run:
         """Append the run record: from here on readers see the new state."""
