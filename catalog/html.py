@@ -148,7 +148,8 @@ def results_page(title: str, subtitle: str, query: Query, results: dict[str, lis
                  thumbnails: dict[int, bytes], photo: bytes | None = None) -> str:
     """The query, its arithmetic, then one row of result cards per space (image, graph, Rec order)."""
     target = query.target()
-    body = [f'<div class="row">{_query_cards(query, thumbnails, photo)}</div>', _chips(query)]
+    legend = '<p class="meta"><span class="hit">highlighted</span>: attributes a result shares with the query</p>'
+    body = [f'<div class="row">{_query_cards(query, thumbnails, photo)}</div>', _chips(query), legend]
     for space, rows in results.items():
         cards = "".join(_card(r.row, thumbnails.get(r.id), target, rank, r.score) for rank, r in enumerate(rows, 1))
         body.append(f"<h2>{_e(SPACE_TITLES.get(space, space))}</h2>")
