@@ -108,6 +108,6 @@ def ensure_indexes(table, rows_threshold: int = ROWS_THRESHOLD) -> list[IndexCha
 def tune_query(query):
     """Recall settings for a vector query; an exact scan (no index) ignores them.
 
-    Only the minimum is set: with a narrow filter LanceDB may probe further partitions to fill k.
+    NPROBES is a minimum; with no maximum, a narrow filter may probe further partitions to fill k.
     """
-    return query.minimum_nprobes(NPROBES)
+    return query.minimum_nprobes(NPROBES).maximum_nprobes(0)
