@@ -128,7 +128,7 @@ def print_evaluation(doc: dict) -> None:
         f"[bold]eval[/bold]: {doc['holdout']} held-out photos queried as new against {doc['in_sample']} products "
         f"(graph and linker rebuilt without them; linker {linker.get('kind')}, seed {doc['settings']['seed']})"
     )
-    spaces = ("rec", "image", "random", "graph")
+    spaces = ("rec", "image", "graph", "random")  # the order of `catalog plot eval`
     titles = {"rec": "Rec", "image": "image", "random": "random", "graph": "graph (ref.)"}
     table = Table(title=f"precision@{k}: share of results sharing the query's value", title_justify="left")
     table.add_column("column")
