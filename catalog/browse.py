@@ -10,7 +10,6 @@ from importlib import metadata
 from pathlib import Path
 
 from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS
-from catalog.errors import CatalogError
 from catalog.search import get_product
 from catalog.store import SCHEMA_VERSION, Store
 

@@ -6,7 +6,6 @@ encoder. The tests only read it, so one build serves test_search, test_browse an
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
