@@ -21,10 +21,16 @@ def run(*args, ok=True):
     return result
 
 
-@pytest.fixture
-def db(tmp_path, demo_catalog, fake_encoder):
-    path = tmp_path / "db"
-    run("ingest", "--csv", demo_catalog.csv_path, "--images", demo_catalog.images_dir, "--db", path, *FAST_INGEST)
+@pytest.fixture(scope="module")
+def db(tmp_path_factory, demo_catalog):
+    """One database for the module: the tests below read it, or check that errors leave it unchanged."""
+    import catalog.encoder
+    from tests.conftest import FakeEncoder
+
+    path = tmp_path_factory.mktemp("cli") / "db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
+        run("ingest", "--csv", demo_catalog.csv_path, "--images", demo_catalog.images_dir, "--db", path, *FAST_INGEST)
     return path
 
 
@@ -105,7 +111,7 @@ def test_query_by_id_with_arithmetic_moves_toward_added_attributes(db):
     assert after >= 0.6 * 6 * len(items) and after > 2 * before
 
 
-def test_query_by_image(db, demo_catalog):
+def test_query_by_image(db, demo_catalog, fake_encoder):
     photo = next(demo_catalog.images_dir.glob("*.jpg"))
     doc = json.loads(run("query", "--image", photo, "--db", db, "--json", "-k", 3).stdout)
     assert len(doc["results"]) == 3 and doc["image"] == str(photo)
