@@ -433,7 +433,11 @@ def _encoder_record(store: Store, encoder, options: IngestOptions, recorded: dic
         return recorded
     head_path = store.models_dir / f"head-{encoder.info.head_sha256[:16]}.weights.h5"
     if not head_path.exists():
-        encoder.save_head(head_path)
+        # Written under another name and renamed: a kill mid-write must not leave a partial file that a
+        # later ingest takes for the finished one (the name is content-addressed, so existing = done).
+        partial = head_path.with_suffix(".partial")
+        encoder.save_head(partial)
+        partial.replace(head_path)
     weights_path = options.weights if options.weights not in ("imagenet", "random") else None
     return {
         "id": encoder.info.id,
