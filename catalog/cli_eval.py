@@ -79,8 +79,8 @@ def plot():
 @click.option("--color", type=click.Choice(ATTRIBUTE_COLUMNS), default="masterCategory", show_default=True,
               help="Attribute column that colours the points.")
 @click.option("--sample", type=click.IntRange(10), default=3000, show_default=True,
-              help="At most this many products with photos (t-SNE is quadratic-ish in points).")
-@click.option("--seed", type=int, default=0, show_default=True)
+              help="At most this many products with photos (t-SNE time grows with the points).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the sample and t-SNE.")
 @db_option
 def plot_tsne(out, color, sample, seed, db):
     """The paper's Figure 4: t-SNE of the image space and the graph space side by side.
