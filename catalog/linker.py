@@ -120,8 +120,9 @@ def train_linker(
         mean, std = np.zeros(x.shape[1], np.float32), np.ones(x.shape[1], np.float32)
     xs = (x - mean) / std
 
-    import keras  # lazily: training is the only place the linker needs Keras
+    from catalog.encoder import import_keras  # lazily, and without TensorFlow's start-up chatter
 
+    keras = import_keras()
     keras.utils.set_random_seed(params.seed)
     # A seeded shuffle, so the validation split is not just the tail of the file order.
     order = np.random.default_rng(params.seed).permutation(len(xs))
