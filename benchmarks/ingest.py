@@ -1,0 +1,187 @@
+"""Benchmark a full ingest (`ingest.pipeline.ingest`): time and resident memory per stage.
+
+    python -m benchmarks.ingest --products 44446 --images 1000,3000 --json
+    python -m benchmarks.ingest --products 3000 --images 3000 --json      # every product with a photo
+
+Writes a synthetic catalog (benchmarks.synthetic styles, `--products` rows, as styles.csv) and
+synthetic JPEG photos for the first N products, then ingests it into a fresh database with
+`--weights random` at the default 256-pixel image size, each N in its own process (peak RSS is
+per process). Products without a photo go through every stage but the encoder, so a run with
+the full 44,446 rows measures the graph, linker and write stages at full scale while encoding
+only N photos. Encoding all 44k photos on 2 cores takes over an hour, so the memory of a full
+ingest with every photo is extrapolated: the runs with different N give the memory each
+additional photo costs (thumbnail, vector, bookkeeping), and the fit is evaluated at N = 44,446.
+
+Prints one JSON line: runs (per N: seconds and peak RSS per stage, peak_rss_mb of the process,
+baseline_rss_mb after generating the catalog), and, from two or more runs, each stage's peak
+RSS fitted linearly in N (extrapolated_by_stage: MB per photo, and the value at 44,446) with the
+largest as extrapolated_peak_rss_mb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from benchmarks.encode import synthetic_photos
+from benchmarks.synthetic import synthetic_styles
+from catalog.columns import DISPLAY_COLUMNS
+
+FULL_CATALOG = 44446
+
+
+class MemoryReporter:
+    """An ingest Reporter that times each stage and samples this process's RSS while it runs."""
+
+    def __init__(self, interval: float = 0.05):
+        self.stage_name = "setup"
+        self.seconds: dict[str, float] = {}
+        self.peak_mb: dict[str, float] = {}
+        self._process = psutil.Process()
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, args=(interval,), daemon=True)
+        self._sampler.start()
+
+    def _sample(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            self._record()
+
+    def _record(self) -> None:
+        mb = self._process.memory_info().rss / 2**20
+        self.peak_mb[self.stage_name] = max(self.peak_mb.get(self.stage_name, 0.0), mb)
+
+    @contextmanager
+    def stage(self, name: str, total: int | None):
+        self._record()
+        previous, self.stage_name = self.stage_name, name
+        started = time.perf_counter()
+        try:
+            yield lambda n=1: None
+        finally:
+            self._record()
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+            self.stage_name = previous  # back to the pipeline's own work between stages
+
+    def close(self) -> None:
+        self._stop.set()
+        self._sampler.join()
+        self._record()
+
+
+def write_catalog(folder: Path, products: int, photos: int, photo_size: tuple[int, int]) -> tuple[Path, Path]:
+    """styles.csv for `products` synthetic rows and JPEGs for the first `photos` of them."""
+    styles = synthetic_styles(products)
+    images = folder / "images"
+    images.mkdir(parents=True)
+    ids = synthetic_photos(images, photos, width=photo_size[0], height=photo_size[1])
+    # synthetic_photos numbers its files from 10,000; give the first rows those ids.
+    styles["id"] = np.arange(ids[0] if ids else 10_000, (ids[0] if ids else 10_000) + products)
+    csv_path = folder / "styles.csv"
+    with csv_path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(DISPLAY_COLUMNS)
+        writer.writerows(styles[list(DISPLAY_COLUMNS)].itertuples(index=False))
+    return csv_path, images
+
+
+def run_once(products: int, photos: int, photo_size: tuple[int, int]) -> dict:
+    """One ingest in this process; the figures for one N."""
+    from ingest.pipeline import IngestOptions, ingest
+
+    with tempfile.TemporaryDirectory(prefix="catalog-ingest-") as scratch:
+        folder = Path(scratch)
+        started = time.perf_counter()
+        csv_path, images = write_catalog(folder, products, photos, photo_size)
+        generate_seconds = time.perf_counter() - started
+        baseline_mb = psutil.Process().memory_info().rss / 2**20
+        reporter = MemoryReporter()
+        started = time.perf_counter()
+        try:
+            report = ingest(folder / "db", csv_path, images, IngestOptions(weights="random"), reporter)
+        finally:
+            reporter.close()
+        total_seconds = time.perf_counter() - started
+    return {
+        "products": report.products,
+        "photos": photos,
+        "seconds": round(total_seconds, 1),
+        "pipeline_seconds": {k: round(v, 1) for k, v in report.seconds.items()},
+        "stage_seconds": {k: round(v, 1) for k, v in reporter.seconds.items()},
+        "stage_peak_rss_mb": {k: round(v) for k, v in reporter.peak_mb.items()},
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "baseline_rss_mb": round(baseline_mb),
+        "generate_seconds": round(generate_seconds, 1),
+        "load_average": round(os.getloadavg()[0], 2),
+    }
+
+
+def extrapolate(runs: list[dict], photos: int) -> dict:
+    """Fit each stage's peak RSS linearly in the number of photos and evaluate it at `photos`.
+
+    Per stage, because the stages peak for different reasons: the encoder holds the model (fixed)
+    plus the thumbnails and vectors so far (per photo); the graph stage holds walks (per product,
+    the same in every run) plus everything encoded before it.
+    """
+    counts = np.array([r["photos"] for r in runs], float)
+    stages = set.intersection(*(set(r["stage_peak_rss_mb"]) for r in runs))
+    fits = {}
+    for stage in sorted(stages):
+        peaks = np.array([r["stage_peak_rss_mb"][stage] for r in runs], float)
+        slope, intercept = np.polyfit(counts, peaks, 1)
+        fits[stage] = {"mb_per_photo": round(float(slope), 4), "at_full_catalog_mb": round(float(intercept + slope * photos))}
+    worst = max(fits, key=lambda stage: fits[stage]["at_full_catalog_mb"])
+    return {
+        "extrapolated_to_photos": photos,
+        "extrapolated_by_stage": fits,
+        "extrapolated_peak_rss_mb": fits[worst]["at_full_catalog_mb"],
+        "extrapolated_peak_stage": worst,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--products", type=int, default=FULL_CATALOG, help=f"rows in styles.csv (default {FULL_CATALOG})")
+    parser.add_argument("--images", default="1000,3000",
+                        help="photos per run, comma-separated; each run is a separate process (default 1000,3000)")
+    parser.add_argument("--photo-size", default="300x400", help="synthetic photo WxH before resizing (default 300x400)")
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child process: one run
+    parser.add_argument("--json", action="store_true", help="print only the JSON line")
+    args = parser.parse_args(argv)
+    photo_size = tuple(int(v) for v in args.photo_size.lower().split("x"))
+    counts = [int(v) for v in args.images.split(",")]
+
+    if args.one:
+        print(json.dumps(run_once(args.products, counts[0], photo_size)))
+        return
+
+    runs = []
+    for count in counts:
+        command = [sys.executable, "-m", "benchmarks.ingest", "--one", "--products", str(args.products),
+                   "--images", str(count), "--photo-size", args.photo_size]
+        finished = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
+        runs.append(json.loads(finished.stdout.strip().splitlines()[-1]))
+        if not args.json:
+            print(f"{count} photos: {runs[-1]['seconds']} s, peak {runs[-1]['peak_rss_mb']} MB", file=sys.stderr)
+
+    result: dict = {"runs": runs}
+    if len(runs) >= 2:
+        result.update(extrapolate(runs, FULL_CATALOG))
+    result["target_peak_rss_mb"] = 8192
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
