@@ -152,7 +152,7 @@ def _decode(file: io.BufferedReader, size: int) -> Image.Image:
     except Exception as exc:
         raise _broken(image.format or "image", exc) from exc
     try:
-        image = ImageOps.exif_transpose(image)
+        ImageOps.exif_transpose(image, in_place=True)  # not a copy: that would double a huge photo's peak
     # A broken EXIF block should not cost us an otherwise good photo: keep it unrotated.
     except Exception:
         pass
@@ -179,14 +179,16 @@ def _to_rgb(image: Image.Image) -> Image.Image:
             rgba = image.convert("RGBA")
             background = Image.new("RGBA", rgba.size, (*WHITE, 255))
             return Image.alpha_composite(background, rgba).convert("RGB")
-        return image.convert("RGB")
+        # convert() of an RGB image is a full copy: skip it (a huge photo would briefly be held twice).
+        return image if image.mode == "RGB" else image.convert("RGB")
     except ValueError as exc:  # e.g. LAB or HSV, which Pillow cannot convert to RGB
         raise ImageError(f"unsupported colour mode {image.mode}") from exc
 
 
 def _thumbnail(image: Image.Image) -> bytes:
-    small = image.copy()
-    small.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.BICUBIC)
+    """Shrinks `image` in place (its caller is done with it): a copy of an 89-megapixel photo would
+    cost another quarter GiB at the peak."""
+    image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.BICUBIC)
     buffer = io.BytesIO()
-    small.save(buffer, format="JPEG", quality=THUMBNAIL_QUALITY)
+    image.save(buffer, format="JPEG", quality=THUMBNAIL_QUALITY)
     return buffer.getvalue()
