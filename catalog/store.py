@@ -91,6 +91,8 @@ RUNS_SCHEMA = pa.schema(
 
 TABLES = {"products": PRODUCTS_SCHEMA, "attributes": ATTRIBUTES_SCHEMA, "runs": RUNS_SCHEMA}
 JSON_FIELDS = ("encoder", "node2vec", "linker", "metrics", "summary")
+# What a database folder holds; a writer refuses an uncommitted folder with anything else in it.
+DATABASE_ENTRIES = {".lock", "models", "checkpoints", *(f"{name}.lance" for name in TABLES)}
 
 
 @dataclass(frozen=True)
@@ -142,12 +144,15 @@ class Store:
             raise CatalogError(f"{store.path} is not a catalog database (no runs table)")
         if store.run is None:
             raise CatalogError(f"the database at {store.path} holds no completed ingest yet")
-        if store.run_schema_version() > SCHEMA_VERSION:
-            raise CatalogError(
-                f"the database at {store.path} was written by a newer catalog (schema "
-                f"{store.run_schema_version()}); upgrade catalog to read it"
-            )
+        store._check_schema()
         return store
+
+    def _check_schema(self) -> None:
+        if self.run_schema_version() > SCHEMA_VERSION:
+            raise CatalogError(
+                f"the database at {self.path} was written by a newer catalog (schema "
+                f"{self.run_schema_version()}); upgrade catalog to use it"
+            )
 
     @property
     def db(self):
@@ -207,6 +212,16 @@ class Store:
     @contextmanager
     def writer(self) -> Iterator["Writer"]:
         """Exclusive write access; restores any half-written state left by a crashed writer."""
+        if self.path.is_file():
+            raise CatalogError(f"{self.path} is a file, not a database folder")
+        if self.path.is_dir() and not (self.path / "runs.lance").is_dir():
+            # A folder with other things in it is someone else's (a typo in --db): never write into it.
+            strangers = sorted(p.name for p in self.path.iterdir() if p.name not in DATABASE_ENTRIES)
+            if strangers:
+                raise CatalogError(
+                    f"{self.path} is not a catalog database (it holds {strangers[0]!r}); "
+                    "give --db a new or empty folder"
+                )
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             self.models_dir.mkdir(exist_ok=True)
@@ -222,6 +237,8 @@ class Store:
                 ) from None
             try:
                 self.refresh()
+                if self.run is not None:
+                    self._check_schema()  # before _recover: a newer catalog's tables are not ours to restore
                 self._recover()
                 yield Writer(self)
             finally:
