@@ -256,6 +256,19 @@ class Store:
         self._raw_table("runs")
 
 
+def migrate(table, schema: pa.Schema) -> None:
+    """Add the columns a table written by an older catalog lacks (empty/false/zero), in place.
+
+    The new columns are part of the writer's next version, so they commit with its run (and a
+    failed ingest leaves the restored, unmigrated state for the next writer to migrate again).
+    """
+    present = set(table.schema.names)
+    defaults = {pa.string(): "CAST('' AS STRING)", pa.bool_(): "false", pa.int64(): "CAST(0 AS BIGINT)"}
+    missing = {f.name: defaults[f.type] for f in schema if f.name not in present and f.type in defaults}
+    if missing:
+        table.add_columns(missing)
+
+
 class Writer:
     """The write side of one logical change. Nothing is visible to readers until `commit`."""
 
@@ -263,6 +276,8 @@ class Writer:
         self.store = store
         self.products = store._raw_table("products")
         self.attributes = store._raw_table("attributes")
+        migrate(self.products, PRODUCTS_SCHEMA)
+        migrate(self.attributes, ATTRIBUTES_SCHEMA)
         self.runs = store._raw_table("runs")
 
     @property
