@@ -323,11 +323,12 @@ class _Header:
         return result
 
     def _starts_like_row(self, fields: list[str] | None) -> bool:
-        """A whole-number id in the id column followed by more fields."""
+        """A whole-number id in the id column and every required column present (the id may be
+        the last column, so "more fields after the id" is not the test)."""
         index = self.positions[ID_COLUMN]
         return (
             fields is not None
-            and len(fields) > index + 1
+            and len(fields) >= self._required_width
             and _WHOLE_NUMBER.fullmatch(fields[index].strip()) is not None
         )
 
