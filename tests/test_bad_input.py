@@ -365,3 +365,275 @@ def test_generated_csvs_through_the_reader(case, tmp_path_factory):
     assert len(stored) == len(table.rows)
     check_against(stored, expected, maybe, set())
     assert len(table.rejects) >= bad and all(r.reason for r in table.rejects)
+
+
+# -- photos -------------------------------------------------------------------------------------------
+
+
+def _png(width: int, height: int, mode_byte: int = 0, rows: int | None = None) -> bytes:
+    """A PNG of zeros with any declared size; `rows` < height writes only that many rows (header-only bombs)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    channels = {0: 1, 2: 3}[mode_byte]
+    line = bytes(1 + width * channels)
+    packer = zlib.compressobj(9)
+    body = b"".join(packer.compress(line) for _ in range(height if rows is None else rows)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, mode_byte, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+def _saved(image: Image.Image, format: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=format, **options)
+    return buffer.getvalue()
+
+
+def _jpeg_claiming(width: int, height: int) -> bytes:
+    """A small JPEG whose frame header claims another size (what a decompression bomb looks like)."""
+    data = bytearray(_saved(Image.new("RGB", (16, 16), "red"), "JPEG"))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def _photo(size=(48, 64), colour=(200, 30, 30)) -> Image.Image:
+    image = Image.new("RGB", size, colour)
+    image.paste((20, 20, 200), (size[0] // 4, size[1] // 4, size[0] // 2, size[1] // 2))
+    return image
+
+
+def _rotated_jpeg() -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90°
+    return _saved(_photo(), "JPEG", exif=exif)
+
+
+GOOD_PHOTOS = {
+    "cmyk.jpg": lambda: _saved(_photo().convert("CMYK"), "JPEG"),
+    "palette-transparent.png": lambda: _saved(_photo().convert("P"), "PNG", transparency=0),
+    "grey-alpha.png": lambda: _saved(_photo().convert("LA"), "PNG"),
+    "grey-16bit.png": lambda: _saved(Image.fromarray(np.full((40, 40), 40000, np.uint16)), "PNG"),
+    "one-bit-bmp-named.jpg": lambda: _saved(_photo().convert("1"), "BMP"),
+    "png-named.jpg": lambda: _saved(_photo(), "PNG"),
+    "gif-named.jpg": lambda: _saved(_photo().convert("P"), "GIF"),
+    "webp.webp": lambda: _saved(_photo(), "WEBP"),
+    "one-pixel.jpg": lambda: _saved(Image.new("RGB", (1, 1), "green"), "JPEG"),
+    "sliver-1x4000.png": lambda: _saved(Image.new("RGB", (1, 4000), "blue"), "PNG"),
+    "exif-rotated.jpg": _rotated_jpeg,
+    "progressive.jpg": lambda: _saved(_photo((300, 400)), "JPEG", progressive=True),
+    "upper-case-extension.JPG": lambda: _saved(_photo(), "JPEG"),
+}
+BAD_PHOTOS = {
+    "empty.jpg": (lambda: b"", "empty"),
+    "truncated.jpg": (lambda: _saved(_photo((300, 400)), "JPEG")[:1500], "truncated"),
+    "text.jpg": (lambda: b"this is not a photo\n", "not an image"),
+    "html-error-page.jpg": (lambda: b"<html><body>404 Not Found</body></html>", "not an image"),
+    "random-bytes.jpg": (lambda: np.random.default_rng(0).integers(0, 256, 5000, np.uint8).tobytes(), "not an image"),
+    "eps-named.jpg": (lambda: b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n", "not an image"),
+    "png-bomb-header.png": (lambda: _png(40_000, 40_000, rows=1), "too large"),
+    "jpeg-bomb-header.jpg": (lambda: _jpeg_claiming(60_000, 60_000), "too large"),
+    "truncated-png.png": (lambda: _saved(_photo(), "PNG")[:60], ""),
+}
+
+
+def test_hostile_photos_are_reported_and_the_rest_lands(db, tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    names = list(GOOD_PHOTOS) + list(BAD_PHOTOS) + ["a-folder.jpg"]
+    ids = {name: NEW_ID + 100 + n for n, name in enumerate(names)}
+    for name, make in GOOD_PHOTOS.items():
+        (images / f"{ids[name]}{Path(name).suffix}").write_bytes(make())
+    for name, (make, _) in BAD_PHOTOS.items():
+        (images / f"{ids[name]}{Path(name).suffix}").write_bytes(make())
+    (images / f"{ids['a-folder.jpg']}.jpg").mkdir()  # a folder where a photo should be: no photo
+    path = tmp_path / "styles.csv"
+    path.write_text(csv_text([row(product_id, name=name) for name, product_id in ids.items()]))
+
+    result = ingest(db, path, images, "--json")
+    assert_clean_exit(result)
+    assert result.exit_code == 0, result.stderr
+    problems = {p["id"]: p["reason"] for p in json.loads(result.stdout)["image_problems"]}
+    assert set(problems) == {ids[name] for name in [*BAD_PHOTOS, "a-folder.jpg"]}, problems
+    for name, (_, reason) in BAD_PHOTOS.items():
+        assert reason in problems[ids[name]] and len(problems[ids[name]]) < 200, (name, problems[ids[name]])
+    stored = products(db)
+    assert set(ids.values()) <= set(stored)  # every product lands, with or without its photo
+    for name in GOOD_PHOTOS:
+        product = stored[ids[name]]
+        assert product["has_image"] and product["thumbnail"], name
+        assert np.linalg.norm(product["image_vector"]) > 0 and np.linalg.norm(product["rec_vector"]) > 0, name
+        assert Path(product["image_path"]).parent == images  # photos come from the images folder only
+        thumbnail = Image.open(io.BytesIO(product["thumbnail"]))
+        assert thumbnail.format == "JPEG" and thumbnail.mode == "RGB"
+    for name in BAD_PHOTOS:
+        assert not stored[ids[name]]["has_image"], name
+    rotated = Image.open(io.BytesIO(stored[ids["exif-rotated.jpg"]]["thumbnail"]))
+    assert rotated.width > rotated.height  # 48x64 turned a quarter: orientation applied
+
+
+def test_decompression_bombs_keep_memory_bounded(tmp_path):
+    """An 86 KB PNG that decodes to 88 megapixels (just under the limit) and one that claims 1.6 gigapixels:
+    the first costs well under half a GiB, the second is refused from its header before any pixel."""
+    (tmp_path / "1.png").write_bytes(_png(9_400, 9_400))
+    (tmp_path / "2.png").write_bytes(_png(40_000, 40_000, rows=1))
+    code = (
+        "import json, resource, sys, time; from pathlib import Path; from ingest.images import ImageError, load_image\n"
+        "rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "out = {'base_mb': rss()}; started = time.perf_counter()\n"
+        "try:\n    load_image(Path(sys.argv[1]) / '2.png', 64)\nexcept ImageError as error:\n    out['refused'] = str(error)\n"
+        "out['refused_s'], out['after_refused_mb'] = time.perf_counter() - started, rss()\n"
+        "out['decoded'] = load_image(Path(sys.argv[1]) / '1.png', 64).pixels.shape\n"
+        "out['peak_mb'] = rss()\n"
+        "print(json.dumps(out))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, cwd=REPO,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    # refused from the header: no time, no memory (its pixels would take 1.6 GB)
+    assert "too large" in out["refused"] and out["refused_s"] < 1 and out["after_refused_mb"] < out["base_mb"] + 20, out
+    assert out["decoded"] == [64, 64, 3]  # just under the limit: decoded...
+    assert out["peak_mb"] < out["base_mb"] + 4.5 * MAX_PIXELS / 2**20, out  # ...at ~4 bytes a pixel, never more
+
+
+# -- paths and markup ----------------------------------------------------------------------------------
+
+
+def test_image_paths_come_from_ids_and_stay_in_the_folder(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    (tmp_path / "7.jpg").write_bytes(b"outside")
+    for product_id in (-1, 0, 7, 2**63 - 1, -(2**63)):
+        (images / f"{product_id}.png").write_bytes(b"x")
+        found = find_image(images, product_id)
+        assert found is not None and found.parent == images and found.name == f"{product_id}.png"
+    (images / "7.png").unlink()
+    assert find_image(images, 7) is None  # never the 7.jpg one folder up
+
+
+HOSTILE_NAMES = ['<script>alert("x")</script>', "[bold red]boom[/bold red]", "[/]", "Tom's \"best\" & co",
+                 "trailing backslash\\", "[link=https://example.com]click[/link]"]
+
+
+def test_markup_in_names_is_shown_literally(db, tmp_path, demo_catalog):
+    images = tmp_path / "images"
+    images.mkdir()
+    photo = next(demo_catalog.images_dir.glob("*.jpg"))
+    rows = []
+    for n, name in enumerate(HOSTILE_NAMES):
+        shutil.copy(photo, images / f"{NEW_ID + n}.jpg")
+        rows.append(row(NEW_ID + n, name=name, colour="[red]Crimson[/red]"))
+    rows.append(row("[bold]1[/bold]"))  # a rejected row whose raw id is markup
+    path = tmp_path / "styles.csv"
+    path.write_text(csv_text(rows))
+    wide = {"COLUMNS": "250"}
+
+    result = run("ingest", "--csv", path, "--images", images, "--db", db, *FAST_INGEST, env=wide)
+    assert_clean_exit(result)
+    assert result.exit_code == 0 and "(id [bold]1[/bold])" in result.stderr, result.stderr
+    for n, name in enumerate(HOSTILE_NAMES):
+        shown = run("show", NEW_ID + n, "--db", db, env=wide)
+        assert shown.exit_code == 0 and name in shown.stdout and "[red]Crimson[/red]" in shown.stdout, shown.output
+        similar = run("similar", NEW_ID + n, "--space", "graph", "--db", db, env=wide)
+        assert similar.exit_code == 0 and name in similar.stdout, similar.output
+    listed = run("attributes", "baseColour", "--db", db, env=wide)
+    assert listed.exit_code == 0 and "[red]Crimson[/red]" in listed.stdout
+    page = tmp_path / "page.html"
+    assert run("similar", NEW_ID, "--space", "all", "--db", db, "--html", page).exit_code == 0
+    html = page.read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+
+
+# -- the database folder -------------------------------------------------------------------------------
+
+FAKE_ENTRY = ("import sys, catalog.encoder; from tests.conftest import FakeEncoder; "
+              "catalog.encoder.ImageEncoder = FakeEncoder; from catalog.cli import main; sys.argv[0] = 'catalog'; main()")
+
+
+def test_db_that_is_a_file_or_another_folder(tmp_path, demo_catalog, fake_encoder):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "holiday.jpg").write_bytes(b"jpeg")
+    for db, message in [(a_file, "is a file"), (folder, "is not a catalog database")]:
+        result = ingest(db, demo_catalog.csv_path, demo_catalog.images_dir)
+        assert_clean_exit(result)
+        assert result.exit_code == 1 and message in result.stderr, result.stderr
+        read = run("similar", "1", "--db", db)
+        assert read.exit_code == 1 and "not a catalog database" in read.stderr
+    assert a_file.read_text() == "mine" and sorted(p.name for p in folder.iterdir()) == ["holiday.jpg"]
+
+
+def test_db_from_a_newer_catalog_is_refused_untouched(db, demo_catalog):
+    runs = lancedb.connect(str(db)).open_table("runs")
+    last = runs.to_arrow().sort_by("run").to_pylist()[-1]
+    runs.add(pa.Table.from_pylist([{**last, "run": last["run"] + 1, "schema_version": SCHEMA_VERSION + 1}],
+                                  schema=runs.schema))
+    versions = {name: lancedb.connect(str(db)).open_table(name).version for name in ("products", "attributes", "runs")}
+    for args in (["similar", "1", "--db", db], ["ingest", "--csv", demo_catalog.csv_path, "--images",
+                                                demo_catalog.images_dir, "--db", db, *FAST_INGEST, "--rebuild"]):
+        result = run(*args)
+        assert_clean_exit(result)
+        assert result.exit_code == 1 and "newer catalog" in result.stderr, result.stderr
+    assert versions == {name: lancedb.connect(str(db)).open_table(name).version for name in versions}
+
+
+def _in_mount_namespace(script: str, *args) -> subprocess.CompletedProcess:
+    """Run a shell script as root in a private mount namespace (read-only binds, tiny disks)."""
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare(1) for a private mount namespace")
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    if probe.returncode:
+        pytest.skip(f"cannot make a mount namespace here: {probe.stderr.decode().strip()}")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run(["unshare", "-m", "sh", "-c", script, *args], capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+def test_read_only_database_folder(db, demo_catalog):
+    """chmod does not stop root, so the folder is bound read-only in a mount namespace: ingest fails with one
+    line, reads still work."""
+    product_id = next(iter(products(db)))
+    script = (
+        'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" || exit 99\n'
+        '"$1" -c "$2" ingest --csv "$3" --images "$4" --db "$0" --weights random --image-size 64 --rebuild; echo "ingest=$?"\n'
+        '"$1" -m catalog similar "$5" --db "$0" --json -k 2 > "$0.similar.json"; echo "similar=$?"\n'
+    )
+    before = committed(db)
+    done = _in_mount_namespace(script, db, sys.executable, FAKE_ENTRY, demo_catalog.csv_path,
+                               demo_catalog.images_dir, str(product_id))
+    assert "ingest=1" in done.stdout and "similar=0" in done.stdout, done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error")]
+    assert errors == [f"Error: cannot write to the database folder {db}: Read-only file system"], done.stderr
+    assert len(json.loads(Path(f"{db}.similar.json").read_text())["results"]) == 2
+    assert committed(db) == before
+
+
+def test_full_disk_fails_cleanly_and_the_next_ingest_recovers(db, tmp_path, demo_catalog):
+    """The database on a tmpfs with 32 KB left: the ingest fails with one line and commits nothing; with
+    space again, the next ingest completes. Both states are copied out of the namespace to check."""
+    failed, recovered = tmp_path / "after-failure", tmp_path / "after-recovery"
+    failed.mkdir()
+    recovered.mkdir()
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    script = (
+        'mount -t tmpfs -o size=16m tmpfs "$0" && cp -a "$1" "$0/db" || exit 99\n'
+        'cat /dev/zero > "$0/filler" 2>/dev/null; truncate -s -32K "$0/filler"\n'
+        'disk="$0" python="$2" entry="$3" styles="$4" images="$5"\n'
+        'run() { "$python" -c "$entry" ingest --csv "$styles" --images "$images" --db "$disk/db" --weights random '
+        '--image-size 64 --walks 5 --walk-length 5 --rebuild --json; }\n'
+        'run > /dev/null; echo "full=$?"; cp -a "$disk/db/." "$6"\n'
+        'rm "$disk/filler"; run > /dev/null 2>&1; echo "again=$?"; cp -a "$disk/db/." "$7"\n'
+    )
+    before = committed(db)
+    done = _in_mount_namespace(script, disk, db, sys.executable, FAKE_ENTRY, demo_catalog.csv_path,
+                               demo_catalog.images_dir, failed, recovered)
+    assert "full=1" in done.stdout and "again=0" in done.stdout, done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and "No space left on device" in errors[0], done.stderr
+    assert committed(failed) == before
+    runs, rows = committed(recovered)
+    assert runs == [*before[0], before[0][-1] + 1] and len(rows) == len(before[1])
