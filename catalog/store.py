@@ -17,6 +17,7 @@ history and rollback one lookup.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -92,6 +93,8 @@ RUNS_SCHEMA = pa.schema(
 TABLES = {"products": PRODUCTS_SCHEMA, "attributes": ATTRIBUTES_SCHEMA, "runs": RUNS_SCHEMA}
 JSON_FIELDS = ("encoder", "node2vec", "linker", "metrics", "summary")
 # What a database folder holds; a writer refuses an uncommitted folder with anything else in it.
+# Write failures that say the disk cannot take the change (full, over quota, read-only), not a bug.
+DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
 DATABASE_ENTRIES = {".lock", "models", "checkpoints", *(f"{name}.lance" for name in TABLES)}
 
 
@@ -241,6 +244,12 @@ class Store:
                     self._check_schema()  # before _recover: a newer catalog's tables are not ours to restore
                 self._recover()
                 yield Writer(self)
+            except OSError as error:
+                if error.errno not in DISK_ERRORS:
+                    raise
+                raise CatalogError(
+                    f"cannot write to the database folder {self.path}: {error.strerror}; nothing was committed"
+                ) from None
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
                 self.refresh()
