@@ -619,21 +619,28 @@ def test_full_disk_fails_cleanly_and_the_next_ingest_recovers(db, tmp_path, demo
     recovered.mkdir()
     disk = tmp_path / "disk"
     disk.mkdir()
+    images = tmp_path / "images"  # 40 new products with photos: an incremental ingest, no training
+    images.mkdir()
+    for n, photo in enumerate(sorted(demo_catalog.images_dir.glob("*.jpg"))[:40]):
+        shutil.copy(photo, images / f"{NEW_ID + n}.jpg")
+    styles = tmp_path / "new.csv"
+    styles.write_text(csv_text([row(NEW_ID + n, name=f"New {n}") for n in range(40)]))
     script = (
         'mount -t tmpfs -o size=16m tmpfs "$0" && cp -a "$1" "$0/db" || exit 99\n'
         'cat /dev/zero > "$0/filler" 2>/dev/null; truncate -s -32K "$0/filler"\n'
         'disk="$0" python="$2" entry="$3" styles="$4" images="$5"\n'
         'run() { "$python" -c "$entry" ingest --csv "$styles" --images "$images" --db "$disk/db" --weights random '
-        '--image-size 64 --walks 5 --walk-length 5 --rebuild --json; }\n'
+        '--image-size 64 --json; }\n'
         'run > /dev/null; echo "full=$?"; cp -a "$disk/db/." "$6"\n'
         'rm "$disk/filler"; run > /dev/null 2>&1; echo "again=$?"; cp -a "$disk/db/." "$7"\n'
     )
     before = committed(db)
-    done = _in_mount_namespace(script, disk, db, sys.executable, FAKE_ENTRY, demo_catalog.csv_path,
-                               demo_catalog.images_dir, failed, recovered)
+    done = _in_mount_namespace(script, disk, db, sys.executable, FAKE_ENTRY, styles, images, failed, recovered)
     assert "full=1" in done.stdout and "again=0" in done.stdout, done.stdout + done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("Error")]
-    assert len(errors) == 1 and "No space left on device" in errors[0], done.stderr
+    assert errors == [f"Error: cannot write to the database folder {disk}/db: No space left on device; "
+                      "nothing was committed"], done.stderr
     assert committed(failed) == before
     runs, rows = committed(recovered)
-    assert runs == [*before[0], before[0][-1] + 1] and len(rows) == len(before[1])
+    assert runs == [*before[0], before[0][-1] + 1] and len(rows) == len(before[1]) + 40
+    assert all(r["has_image"] and np.linalg.norm(r["rec_vector"]) > 0 for r in rows if r["id"] >= NEW_ID)
