@@ -16,8 +16,9 @@ from ingest.graph_space import (
 )
 from ingest.walks import END
 
-# Small and quick; one worker so that gensim is deterministic.
-TINY = Node2VecParams(num_walks=20, walk_length=10, window=4, workers=1, sample=0)
+# Small and quick; one worker so that gensim is deterministic. The default `sample` stays: on a
+# graph this small it would thin product tokens to nothing, were they not protected.
+TINY = Node2VecParams(num_walks=20, walk_length=10, window=4, workers=1)
 
 
 def two_group_catalog() -> pd.DataFrame:
@@ -84,6 +85,11 @@ def test_corpus_file_holds_the_walks_as_tokens(tmp_path):
     written = _write_corpus(walks, np.ones(12), 2, str(path), np.random.default_rng(0))
     assert path.read_text() == "03 10 04 10\n11\n00 02 00 02\n"
     assert written == 9
+    never_10 = np.ones(12)
+    never_10[10] = 0.0
+    written = _write_corpus(walks, never_10, 2, str(path), np.random.default_rng(0))
+    assert path.read_text() == "03 04\n11\n00 02 00 02\n"
+    assert written == 7
 
 
 def test_corpus_drops_tokens_with_their_keep_probability(tmp_path):
@@ -106,6 +112,13 @@ def test_keep_probability_is_gensims_downsampling(sample):
     theirs = np.array([model.wv.get_vecattr(str(i), "sample_int") for i in range(len(counts))]) / (2**32 - 1)
     assert _keep_probability(counts, sample) == pytest.approx(theirs, abs=1e-6)
     assert _keep_probability(counts, 0).tolist() == [1.0] * len(counts)
+
+
+def test_words_up_to_the_floor_are_never_thinned():
+    counts = np.array([300, 2000, 90000, 400000])
+    keep = _keep_probability(counts, 1e-5, floor=2000)
+    assert keep[:2].tolist() == [1.0, 1.0]
+    assert 0 < keep[3] < keep[2] < 0.3
 
 
 def test_params_round_trip_through_a_dict():
