@@ -161,11 +161,11 @@ class Ingest:
     """One `catalog ingest` subprocess, stopped at a stage by FAULT_PAUSE_AT."""
 
     def __init__(self, tmp_path: Path, db: Path, csv: Path, images: Path, *more: str, pause_at: str = "",
-                 seconds: float = 3600, real_encoder: bool = False, name: str = "ingest"):
+                 seconds: float = 3600, real_encoder: bool = False, name: str = "ingest", epochs: int = LINKER_EPOCHS):
         self.marks = tmp_path / f"marks-{name}"
         self.marks.mkdir()
         env = {**os.environ, "PYTHONPATH": str(REPO), "FAULT_MARKS": str(self.marks), "FAULT_PAUSE_AT": pause_at,
-               "FAULT_PAUSE_SECONDS": str(seconds), "FAULT_LINKER_EPOCHS": str(LINKER_EPOCHS),
+               "FAULT_PAUSE_SECONDS": str(seconds), "FAULT_LINKER_EPOCHS": str(epochs),
                "TF_CPP_MIN_LOG_LEVEL": "3"}
         if real_encoder:
             env["FAULT_REAL_ENCODER"] = "1"
@@ -375,12 +375,14 @@ def test_kill_while_writing_the_head_file(tmp_path, catalog_files, in_process):
     pytest.param("encode", 3600, [], id="encoding"),
     pytest.param("word2vec", 0, ["--rebuild"], id="inside-word2vec"),
     pytest.param("compact", 3600, [], id="before-commit"),
+    # 60 epochs (early stopping allowing): the signal lands while Keras is fitting, not after.
+    pytest.param("linker", 0, ["--rebuild"], id="inside-keras-fit", marks=pytest.mark.slow),
 ])
 def test_ctrl_c_prints_one_line_and_changes_nothing(stage, seconds, flags, tmp_path, db, catalog_files, in_process):
     before = snapshot(db)
     files = catalog_files
     ingest = Ingest(tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, *flags, pause_at=stage,
-                    seconds=seconds)
+                    seconds=seconds, epochs=60)
     ingest.wait_for(stage)
     assert ingest.kill(signal.SIGINT) == 130
     lines = [line for line in ingest.stderr().splitlines() if line.startswith(("Error", "Interrupted", "Traceback"))]
@@ -463,13 +465,33 @@ def test_kill_real_keras_encoder_and_resume(tmp_path, catalog_files):
     """The real ResNet50 encoder (random weights, 32 px) killed after two checkpoints, then resumed."""
     files = catalog_files
     db = tmp_path / "db"
+    small = tmp_path / "small.csv"  # 30 products: enough for two checkpoints and a linker
+    read_styles(files["base_csv"]).rows.iloc[:30].to_csv(small, index=False)
+    ids = set(read_styles(small).rows["id"])
     flags = ["--weights", "random", "--image-size", "32", "--batch-size", "4", "--walks", "5", "--walk-length", "5"]
-    ingest = Ingest(tmp_path, db, files["base_csv"], files["images"], *flags, pause_at="encode", real_encoder=True)
+    ingest = Ingest(tmp_path, db, small, files["images"], *flags, pause_at="encode", real_encoder=True)
     ingest.wait_for("encode")
     ingest.kill()
     checkpointed = sum(1 for _ in (db / "checkpoints").rglob("*.npz"))
     assert checkpointed == 2
-    resumed = Ingest(tmp_path, db, files["base_csv"], files["images"], *flags, real_encoder=True, name="resumed")
+    resumed = Ingest(tmp_path, db, small, files["images"], *flags, real_encoder=True, name="resumed")
     assert resumed.finish() == 0, resumed.stderr()
-    assert ingest.encoded() >= 8 and resumed.encoded() == len(files["with_photo"] & files["base_ids"]) - 8
-    assert_complete(db, files["base_ids"], files["with_photo"])
+    assert ingest.encoded() >= 8 and resumed.encoded() == len(files["with_photo"] & ids) - 8
+    assert_complete(db, ids, files["with_photo"])
+
+
+@pytest.mark.parametrize("args", [["similar", "{id}"], ["query", "--id", "{id}", "--plus", "green"], ["show", "{id}"],
+                                  ["info"]])
+def test_ctrl_c_in_a_read_command_is_one_line(args, db, catalog_files, monkeypatch):
+    """Ctrl-C arrives as KeyboardInterrupt wherever the command is; the read is simply abandoned."""
+    import lancedb.table
+
+    def interrupted(*_, **__):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lancedb.table.LanceTable, "to_arrow", interrupted)
+    monkeypatch.setattr(lancedb.table.LanceTable, "search", interrupted)
+    product_id = min(catalog_files["base_ids"])
+    result = run(*[a.format(id=product_id) for a in args], "--db", db, ok=False)
+    assert result.exit_code == 130
+    assert result.stderr.strip().splitlines() == ["Interrupted; the database is unchanged."]
