@@ -84,6 +84,11 @@ class _WalkSampler:
             sources = np.repeat(np.arange(graph.num_nodes, dtype=np.int64), self.degree)
             self.num_nodes = graph.num_nodes
             self.edge_keys = sources * graph.num_nodes + self.indices
+            # prev and a candidate are both neighbours of cur, so in a product–attribute graph
+            # they are on the same side and never adjacent: the lookup is needed only when
+            # some edge joins two products or two attributes.
+            is_product = np.arange(graph.num_nodes) < graph.num_products
+            self.same_side_edges = bool((is_product[sources] == is_product[self.indices]).any())
 
     def walk(self, starts: np.ndarray, walk_length: int) -> np.ndarray:
         walks = np.full((starts.size, walk_length), END, dtype=np.int32)
@@ -118,7 +123,10 @@ class _WalkSampler:
             slot = np.minimum((u / self.bound).astype(np.int64), deg)  # == deg: the return slice
             folded = slot == deg
             candidate = np.where(folded, p_prev, self.indices[self.indptr[p_cur] + np.minimum(slot, deg - 1)])
-            weight = np.where(self._adjacent(p_prev, candidate), 1.0, self.far_weight)
+            if self.same_side_edges:
+                weight = np.where(self._adjacent(p_prev, candidate), 1.0, self.far_weight)
+            else:
+                weight = np.full(pending.size, self.far_weight)
             weight[candidate == p_prev] = min(self.return_weight, self.bound)
             accept = folded | (self.rng.random(pending.size) * self.bound < weight)
             chosen[pending[accept]] = candidate[accept]

@@ -111,6 +111,19 @@ def test_second_order_transitions_match_node2vec(p, q, prev, cur):
     assert result.pvalue > 1e-3, (observed, expected)
 
 
+@pytest.mark.parametrize("p, q", P_Q)
+def test_second_order_transitions_on_the_product_attribute_graph(catalog_graph, p, q):
+    # Node 0 is product 1; node 6 is gender=Men, shared with products 2 and 5 (nodes 1 and 4).
+    men = 6
+    assert catalog_graph.attribute_keys[men - catalog_graph.num_products] == "gender=Men"
+    third = second_steps(catalog_graph, 0, men, p, q, n=40000, seed=5)
+    expected = node2vec_probabilities(catalog_graph, 0, men, p, q)
+    assert list(expected) == [0, 1, 4]
+    observed = np.array([np.count_nonzero(third == x) for x in expected])
+    assert observed.sum() == third.size > 5000
+    assert chisquare(observed, third.size * np.array(list(expected.values()))).pvalue > 1e-3
+
+
 def test_second_order_bias_is_visible():
     """Sanity check that the chi-square test has power: p and q really change the distribution."""
     low_p = second_steps(TRIANGLES, 0, 1, 0.1, 3.0, n=4000, seed=1)
