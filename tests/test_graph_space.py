@@ -1,4 +1,5 @@
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
@@ -126,3 +127,30 @@ def test_params_round_trip_through_a_dict():
     assert Node2VecParams.from_dict(params.to_dict()) == params
     assert Node2VecParams.from_dict({**params.to_dict(), "added_later": 1}) == params
     assert PAPER_PARAMS.dimensions == 32 and PAPER_PARAMS.num_walks == 200 and PAPER_PARAMS.walk_length == 30
+
+
+def test_benchmark_prints_one_json_line(capsys):
+    from benchmarks.graph import main
+
+    main(["--products", "300", "--set", "num_walks=3", "--set", "workers=1", "--quality-sample", "50", "--json"])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    result = json.loads(lines[0])
+    assert result["products"] == 300 and result["params"]["num_walks"] == 3
+    assert result["seconds"] == pytest.approx(result["walks_seconds"] + result["train_seconds"], abs=0.11)
+    assert 0 < result["articleType_at_10"] <= 1 and 0 < result["baseColour_at_10"] <= 1
+    assert result["peak_rss_mb"] > 0
+
+
+def test_synthetic_catalog_has_the_real_shape():
+    from benchmarks.synthetic import synthetic_styles
+
+    rows = synthetic_styles(20000, seed=1)
+    assert list(rows.columns[:2]) == ["id", "gender"] and rows["id"].is_unique
+    assert rows["masterCategory"].nunique() >= 6 and rows["articleType"].nunique() > 120
+    assert rows.groupby("articleType")["masterCategory"].nunique().max() == 1  # nested consistently
+    assert rows["gender"].value_counts(normalize=True)["Men"] == pytest.approx(0.50, abs=0.03)
+    assert rows["articleType"].value_counts(normalize=True)["Tshirts"] == pytest.approx(0.16, abs=0.02)
+    assert rows["baseColour"].value_counts(normalize=True)["Black"] == pytest.approx(0.22, abs=0.02)
+    assert (rows["usage"] == "").any() and (rows["usage"] == "").mean() < 0.02
+    assert (rows.loc[rows["articleType"] == "Bra", "gender"].isin(["Women", "Girls"])).all()
