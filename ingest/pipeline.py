@@ -203,7 +203,8 @@ def ingest(
             "rebuild" if options.rebuild else "ingest", encoder=encoder_record, node2vec=node2vec_record,
             linker=linker_record, metrics=metrics, summary=summary,
         )
-    EncodeCheckpoints(store.path, encoder_record.get("id", "")).clear()
+        # Still under the lock: a next writer may already be writing its own checkpoints once it is released.
+        EncodeCheckpoints(store.path, encoder_record.get("id", "")).clear()
     return IngestReport(run, len(state.frame), styles.rejects, problems, seconds, summary)
 
 
