@@ -340,6 +340,11 @@ def test_generated_csvs_through_the_cli(case, as_json, db, tmp_path, demo_catalo
         assert len(Store.open(db).runs()) == runs_before
         return
     check_against(products(db), expected, maybe, before_ids)
+    for product_id, values in list(expected.items())[:1]:  # whatever the text, the terminal shows it as text
+        shown = run("show", product_id, "--db", db, env={"COLUMNS": "400"})
+        assert shown.exit_code == 0, shown.output
+        assert all(v in shown.stdout for v in values.values()), (values, shown.stdout)
+        assert_clean_exit(run("similar", product_id, "--space", "all", "--db", db, env={"COLUMNS": "400"}))
     if as_json:
         doc = json.loads(result.stdout)
         assert len(doc["rejected_rows"]) >= bad
