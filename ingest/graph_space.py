@@ -1,7 +1,7 @@
 """The graph latent space G_n2v: node2vec walks embedded with gensim Word2Vec (skip-gram).
 
 At catalog scale the paper's settings (44.7k nodes x 200 walks x 30 steps = 268M tokens,
-window 10) cost ~1,900 CPU-seconds of Word2Vec, far over a 600 s budget on 2 cores. What
+window 10) cost ~1,840 CPU-seconds, about 920 s on 2 idle cores: over a 600 s budget. What
 makes it fast, measured with benchmarks/graph.py (see the numbers in Node2VecParams):
 
 - Walks are sampled with numpy (ingest.walks) and written straight into a corpus file of
@@ -43,9 +43,11 @@ class Node2VecParams:
     """node2vec walk and Word2Vec settings; stored with the database so a run can be repeated.
 
     The defaults are the fast settings. On the 44,446-product synthetic catalog
-    (benchmarks/graph.py) they train in ~490 CPU-seconds against ~1,900 for PAPER_PARAMS, and
-    a product's 10 nearest products share its articleType / baseColour as often or more
-    (.877 / .858, vs .859 / .860 with 200 walks and the same window and sample).
+    (`python -m benchmarks.graph`), walks + training took 487 CPU-seconds against 1,837 for
+    PAPER_PARAMS (peak RSS 1.1 GB vs 1.6 GB), and a product's 10 nearest products shared its
+    articleType / baseColour more often: .877 / .858 against .847 / .839. With 200 walks
+    (window 5, sample 1e-4) it was 937 CPU-seconds for .859 / .860. Quality held within a
+    point at 300 and 3,000 products too.
     """
 
     dimensions: int = NODE_DIM
