@@ -322,11 +322,13 @@ def print_ingest_report(report) -> None:
     out.print(timing)
     linker = report.run.linker.get("metrics", {}) if report.run and s["mode"] == "full" else {}
     if "val_cosine" in linker:
-        out.print(
-            f"linker ({report.run.linker.get('kind')}): validation cosine {linker['val_cosine']:.3f} "
-            f"(predicting the mean: {linker.get('val_cosine_mean_predictor', float('nan')):.3f}), "
-            f"MSE {linker['val_mse']:.4f} (mean: {linker['val_mse_mean_predictor']:.4f})"
-        )
+        # The cosine linker ignores vector length, so its MSE says nothing; the paper's is judged by MSE.
+        kind = report.run.linker.get("kind")
+        line = (f"linker ({kind}): validation cosine {linker['val_cosine']:.3f} "
+                f"(predicting the mean: {linker.get('val_cosine_mean_predictor', float('nan')):.3f})")
+        if kind == "paper":
+            line += f", MSE {linker['val_mse']:.4f} (predicting the mean: {linker['val_mse_mean_predictor']:.4f})"
+        out.print(line)
     err = console(stderr=True)
     for reject in report.rejects[:20]:
         where = f"line {reject.line}" if reject.line else "row"

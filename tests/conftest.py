@@ -77,3 +77,15 @@ def demo_catalog(tmp_path_factory):
 
 
 FAST_INGEST = ["--weights", "random", "--image-size", "64", "--walks", "10", "--walk-length", "10"]
+
+
+def run_cli(*args, ok=True, env=None):
+    """Run `catalog ARGS...` in-process; with ok=True, fail the test on a non-zero exit."""
+    from click.testing import CliRunner
+
+    from catalog.cli import cli
+
+    result = CliRunner().invoke(cli, [str(a) for a in args], env=env)
+    if ok:
+        assert result.exit_code == 0, result.output + repr(result.exception)
+    return result

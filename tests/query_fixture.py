@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from catalog.cli import cli
 from tests.conftest import FAST_INGEST, FakeEncoder
+from tests.conftest import run_cli as run
 
 EVIL_NAME = """Evil <script>alert('x')</script> "Tee" & <b>co</b>"""
 
@@ -25,13 +24,6 @@ class QueryDB:
     evil_id: int  # the product whose name is markup
     ids: list[int]  # products with a photo
     no_photo_id: int  # a product without one
-
-
-def run(*args, ok=True, env=None):
-    result = CliRunner().invoke(cli, [str(a) for a in args], env=env)
-    if ok:
-        assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
 
 
 @pytest.fixture(scope="session")

@@ -7,18 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 
-from catalog.cli import cli
 from catalog.store import Store
 from tests.conftest import FAST_INGEST
-
-
-def run(*args, ok=True):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    if ok:
-        assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
+from tests.conftest import run_cli as run
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,8 @@ import math
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import catalog.evaluate as evaluate_module
-from catalog.cli import cli
 from catalog.columns import ATTRIBUTE_COLUMNS
 from catalog.errors import CatalogError
 from catalog.evaluate import (
@@ -31,16 +29,10 @@ from catalog.evaluate import (
 from catalog.search import Attribute
 from catalog.store import Store
 from tests.conftest import FAST_INGEST, FakeEncoder
+from tests.conftest import run_cli as run
 
 # Quick retraining for the tests: few walks, few linker epochs.
 QUICK = ["--walks", "20", "--walk-length", "20", "--epochs", "5", "--trials", "40"]
-
-
-def run(*args, ok=True):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    if ok:
-        assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
 
 
 @pytest.fixture(scope="module")

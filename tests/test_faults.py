@@ -27,12 +27,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import catalog.encoder
 import catalog.linker
 from catalog import search
-from catalog.cli import cli
+from tests.conftest import run_cli as run
 from catalog.store import Store
 from ingest.reader import read_styles
 from tests.conftest import FAST_INGEST, FakeEncoder
@@ -148,13 +147,6 @@ main()
 
 
 # -- helpers ----------------------------------------------------------------------------------------
-
-
-def run(*args, ok=True):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    if ok:
-        assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
 
 
 class Ingest:

@@ -7,24 +7,16 @@ import json
 import numpy as np
 import pyarrow as pa
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
 import catalog.plot as plot_module
-from catalog.cli import cli
 from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NODE_DIM
 from catalog.evaluate import EVAL_FILE
 from catalog.plot import SPACE_COLOURS, load_spaces, tsne_2d
 from catalog.store import PRODUCTS_SCHEMA, Store
+from tests.conftest import run_cli as run
 
 CATEGORIES = ("Apparel", "Footwear", "Accessories")
-
-
-def run(*args, ok=True):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    if ok:
-        assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -7,20 +7,12 @@ import shutil
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from catalog.cli import cli
 from catalog.store import Store
 from ingest.reader import read_styles
 from tests.conftest import FAST_INGEST
-
-
-def run(*args, ok=True):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    if ok:
-        assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
+from tests.conftest import run_cli as run
 
 
 def products(db) -> dict[int, dict]:
