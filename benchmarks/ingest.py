@@ -47,7 +47,7 @@ class MemoryReporter:
     """An ingest Reporter that times each stage and samples this process's RSS while it runs."""
 
     def __init__(self, interval: float = 0.05):
-        self.stage_name = "setup"
+        self.stage_name = "between stages"  # the pipeline's own work outside a reported stage (e.g. writing)
         self.seconds: dict[str, float] = {}
         self.peak_mb: dict[str, float] = {}
         self._process = psutil.Process()
@@ -141,6 +141,8 @@ def extrapolate(runs: list[dict], photos: int) -> dict:
     for stage in sorted(stages):
         peaks = np.array([r["stage_peak_rss_mb"][stage] for r in runs], float)
         slope, intercept = np.polyfit(counts, peaks, 1)
+        if slope < 0:  # more photos cannot need less memory: noise, so the stage is taken as flat
+            slope, intercept = 0.0, peaks.max()
         fits[stage] = {"mb_per_photo": round(float(slope), 4), "at_full_catalog_mb": round(float(intercept + slope * photos))}
     worst = max(fits, key=lambda stage: fits[stage]["at_full_catalog_mb"])
     return {
