@@ -116,14 +116,15 @@ def _index_all(store: Store, threshold: int) -> tuple[dict[str, str], float]:
     return {change.column: change.action for change in changes}, time.perf_counter() - started
 
 
-def open_or_build(path: Path, rows: int, threshold: int) -> tuple[dict[str, np.ndarray], dict]:
-    """The database at `path` with `rows` synthetic products (reused if an earlier run left it), indexed."""
-    arrays, recipe = path / "vectors.npz", path / "recipe.json"
+def open_or_build(folder: Path, rows: int, threshold: int) -> tuple[Path, dict[str, np.ndarray], dict]:
+    """`folder`/db with `rows` synthetic products, indexed, and their vectors; reused if already there."""
+    path, arrays, recipe = folder / "db", folder / "vectors.npz", folder / "recipe.json"
     wanted = json.dumps({"rows": rows, "noise": NOISE, "weights": ATTRIBUTE_WEIGHTS})
     reuse = arrays.exists() and recipe.exists() and recipe.read_text() == wanted
     build_seconds = None
     if not reuse:
-        shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
         store, parts = Store(path), []
         started = time.perf_counter()
         with store.writer() as writer:
@@ -136,7 +137,7 @@ def open_or_build(path: Path, rows: int, threshold: int) -> tuple[dict[str, np.n
         recipe.write_text(wanted)
     actions, index_seconds = _index_all(Store(path), threshold)
     vectors = dict(np.load(arrays))
-    return vectors, {"build_seconds": build_seconds, "index_seconds": round(index_seconds, 1), "indexes": actions}
+    return path, vectors, {"build_seconds": build_seconds, "index_seconds": round(index_seconds, 1), "indexes": actions}
 
 
 def exact_top(unit: np.ndarray, searchable: np.ndarray, query: int, k: int) -> np.ndarray:
@@ -221,7 +222,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threshold", type=int, default=index.ROWS_THRESHOLD,
                         help=f"rows from which indexes are built (default {index.ROWS_THRESHOLD})")
     parser.add_argument("--nprobes", type=int, help=f"override catalog.index.NPROBES ({index.NPROBES}) for a sweep")
-    parser.add_argument("--db", type=Path, help="keep the database here and reuse it on the next run")
+    parser.add_argument("--db", type=Path, metavar="FOLDER",
+                        help="keep the database (FOLDER/db) and its vectors here, to reuse on the next run")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
     if args.nprobes:
@@ -230,10 +232,10 @@ def main(argv: list[str] | None = None) -> None:
     scratch = None
     if args.db is None:
         scratch = tempfile.TemporaryDirectory(prefix="catalog-search-")
-        args.db = Path(scratch.name) / "db"
+        args.db = Path(scratch.name)
     try:
-        vectors, built = open_or_build(args.db, args.rows, args.threshold)
-        timings = measure(args.db, vectors, args.column, args.queries, args.k)
+        db, vectors, built = open_or_build(args.db, args.rows, args.threshold)
+        timings = measure(db, vectors, args.column, args.queries, args.k)
     finally:
         if scratch is not None:
             scratch.cleanup()
