@@ -1,10 +1,37 @@
-"""catalog: recommendations from linked image and graph latent spaces (Kamath & Franco), on LanceDB."""
+"""catalog: recommendations from linked image and graph latent spaces (Kamath & Franco), on LanceDB.
+
+    >>> from catalog import Catalog
+    >>> Catalog("db").similar(1163, k=3).ids      # doctest: +SKIP
+
+Importing this package has no side effects and imports neither LanceDB nor TensorFlow: the database
+is opened on the first read, TensorFlow only when a photo is encoded.
+"""
+
+from catalog.api import Catalog
+from catalog.encoder import Encoder
+from catalog.errors import CatalogError
+from catalog.results import (
+    AttributeCount,
+    AttributeCounts,
+    CatalogInfo,
+    History,
+    Inference,
+    Product,
+    SearchResults,
+)
 
 __version__ = "0.1.0"
 
-import os as _os
-
-# TensorFlow is imported only where an image is encoded; when it is, keep its C++ start-up chatter
-# (oneDNN, CPU feature notices) off the user's terminal.
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-_os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+__all__ = [
+    "AttributeCount",
+    "AttributeCounts",
+    "Catalog",
+    "CatalogError",
+    "CatalogInfo",
+    "Encoder",
+    "History",
+    "Inference",
+    "Product",
+    "SearchResults",
+    "__version__",
+]

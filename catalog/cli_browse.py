@@ -9,9 +9,8 @@ from pathlib import Path
 
 import click
 
-from catalog.cli_options import db_option, json_option, resolve_db
+from catalog.cli_options import db_option, json_option, open_catalog
 from catalog.cli_results import csv_option, html_option
-from catalog.errors import CatalogError
 
 
 @click.command()
@@ -30,28 +29,14 @@ def infer(image_path, product_id, top, weights, html_path, db, as_json, as_csv):
     catalog infer --image shirt.jpg
     catalog infer --id 19549 --top 5 --html infer.html
     """
-    from catalog import search
     from catalog.cli_results import check_formats, emit_inference
-    from catalog.columns import DISPLAY_COLUMNS
-    from catalog.store import Store
 
     if (image_path is None) == (product_id is None):
         raise click.UsageError("give exactly one of --image FILE or --id ID")
-    check_formats(as_json, as_csv)
-    store = Store.open(resolve_db(db))
-    if image_path is not None:
-        from catalog.models import translate_photo
-
-        vector, items = translate_photo(store, image_path, weights), []
-    else:
-        product = search.get_product(store, product_id, [*DISPLAY_COLUMNS, "has_image", "rec_vector"])
-        if not product["has_image"]:
-            raise CatalogError(f"product {product_id} has no photo to infer attributes from")
-        vector, items = product["rec_vector"], [{c: product[c] for c in DISPLAY_COLUMNS}]
-    inferred = search.infer_attributes(vector, search.load_attributes(store), top)
-    query = search.Query(items=items, image=str(image_path) if image_path else None)
-    emit_inference(store, query, inferred, f"attributes of {query.label()}", as_json=as_json, as_csv=as_csv,
-                   html_path=html_path)
+    check_formats(as_json, as_csv, html_path)
+    catalog = open_catalog(db)
+    inference = catalog.infer(image=image_path, id=product_id, top=top, weights=weights)
+    emit_inference(catalog, inference, as_json=as_json, as_csv=as_csv, html_path=html_path)
 
 
 @click.command()
@@ -65,14 +50,9 @@ def show(product_id, db, as_json):
     catalog show 19549
     """
     from catalog import render
-    from catalog.browse import product_details
-    from catalog.store import Store
 
-    details = product_details(Store.open(resolve_db(db)), product_id)
-    if as_json:
-        render.emit_json(details)
-    else:
-        render.print_product(details)
+    product = open_catalog(db).product(product_id)
+    render.emit_json(product.to_dict()) if as_json else render.print_product(product.to_dict())
 
 
 @click.command()
@@ -87,15 +67,9 @@ def attributes(column, db, as_json):
     catalog attributes baseColour
     """
     from catalog import render
-    from catalog.browse import attribute_counts
-    from catalog.search import resolve_column
-    from catalog.store import Store
 
-    rows = attribute_counts(Store.open(resolve_db(db)), resolve_column(column) if column else None)
-    if as_json:
-        render.emit_json(rows)
-    else:
-        render.print_attributes(rows)
+    counts = open_catalog(db).attributes(column)
+    render.emit_json(counts.to_dict()) if as_json else render.print_attributes(counts.to_dict())
 
 
 @click.command()
@@ -108,14 +82,9 @@ def info(db, as_json):
     catalog info
     """
     from catalog import render
-    from catalog.browse import catalog_info
-    from catalog.store import Store
 
-    details = catalog_info(Store.open(resolve_db(db)))
-    if as_json:
-        render.emit_json(details)
-    else:
-        render.print_info(details)
+    details = open_catalog(db).info()
+    render.emit_json(details.to_dict()) if as_json else render.print_info(details.to_dict())
 
 
 COMMANDS: list = [infer, show, attributes, info]

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import click
 
-from catalog.cli_options import db_option, json_option, k_option, resolve_db
+from catalog.cli_options import LINKER_CHOICES, db_option, json_option, k_option, open_catalog, resolve_db
 from catalog.columns import ATTRIBUTE_COLUMNS
-
-LINKER_CHOICES = ("cosine", "paper")  # catalog.linker.LINKER_KINDS, without importing it for --help
 
 
 @click.command("eval")
@@ -41,26 +39,15 @@ def eval_command(holdout, seed, k, linker_kind, num_walks, walk_length, p, q, ep
     catalog eval --holdout 0.2 -k 6 --walks 50
     """
     from catalog import render
-    from catalog.evaluate import EvalOptions, evaluate, save_evaluation
-    from catalog.store import Store
+    from catalog.cli import reporter
 
-    path = resolve_db(db)
-    store = Store.open(path)
-    options = EvalOptions(
-        k=k, holdout=holdout, seed=seed, arithmetic_trials=trials,
-        node2vec_overrides={"num_walks": num_walks, "walk_length": walk_length, "p": p, "q": q},
-        linker_overrides={"kind": linker_kind, "epochs": epochs},
-    )
-    reporter = render.RichReporter(enabled=not as_json and sys.stderr.isatty())
-    document = evaluate(store, options, reporter).document()
-    try:
-        save_evaluation(path, document)
-    except OSError as error:  # a read-only database still gets its numbers printed
-        render.console(stderr=True).print(f"warning: could not save the eval run in {path}: {error.strerror or error}")
-    if as_json:
-        render.emit_json(document)
-    else:
-        print_evaluation(document)
+    catalog = open_catalog(db)
+    result = catalog.evaluate(holdout=holdout, seed=seed, k=k, linker=linker_kind, walks=num_walks,
+                              walk_length=walk_length, p=p, q=q, epochs=epochs, trials=trials,
+                              reporter=reporter(as_json))
+    if result.save_error:  # a read-only database still gets its numbers printed
+        render.console(stderr=True).print(f"warning: could not save the eval run in {catalog.path}: {result.save_error}")
+    render.emit_json(result.to_dict()) if as_json else render.print_evaluation(result.to_dict())
 
 
 @click.group()
@@ -111,64 +98,3 @@ def plot_eval_command(out, db):
 
 
 COMMANDS: list = [eval_command, plot]
-
-
-# -- terminal rendering ----------------------------------------------------------------------
-
-
-def print_evaluation(doc: dict) -> None:
-    """The eval document as four rich tables: precision, linker, arithmetic, inference."""
-    from rich.table import Table
-
-    from catalog import render
-
-    out = render.console()
-    k, linker = doc["k"], doc["linker"]
-    out.print(
-        f"[bold]eval[/bold]: {doc['holdout']} held-out photos queried as new against {doc['in_sample']} products "
-        f"(graph and linker rebuilt without them; linker {linker.get('kind')}, seed {doc['settings']['seed']})"
-    )
-    spaces = ("rec", "image", "graph", "random")  # the order of `catalog plot eval`
-    titles = {"rec": "Rec", "image": "image", "random": "random", "graph": "graph (ref.)"}
-    table = Table(title=f"precision@{k}: share of results sharing the query's value", title_justify="left")
-    table.add_column("column")
-    for space in spaces:
-        table.add_column(titles[space], justify="right")
-    for column in ATTRIBUTE_COLUMNS:
-        table.add_row(column, *(_number(doc["precision"][space].get(column)) for space in spaces))
-    table.add_section()
-    table.add_row(f"nDCG@{k}", *(_number(doc["ndcg"].get(space)) for space in spaces))
-    out.print(table)
-
-    table = Table(title=f"linker ({linker.get('kind')})", title_justify="left")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    table.add_column("for comparison", justify="right")
-    table.add_row("validation MSE", _number(linker.get("val_mse")), f"mean predictor {_number(linker.get('val_mse_mean_predictor'))}")
-    table.add_row("validation cosine (translated vs true)", _number(linker.get("val_cosine")), f"train {_number(linker.get('train_cosine'))}")
-    table.add_row(f"recall@{k} of own node vector (in-catalog)", _number(linker.get("recall_at_k")), f"chance {_number(linker.get('recall_chance'))}")
-    table.add_row("epochs", str(linker.get("epochs", "–")), "")
-    out.print(table)
-
-    arithmetic = doc["arithmetic"]
-    table = Table(title=f"arithmetic: photo + value − its own value of the column (top {k})", title_justify="left")
-    for name in ("column swapped", "trials", "success", "kept", "kept without arithmetic"):
-        table.add_column(name, justify="left" if name == "column swapped" else "right")
-    for column, stats in arithmetic.get("by_column", {}).items():
-        table.add_row(column, str(stats["trials"]), _number(stats["success"]), _number(stats["kept"]), _number(stats["kept_without_arithmetic"]))
-    table.add_section()
-    table.add_row("all", str(arithmetic["trials"]), _number(arithmetic["success"]), _number(arithmetic["kept"]),
-                  _number(arithmetic["kept_without_arithmetic"]))
-    out.print(table)
-
-    table = Table(title="attribute inference from held-out photos", title_justify="left")
-    table.add_column("column")
-    table.add_column("top-1 accuracy", justify="right")
-    table.add_column("commonest value", justify="right")
-    for column in ATTRIBUTE_COLUMNS:
-        table.add_row(column, _number(doc["inference"].get(column)), _number(doc["inference_majority"].get(column)))
-    out.print(table)
-
-
-def _number(value) -> str:
-    return "–" if value is None else f"{value:.3f}"

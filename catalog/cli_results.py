@@ -7,6 +7,7 @@ all of them, so the commands agree on formats.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -32,18 +33,25 @@ def html_option(command):
     )(command)
 
 
-def check_formats(as_json: bool, as_csv: bool) -> None:
+def check_formats(as_json: bool, as_csv: bool, html_path: Path | None = None) -> None:
+    """Bad output options fail before any work: two stdout formats, or an --html FILE that cannot be written."""
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
+    if html_path is not None:
+        folder = html_path.parent
+        if not folder.is_dir():
+            raise CatalogError(f"cannot write {html_path}: folder {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            raise CatalogError(f"cannot write {html_path}: folder {folder} is not writable")
 
 
-def emit_results(store, query, results: dict, heading: str, *, as_json: bool, as_csv: bool,
-                 html_path: Path | None) -> None:
-    """Results of similar/query: JSON, CSV or tables on stdout, and optionally the HTML page."""
+def emit_results(catalog, found, *, as_json: bool, as_csv: bool, html_path: Path | None) -> None:
+    """Results of similar/query (`SearchResults`): JSON, CSV or tables on stdout, and optionally the HTML page."""
     from catalog import render
 
+    query, results, heading = found.query, found.results, found.heading
     if as_json:
-        render.emit_json(render.query_document(query, results))
+        render.emit_json(found.to_dict())
     elif as_csv:
         render.write_results_csv(results)
     else:
@@ -51,18 +59,19 @@ def emit_results(store, query, results: dict, heading: str, *, as_json: bool, as
     if html_path is not None:
         from catalog import html, search
 
+        store = catalog.store
         ids = [item["id"] for item in query.items] + [r.id for rows in results.values() for r in rows]
         page = html.results_page(heading, _subtitle(store), query, results, search.thumbnails(store, ids), _photo(query))
         _write(html_path, page)
 
 
-def emit_inference(store, query, inferred: dict, heading: str, *, as_json: bool, as_csv: bool,
-                   html_path: Path | None) -> None:
-    """Inferred attributes: JSON, CSV or a table on stdout, and optionally the HTML page."""
+def emit_inference(catalog, inference, *, as_json: bool, as_csv: bool, html_path: Path | None) -> None:
+    """Inferred attributes (`Inference`): JSON, CSV or a table on stdout, and optionally the HTML page."""
     from catalog import render
 
+    query, inferred, heading = inference.query, inference.attributes, inference.heading
     if as_json:
-        render.emit_json(render.inference_document(query, inferred))
+        render.emit_json(inference.to_dict())
     elif as_csv:
         render.write_inference_csv(query, inferred)
     else:
@@ -70,6 +79,7 @@ def emit_inference(store, query, inferred: dict, heading: str, *, as_json: bool,
     if html_path is not None:
         from catalog import html, search
 
+        store = catalog.store
         thumbnails = search.thumbnails(store, [item["id"] for item in query.items])
         _write(html_path, html.inference_page(heading, _subtitle(store), query, inferred, thumbnails, _photo(query)))
 

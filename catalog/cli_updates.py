@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from catalog.cli_options import db_option, json_option, resolve_db
+from catalog.cli_options import LINKER_CHOICES, db_option, json_option, open_catalog
 
 
 @click.command()
@@ -20,17 +18,13 @@ def remove(ids, db, as_json):
     catalog remove 19549 41599
     """
     from catalog import render
-    from ingest.updates import remove_products
 
-    run = remove_products(resolve_db(db), list(ids))
-    if as_json:
-        render.emit_json({"run": run.run, "summary": run.summary})
-    else:
-        render.console().print(f"run {run.run}: removed {run.summary['removed']}; {run.summary['products']} products left")
+    run = open_catalog(db).remove(ids)
+    render.emit_json(run.to_dict()) if as_json else render.print_removed(run)
 
 
 @click.command()
-@click.option("--linker", "linker_kind", type=click.Choice(["cosine", "paper"]), default=None,
+@click.option("--linker", "linker_kind", type=click.Choice(LINKER_CHOICES), default=None,
               help="Linker variant (default: the one the database uses).")
 @click.option("--walks", "num_walks", type=click.IntRange(1), default=None, help="node2vec walks per node.")
 @db_option
@@ -41,27 +35,11 @@ def rebuild(linker_kind, num_walks, db, as_json):
     Incremental ingests place new products without retraining; rebuild when many have
     inferred vectors (`catalog info` shows how many, ingest suggests it).
     """
-    from dataclasses import replace
-
     from catalog import render
-    from catalog.linker import LinkerParams
-    from catalog.store import Store
-    from ingest.graph_space import Node2VecParams
-    from ingest.pipeline import IngestOptions, rebuild as run_rebuild
+    from catalog.cli import reporter
 
-    run = Store.open(resolve_db(db)).run
-    node2vec = Node2VecParams.from_dict(run.node2vec)
-    linker = LinkerParams.from_dict(run.linker) if run.linker else LinkerParams()
-    if num_walks:
-        node2vec = replace(node2vec, num_walks=num_walks)
-    if linker_kind:
-        linker = replace(linker, kind=linker_kind)
-    options = IngestOptions(node2vec=node2vec, linker=linker)
-    report = run_rebuild(resolve_db(db), options, render.RichReporter(enabled=not as_json and sys.stderr.isatty()))
-    if as_json:
-        render.emit_json(render.ingest_document(report))
-    else:
-        render.print_ingest_report(report)
+    report = open_catalog(db).rebuild(linker=linker_kind, walks=num_walks, reporter=reporter(as_json))
+    render.emit_json(report.to_dict()) if as_json else render.print_ingest_report(report)
 
 
 @click.command()
@@ -70,13 +48,9 @@ def rebuild(linker_kind, num_walks, db, as_json):
 def history(db, as_json):
     """List the database's runs: time, kind and +added ~changed −removed."""
     from catalog import render
-    from catalog.store import Store
 
-    runs = Store.open(resolve_db(db)).runs()
-    if as_json:
-        render.emit_json([render.run_dict(run) for run in runs])
-    else:
-        render.console().print(render.history_table(runs))
+    runs = open_catalog(db).history()
+    render.emit_json(runs.to_dict()) if as_json else render.console().print(render.history_table(runs))
 
 
 @click.command()
@@ -91,17 +65,9 @@ def rollback(run_number, db, as_json):
     catalog rollback 3
     """
     from catalog import render
-    from ingest.updates import rollback as run_rollback
 
-    run = run_rollback(resolve_db(db), run_number)
-    if as_json:
-        render.emit_json(render.run_dict(run))
-    else:
-        s = run.summary
-        render.console().print(
-            f"run {run.run}: back to run {run_number} ({s['products']} products; "
-            f"+{s['added']} ~{s['changed']} −{s['removed']})"
-        )
+    run = open_catalog(db).rollback(run_number)
+    render.emit_json(run.to_dict()) if as_json else render.print_rollback(run, run_number)
 
 
 COMMANDS = [remove, rebuild, history, rollback]

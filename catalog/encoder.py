@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -33,6 +34,54 @@ STARTUP_CHATTER = (
     "cpu_feature_guard",
     "To enable the following instructions",
 )
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """What the library needs of an image encoder; pass one as `Catalog(path, encoder=...)`.
+
+    `id` names the image space: a database records the id of the encoder that made its vectors
+    and refuses another one. `image_size`: the photos are resized to this many pixels per side.
+    `encode`: (N, image_size, image_size, 3) uint8 RGB -> (N, D) float32 vectors.
+    """
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def image_size(self) -> int: ...
+
+    def encode(self, pixels: np.ndarray) -> np.ndarray: ...
+
+
+def encode_stream(
+    encoder: Encoder,
+    items: Iterable[tuple[int, np.ndarray]],
+    batch_size: int = 16,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[tuple[list[int], np.ndarray]]:
+    """(id, pixels) pairs -> (ids, vectors) per batch, with any encoder.
+
+    The Keras model runs in this thread and releases the GIL, so a producer with its own threads
+    (ingest.images.load_images) keeps decoding the next batch meanwhile.
+    """
+    ids: list[int] = []
+    batch: list[np.ndarray] = []
+    for product_id, pixels in items:
+        ids.append(product_id)
+        batch.append(pixels)
+        if len(batch) == batch_size:
+            yield ids, _encode_batch(encoder, batch, progress)
+            ids, batch = [], []
+    if batch:
+        yield ids, _encode_batch(encoder, batch, progress)
+
+
+def _encode_batch(encoder: Encoder, batch: list[np.ndarray], progress: Callable[[int], None] | None) -> np.ndarray:
+    vectors = np.asarray(encoder.encode(np.stack(batch)), dtype=np.float32)
+    if progress is not None:
+        progress(len(batch))
+    return vectors
 
 
 @dataclass(frozen=True)
@@ -122,27 +171,22 @@ class ImageEncoder:
             vectors[start : start + BATCH_SIZE] = self._run(pixels[start : start + BATCH_SIZE])
         return vectors
 
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def image_size(self) -> int:
+        return self.info.image_size
+
     def encode_stream(
         self,
         items: Iterable[tuple[int, np.ndarray]],
         batch_size: int = BATCH_SIZE,
         progress: Callable[[int], None] | None = None,
     ) -> Iterator[tuple[list[int], np.ndarray]]:
-        """(id, pixels) pairs -> (ids, vectors) per batch.
-
-        The model runs in this thread and releases the GIL, so a producer with its own threads
-        (ingest.images.load_images) keeps decoding the next batch meanwhile.
-        """
-        ids: list[int] = []
-        batch: list[np.ndarray] = []
-        for product_id, pixels in items:
-            ids.append(product_id)
-            batch.append(pixels)
-            if len(batch) == batch_size:
-                yield ids, self._run_batch(batch, progress)
-                ids, batch = [], []
-        if batch:
-            yield ids, self._run_batch(batch, progress)
+        """(id, pixels) pairs -> (ids, vectors) per batch (see `encode_stream`)."""
+        return encode_stream(self, items, batch_size, progress)
 
     def save_head(self, path: Path) -> None:
         """Write the head's weights (HDF5), so `ImageEncoder(..., head_path=path)` rebuilds this space."""
@@ -154,12 +198,6 @@ class ImageEncoder:
             file.attrs["sha256"] = self.info.head_sha256
             file.create_dataset("kernel", data=kernel)
             file.create_dataset("bias", data=bias)
-
-    def _run_batch(self, batch: list[np.ndarray], progress: Callable[[int], None] | None) -> np.ndarray:
-        vectors = self.encode(np.stack(batch))
-        if progress is not None:
-            progress(len(batch))
-        return vectors
 
     def _run(self, pixels: np.ndarray) -> np.ndarray:
         # oneDNN takes another code path for a batch of one whose rounding differs (~1e-5); doubling a
@@ -176,6 +214,9 @@ def import_keras():
     TF 2.21 logs oneDNN and CPU-feature notices through absl before TF_CPP_MIN_LOG_LEVEL is read,
     so they are caught at the file-descriptor level; anything else written meanwhile is passed on.
     """
+    # Set here, not on `import catalog`: importing the library must not change the environment.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     if "tensorflow" not in sys.modules:
         with _native_stderr_filtered():
             import tensorflow  # noqa: F401

@@ -81,12 +81,19 @@ class Evaluation:
     settings: dict  # seed, holdout share, run, node2vec and linker parameters
     seconds: dict[str, float]
     held_out_ids: list[int]
+    saved_to: Path | None = None  # where `Catalog.evaluate` saved the document for `catalog plot eval`
+    save_error: str | None = None  # why it could not (a read-only database still gets its figures)
 
     def document(self) -> dict:
         """Plain JSON: no NaN (a metric with nothing to score is null), no held-out id list."""
         doc = asdict(self)
-        del doc["held_out_ids"]
+        for name in ("held_out_ids", "saved_to", "save_error"):
+            del doc[name]
         return _without_nan(doc)
+
+    def to_dict(self) -> dict:
+        """What `catalog eval --json` prints (the same as `document()`)."""
+        return self.document()
 
 
 def _without_nan(value):

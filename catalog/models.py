@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from catalog.encoder import Encoder
 from catalog.errors import CatalogError
 from catalog.linker import Linker
 from catalog.store import Store
@@ -60,13 +61,18 @@ def describe_weights(recorded: dict) -> str:
     return recorded["weights"]
 
 
-def load_encoder(store: Store, weights: str | None = None):
+def load_encoder(store: Store, weights: str | None = None) -> Encoder:
     """The database's own image encoder (imports TensorFlow)."""
     from catalog.encoder import ImageEncoder
 
     recorded = store.run.encoder
     if not recorded:
         raise CatalogError(f"the database at {store.path} has no image encoder recorded (no product had an image)")
+    if recorded.get("weights") == "custom":
+        raise CatalogError(
+            f"the database at {store.path} was encoded with a custom encoder ({recorded['id']}); "
+            "pass it as Catalog(path, encoder=...) to encode a photo"
+        )
     encoder = ImageEncoder(
         weights=check_weights(recorded, weights),
         seed=recorded["seed"],
@@ -88,11 +94,27 @@ def load_linker(store: Store) -> Linker:
     return Linker.load(store.path / recorded["file"])
 
 
-def translate_photo(store: Store, path: Path, weights: str | None = None):
+def database_encoder(store: Store, encoder: Encoder | None = None, weights: str | None = None) -> Encoder:
+    """The encoder to put a new photo into this database's image space: the one given (checked
+    against the database's record) or the recorded Keras encoder rebuilt."""
+    if encoder is None:
+        return load_encoder(store, weights)
+    recorded = store.run.encoder or {}
+    if encoder.id != recorded.get("id"):
+        raise CatalogError(
+            f"this database's image vectors were made by {recorded.get('id') or 'no encoder'}; "
+            f"the encoder given is {encoder.id}"
+        )
+    return encoder
+
+
+def translate_photo(store: Store, path: Path, weights: str | None = None, encoder: Encoder | None = None):
     """A photo -> its translated graph-space vector (the paper's Rec, before the search)."""
-    from ingest.images import ImageError, load_image
+    from catalog.photos import ImageError, load_image
 
     path = Path(path)
+    if path.is_dir():
+        raise CatalogError(f"{path} is a folder; give the path of one photo")
     if not path.is_file():
         raise CatalogError(f"image {path} not found")
     recorded = store.run.encoder or {}
@@ -100,5 +122,5 @@ def translate_photo(store: Store, path: Path, weights: str | None = None):
         image = load_image(path, size=recorded.get("image_size", 256))
     except ImageError as error:
         raise CatalogError(f"cannot use {path}: {error}") from None
-    image_vector = load_encoder(store, weights).encode(image.pixels[None])
+    image_vector = database_encoder(store, encoder, weights).encode(image.pixels[None])
     return load_linker(store).translate(image_vector)[0]

@@ -46,26 +46,6 @@ def _json_default(value):
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def result_dict(result: Result) -> dict:
-    return {"id": result.id, "score": result.score, **{c: result.row[c] for c in DISPLAY_COLUMNS if c != "id"}}
-
-
-def results_document(item: dict | list[dict] | None, results: dict[str, list[Result]], **extra) -> dict:
-    """--json shape: one space -> a list; several -> an object keyed by space name."""
-    lists = {space: [result_dict(r) for r in rs] for space, rs in results.items()}
-    document = {"query": item, **extra}
-    document["results"] = next(iter(lists.values())) if len(lists) == 1 else lists
-    return document
-
-
-def query_document(query: Query, results: dict[str, list[Result]]) -> dict:
-    """--json of a query: `query` is the product (a list for several, null for a photo)."""
-    items = query.items[0] if len(query.items) == 1 else (query.items or None)
-    extra = {"image": query.image, "terms": [{"attribute": t.attribute.key, "weight": t.weight} for t in query.terms],
-             "where": query.where}
-    return results_document(items, results, **extra)
-
-
 def write_results_csv(results: dict[str, list[Result]]) -> None:
     """--csv: one row per result; a `space` column first when several spaces are shown."""
     writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -176,15 +156,6 @@ def side_by_side(results: dict[str, list[Result]], target: dict[str, set[str]] |
                 cells.append("")
         table.add_row(*cells)
     return table
-
-
-def inference_document(query: Query, inferred: dict[str, list[tuple[str, float]]]) -> dict:
-    """--json of infer: per column a ranked list of {value, score}; the product's own row if any."""
-    return {
-        "query": query.items[0] if query.items else None,
-        "image": query.image,
-        "attributes": {column: [{"value": v, "score": s} for v, s in values] for column, values in inferred.items()},
-    }
 
 
 def write_inference_csv(query: Query, inferred: dict[str, list[tuple[str, float]]]) -> None:
@@ -298,14 +269,26 @@ def _params(values: dict) -> str:
     return ", ".join(f"{k} {round(v, 4) if isinstance(v, float) else v}" for k, v in values.items() if v is not None)
 
 
+def print_demo(run) -> None:
+    """`catalog demo`: the ingest report, then the two examples as the commands that give them."""
+    out = console()
+    print_ingest_report(run.report)
+    example, flag = run.example, run.db_flag
+    out.print(f"\n$ catalog similar {example}{flag} --space all")
+    print_results(run.similar.query, run.similar.results, run.similar.heading)
+    out.print(f"\n$ catalog query --id {example}{flag} --plus green,shoes --minus topwear")
+    print_results(run.query.query, run.query.results, run.query.heading)
+
+
 def print_ingest_report(report) -> None:
     out = console()
     s = report.summary
     head = f"run {report.run.run}" if report.run else "nothing to do"
-    out.print(
-        f"[bold]{escape(head)}[/bold] ({s['mode']}): {s['products']} products — {s['added']} added, "
-        f"{s['changed']} changed, {s['removed']} removed; {s['encoded']} photos encoded"
-    )
+    line = (f"[bold]{escape(head)}[/bold] ({s['mode']}): {s['products']} products — {s['added']} added, "
+            f"{s['changed']} changed, {s['removed']} removed")
+    if s["mode"] != "full" or s.get("encoded"):
+        line += f"; {s.get('encoded', 0)} photos encoded"
+    out.print(line)
     if s.get("new_attributes"):
         out.print(f"new attribute values (placed, not trained): {escape(', '.join(s['new_attributes']))}")
     if s.get("suggest_rebuild"):
@@ -341,17 +324,6 @@ def print_ingest_report(report) -> None:
         err.print(f"... and {hidden} more (see --json for the full list)")
 
 
-def ingest_document(report) -> dict:
-    return {
-        "run": report.run.run if report.run else None,
-        "summary": report.summary,
-        "seconds": {k: round(v, 2) for k, v in report.seconds.items()},
-        "linker": report.run.linker.get("metrics", {}) if report.run else {},
-        "rejected_rows": [{"line": r.line, "id": r.id, "reason": r.reason} for r in report.rejects],
-        "image_problems": [{"id": p.id, "reason": p.reason} for p in report.image_problems],
-    }
-
-
 class RichReporter:
     """Progress bars with counts and ETA, one per pipeline stage; silent when not on a terminal."""
 
@@ -375,9 +347,16 @@ class RichReporter:
                 progress.update(task, completed=total)
 
 
-def run_dict(run) -> dict:
-    return {"run": run.run, "kind": run.kind, "created_at": run.created_at.isoformat(), "summary": run.summary,
-            "products_version": run.products_version, "attributes_version": run.attributes_version}
+def print_removed(run) -> None:
+    console().print(f"run {run.run}: removed {run.summary['removed']}; {run.summary['products']} products left")
+
+
+def print_rollback(run, run_number: int) -> None:
+    s = run.summary
+    console().print(
+        f"run {run.run}: back to run {run_number} ({s['products']} products; "
+        f"+{s['added']} ~{s['changed']} −{s['removed']})"
+    )
 
 
 def history_table(runs) -> Table:
@@ -393,3 +372,57 @@ def history_table(runs) -> Table:
         table.add_row(str(run.run), run.created_at.strftime("%Y-%m-%d %H:%M:%S"), run.kind,
                       str(s.get("products", "")), change, str(s.get("inferred", "")))
     return table
+
+
+def print_evaluation(doc: dict) -> None:
+    """The eval document as four rich tables: precision, linker, arithmetic, inference."""
+    out = console()
+    k, linker = doc["k"], doc["linker"]
+    out.print(
+        f"[bold]eval[/bold]: {doc['holdout']} held-out photos queried as new against {doc['in_sample']} products "
+        f"(graph and linker rebuilt without them; linker {linker.get('kind')}, seed {doc['settings']['seed']})"
+    )
+    spaces = ("rec", "image", "graph", "random")  # the order of `catalog plot eval`
+    titles = {"rec": "Rec", "image": "image", "random": "random", "graph": "graph (ref.)"}
+    table = Table(title=f"precision@{k}: share of results sharing the query's value", title_justify="left")
+    table.add_column("column")
+    for space in spaces:
+        table.add_column(titles[space], justify="right")
+    for column in ATTRIBUTE_COLUMNS:
+        table.add_row(column, *(_number(doc["precision"][space].get(column)) for space in spaces))
+    table.add_section()
+    table.add_row(f"nDCG@{k}", *(_number(doc["ndcg"].get(space)) for space in spaces))
+    out.print(table)
+
+    table = Table(title=f"linker ({linker.get('kind')})", title_justify="left")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("for comparison", justify="right")
+    table.add_row("validation MSE", _number(linker.get("val_mse")), f"mean predictor {_number(linker.get('val_mse_mean_predictor'))}")
+    table.add_row("validation cosine (translated vs true)", _number(linker.get("val_cosine")), f"train {_number(linker.get('train_cosine'))}")
+    table.add_row(f"recall@{k} of own node vector (in-catalog)", _number(linker.get("recall_at_k")), f"chance {_number(linker.get('recall_chance'))}")
+    table.add_row("epochs", str(linker.get("epochs", "–")), "")
+    out.print(table)
+
+    arithmetic = doc["arithmetic"]
+    table = Table(title=f"arithmetic: photo + value − its own value of the column (top {k})", title_justify="left")
+    for name in ("column swapped", "trials", "success", "kept", "kept without arithmetic"):
+        table.add_column(name, justify="left" if name == "column swapped" else "right")
+    for column, stats in arithmetic.get("by_column", {}).items():
+        table.add_row(column, str(stats["trials"]), _number(stats["success"]), _number(stats["kept"]), _number(stats["kept_without_arithmetic"]))
+    table.add_section()
+    table.add_row("all", str(arithmetic["trials"]), _number(arithmetic["success"]), _number(arithmetic["kept"]),
+                  _number(arithmetic["kept_without_arithmetic"]))
+    out.print(table)
+
+    table = Table(title="attribute inference from held-out photos", title_justify="left")
+    table.add_column("column")
+    table.add_column("top-1 accuracy", justify="right")
+    table.add_column("commonest value", justify="right")
+    for column in ATTRIBUTE_COLUMNS:
+        table.add_row(column, _number(doc["inference"].get(column)), _number(doc["inference_majority"].get(column)))
+    out.print(table)
+
+
+def _number(value) -> str:
+    return "–" if value is None else f"{value:.3f}"

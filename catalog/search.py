@@ -228,8 +228,12 @@ def nearest(
 
 
 def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] = ("rec",),
-            where: str | None = None) -> tuple[dict, dict[str, list[Result]]]:
-    """The product's display row and, per space, its k nearest other products (among `where`)."""
+            where: str | None = None, skip_missing: bool = False) -> tuple[dict, dict[str, list[Result]]]:
+    """The product's display row and, per space, its k nearest other products (among `where`).
+
+    A product without a photo has no image or rec vector: asking for those spaces is an error, or,
+    with `skip_missing` (`--space all`), they are left out of the result.
+    """
     if where is not None:
         where = check_where(store, where)
     vector_columns = sorted({SPACES[space][0] for space in spaces})
@@ -238,6 +242,8 @@ def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] =
     for space in spaces:
         query_column, searched_column = SPACES[space]
         if query_column in ("rec_vector", "image_vector") and not product["has_image"]:
+            if skip_missing:
+                continue
             raise CatalogError(f"product {product_id} has no image, so it has no {space} vector; try --space graph")
         results[space] = nearest(store, product[query_column], searched_column, k, exclude=(int(product_id),), where=where)
     return {c: product[c] for c in DISPLAY_COLUMNS}, results

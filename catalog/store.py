@@ -120,6 +120,17 @@ class Run:
             fields[name] = json.loads(row[name] or "{}")
         return cls(**fields)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The run as `catalog history --json` prints it (time in ISO 8601, UTC)."""
+        return {
+            "run": self.run,
+            "kind": self.kind,
+            "created_at": self.created_at.isoformat(),
+            "summary": self.summary,
+            "products_version": self.products_version,
+            "attributes_version": self.attributes_version,
+        }
+
 
 def default_db_path() -> Path:
     return Path(os.environ.get("CATALOG_DB") or "db")

@@ -35,6 +35,7 @@ import pyarrow as pa
 from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, IMAGE_SIZE, NAME_COLUMN, NODE_DIM
 from catalog.errors import CatalogError
 from catalog.linker import Linker, LinkerParams, train_linker
+from catalog.encoder import Encoder, encode_stream
 from catalog.models import file_sha256, weights_identity
 from catalog.store import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
 from ingest.checkpoints import EncodeCheckpoints
@@ -66,15 +67,39 @@ class QuietReporter:
 
 @dataclass(frozen=True)
 class IngestOptions:
-    weights: str = "imagenet"
-    seed: int = 0
+    """What an ingest may choose. None means: what the database records (for a new one: the default
+    in brackets), so a later `catalog ingest` needs no options repeated."""
+
+    weights: str | None = None  # imagenet | random | FILE  [imagenet]
+    seed: int | None = None  # [0]
     limit: int | None = None
-    image_size: int = IMAGE_SIZE
+    image_size: int | None = None  # [IMAGE_SIZE]
     batch_size: int = 16
     node2vec: Node2VecParams = field(default_factory=Node2VecParams)
-    linker: LinkerParams = field(default_factory=LinkerParams)
+    linker: LinkerParams | None = None  # [LinkerParams(seed=seed)]
+    linker_kind: str | None = None  # changes the kind of `linker` (cosine | paper)
+    linker_epochs: int | None = None  # changes the epochs (at most) of `linker`
     prune: bool = False  # remove products that are not in the CSV
     rebuild: bool = False  # retrain graph space and linker on the whole catalog
+
+    def resolved(self, previous: Run | None) -> IngestOptions:
+        """These options with every None filled from the previous run's record (or the defaults)."""
+        recorded = (previous.encoder if previous else None) or {}
+        weights = self.weights
+        if weights is None:
+            weights = (recorded.get("weights_path") or recorded.get("weights")) if recorded else "imagenet"
+            if weights is None or weights.startswith("file:") or weights == "custom":
+                weights = "imagenet"
+        seed = self.seed if self.seed is not None else int(recorded.get("seed") or 0)
+        image_size = self.image_size or int(recorded.get("image_size") or IMAGE_SIZE)
+        linker = self.linker
+        if linker is None:
+            linker = LinkerParams.from_dict(previous.linker) if previous and previous.linker else LinkerParams(seed=seed)
+        if self.linker_kind:
+            linker = replace(linker, kind=self.linker_kind)
+        if self.linker_epochs:
+            linker = replace(linker, epochs=self.linker_epochs)
+        return replace(self, weights=weights, seed=seed, image_size=image_size, linker=linker)
 
 
 @dataclass(frozen=True)
@@ -85,12 +110,28 @@ class ImageProblem:
 
 @dataclass
 class IngestReport:
+    """What `Catalog.ingest` and `Catalog.rebuild` return; `to_dict()` is their `--json`."""
+
     run: Run | None  # the run committed, or None when nothing changed
     products: int  # products in the database after the ingest
     rejects: list[Reject]
     image_problems: list[ImageProblem]
     seconds: dict[str, float]  # wall time per stage
     summary: dict  # added / changed / removed / unchanged / encoded counts, mode, new attributes
+
+    @property
+    def linker_metrics(self) -> dict:
+        return self.run.linker.get("metrics", {}) if self.run else {}
+
+    def to_dict(self) -> dict:
+        return {
+            "run": self.run.run if self.run else None,
+            "summary": self.summary,
+            "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
+            "linker": self.linker_metrics,
+            "rejected_rows": [{"line": r.line, "id": r.id, "reason": r.reason} for r in self.rejects],
+            "image_problems": [{"id": p.id, "reason": p.reason} for p in self.image_problems],
+        }
 
 
 def row_hash(values: dict) -> str:
@@ -150,12 +191,18 @@ def ingest(
     images_dir: Path,
     options: IngestOptions = IngestOptions(),
     reporter: Reporter = QuietReporter(),
+    encoder: Encoder | None = None,
 ) -> IngestReport:
-    """Read, encode, embed, link and commit. On any error the database stays at its previous run."""
+    """Read, encode, embed, link and commit. On any error the database stays at its previous run.
+
+    `encoder`: the image encoder to use (default: the Keras encoder the options or the database's
+    record describe, built only if a photo needs encoding).
+    """
     images_dir = Path(images_dir)
     if not images_dir.is_dir():
         raise CatalogError(f"images folder {images_dir} not found" if not images_dir.exists() else f"{images_dir} is not a folder")
-    weights = weights_identity(options.weights)
+    if options.weights is not None:
+        weights_identity(options.weights)  # a missing weights file fails before the CSV is read
     seconds: dict[str, float] = {}
 
     started = time.perf_counter()
@@ -166,13 +213,16 @@ def ingest(
     store = Store(db_path)
     with store.writer() as writer:
         previous = writer.previous
-        _check_encoder_choice(previous, weights, options)
+        options = options.resolved(previous)
+        _check_encoder_choice(previous, options, encoder)
         before = Products.from_arrow(writer.products.to_arrow()) if previous else Products.empty()
         protected = {int(float(r.id)) for r in styles.rejects if r.id and _is_int(r.id)}
         state, change = _apply_rows(before, rows, options.prune, protected)
 
         started = time.perf_counter()
-        problems, encoder_record, encoded = _encode_photos(store, state, change, rows["id"], images_dir, options, reporter)
+        problems, encoder_record, encoded = _encode_photos(
+            store, state, change, rows["id"], images_dir, options, reporter, encoder
+        )
         seconds["images+encode"] = time.perf_counter() - started
 
         full = previous is None or options.rebuild or not previous.linker
@@ -180,7 +230,6 @@ def ingest(
         if not full and not change.any():
             return IngestReport(None, len(state.frame), styles.rejects, problems, seconds, summary)
 
-        run_number = (previous.run + 1) if previous else 1
         if full:
             attributes, linker_record, node2vec_record = _train_spaces(store, state, options, reporter, seconds)
             touched = np.arange(len(state.frame))
@@ -188,49 +237,88 @@ def ingest(
             attributes, summary["new_attributes"] = _place_incrementally(writer, state, change, previous, seconds)
             linker_record, node2vec_record = previous.linker, previous.node2vec
             touched = change.touched_index(state)
-        state.frame.loc[touched, "run"] = run_number
-        attributes["run"] = run_number
-        summary.update(_inferred_share(state))
-
-        started = time.perf_counter()
-        writer.upsert_products(state.to_arrow(touched))
-        writer.delete_products(sorted(change.removed))
-        writer.replace_attributes(pa.Table.from_pandas(attributes, schema=ATTRIBUTES_SCHEMA, preserve_index=False))
-        writer.compact()
-        seconds["write"] = time.perf_counter() - started
-        metrics = {"seconds": {k: round(v, 2) for k, v in seconds.items()}, "linker": linker_record.get("metrics", {})}
-        run = writer.commit(
-            "rebuild" if options.rebuild else "ingest", encoder=encoder_record, node2vec=node2vec_record,
-            linker=linker_record, metrics=metrics, summary=summary,
+        run = _commit(
+            writer, "rebuild" if options.rebuild else "ingest", state, touched, sorted(change.removed), attributes,
+            encoder=encoder_record, node2vec=node2vec_record, linker=linker_record, summary=summary, seconds=seconds,
         )
         # Still under the lock: a next writer may already be writing its own checkpoints once it is released.
         EncodeCheckpoints(store.path, encoder_record.get("id", "")).clear()
     return IngestReport(run, len(state.frame), styles.rejects, problems, seconds, summary)
 
 
-def rebuild(db_path: Path, options: IngestOptions, reporter: Reporter = QuietReporter()) -> IngestReport:
-    """Retrain graph space and linker on the current catalog, reusing the stored image vectors."""
+def rebuild(
+    db_path: Path,
+    options: IngestOptions | None = None,
+    reporter: Reporter = QuietReporter(),
+    *,
+    linker: str | None = None,
+    walks: int | None = None,
+) -> IngestReport:
+    """Retrain graph space and linker on the current catalog, reusing the stored image vectors.
+
+    Without `options`, the node2vec and linker parameters are the recorded ones, with `linker`
+    (a kind) and `walks` (walks per node) changed when given.
+    """
     store = Store.open(db_path)
+    if options is None:
+        options = _recorded_training(store.run, linker, walks)
     seconds: dict[str, float] = {}
     with store.writer() as writer:
         previous = writer.previous
+        options = options.resolved(previous)
         state = Products.from_arrow(writer.products.to_arrow())
         attributes, linker_record, node2vec_record = _train_spaces(store, state, options, reporter, seconds)
-        run_number = previous.run + 1
-        state.frame["run"] = run_number
-        attributes["run"] = run_number
-        started = time.perf_counter()
-        writer.upsert_products(state.to_arrow())
-        writer.replace_attributes(pa.Table.from_pandas(attributes, schema=ATTRIBUTES_SCHEMA, preserve_index=False))
-        writer.compact()
-        seconds["write"] = time.perf_counter() - started
-        summary = {"products": len(state.frame), "added": 0, "changed": 0, "removed": 0, "mode": "full", **_inferred_share(state)}
-        run = writer.commit(
-            "rebuild", encoder=previous.encoder, node2vec=node2vec_record, linker=linker_record,
-            metrics={"seconds": {k: round(v, 2) for k, v in seconds.items()}, "linker": linker_record.get("metrics", {})},
-            summary=summary,
+        count = len(state.frame)
+        summary = {"products": count, "added": 0, "changed": 0, "removed": 0, "unchanged": count, "encoded": 0,
+                   "mode": "full"}
+        run = _commit(
+            writer, "rebuild", state, np.arange(count), [], attributes, encoder=previous.encoder,
+            node2vec=node2vec_record, linker=linker_record, summary=summary, seconds=seconds,
         )
     return IngestReport(run, len(state.frame), [], [], seconds, summary)
+
+
+def _recorded_training(run: Run | None, linker: str | None, walks: int | None) -> IngestOptions:
+    """The node2vec and linker parameters a database was built with, with a new linker kind or walk count."""
+    node2vec = Node2VecParams.from_dict(run.node2vec) if run else Node2VecParams()
+    params = LinkerParams.from_dict(run.linker) if run and run.linker else LinkerParams()
+    if walks:
+        node2vec = replace(node2vec, num_walks=walks)
+    if linker:
+        params = replace(params, kind=linker)
+    return IngestOptions(node2vec=node2vec, linker=params)
+
+
+def _commit(
+    writer: Writer,
+    kind: str,
+    state: Products,
+    touched: np.ndarray,
+    removed: list[int],
+    attributes: pd.DataFrame,
+    *,
+    encoder: dict,
+    node2vec: dict,
+    linker: dict,
+    summary: dict,
+    seconds: dict[str, float],
+) -> Run:
+    """Write the touched product rows, the removals and the attribute table, compact, and commit one run.
+
+    Shared by ingest and rebuild, so both stamp rows with the run and record the same metrics.
+    """
+    run_number = (writer.previous.run + 1) if writer.previous else 1
+    state.frame.loc[touched, "run"] = run_number
+    attributes["run"] = run_number
+    summary.update(_inferred_share(state))
+    started = time.perf_counter()
+    writer.upsert_products(state.to_arrow(touched))
+    writer.delete_products(removed)
+    writer.replace_attributes(pa.Table.from_pandas(attributes, schema=ATTRIBUTES_SCHEMA, preserve_index=False))
+    writer.compact()
+    seconds["write"] = time.perf_counter() - started
+    metrics = {"seconds": {k: round(v, 2) for k, v in seconds.items()}, "linker": linker.get("metrics", {})}
+    return writer.commit(kind, encoder=encoder, node2vec=node2vec, linker=linker, metrics=metrics, summary=summary)
 
 
 def _is_int(text: str) -> bool:
@@ -240,12 +328,24 @@ def _is_int(text: str) -> bool:
         return False
 
 
-def _check_encoder_choice(previous: Run | None, weights: str, options: IngestOptions) -> None:
+def _check_encoder_choice(previous: Run | None, options: IngestOptions, encoder: Encoder | None) -> None:
     """One database, one image space: refuse to mix encoders across ingests."""
     if not previous or not previous.encoder:
         return
     recorded = previous.encoder
-    wanted = {"weights": weights, "seed": options.seed, "image_size": options.image_size}
+    if encoder is not None:
+        if encoder.id != recorded.get("id"):
+            raise CatalogError(
+                f"this database was encoded with {recorded.get('id')}; the encoder given is {encoder.id} "
+                "(use the same encoder, or a new --db for a different one)"
+            )
+        return
+    if recorded.get("weights") == "custom":
+        raise CatalogError(
+            f"this database was encoded with a custom encoder ({recorded.get('id')}); pass it to ingest more photos"
+        )
+    wanted = {"weights": weights_identity(options.weights or "imagenet"), "seed": options.seed,
+              "image_size": options.image_size}
     differs = [name for name, value in wanted.items() if recorded.get(name) != value]
     if differs:
         mine = ", ".join(f"{name}={wanted[name]}" for name in differs)
@@ -348,8 +448,12 @@ def _default(name: str):
 # -- photos ------------------------------------------------------------------------------------
 
 
-def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, options, reporter):
-    """Encode the photos of CSV products that are new or whose bytes changed; report the missing."""
+def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, options, reporter, encoder=None):
+    """Encode the photos of CSV products that are new or whose bytes changed; report the missing.
+
+    `encoder`: the one given to the ingest, else the Keras encoder of the options, built only here,
+    once a photo needs encoding (TensorFlow is imported then).
+    """
     frame = state.frame
     position = {int(i): n for n, i in enumerate(frame["id"])}
     ids = [int(i) for i in csv_ids if int(i) in position]
@@ -369,7 +473,8 @@ def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, 
             if frame.at[n, "has_image"] and frame.at[n, "image_stat"] == stat:
                 continue  # same size and mtime: the same bytes, without reading them
             digest = file_sha256(path)
-            frame.at[n, "image_path"], frame.at[n, "image_stat"] = str(path), stat
+            # absolute: `show` must point at the photo wherever it is run from
+            frame.at[n, "image_path"], frame.at[n, "image_stat"] = str(path.resolve()), stat
             if frame.at[n, "has_image"] and frame.at[n, "image_hash"] == digest:
                 continue
             to_encode[product_id] = digest
@@ -379,7 +484,8 @@ def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, 
     if not to_encode:
         return problems, encoder_record, 0
 
-    encoder = _build_encoder(store, encoder_record, options)
+    if encoder is None:
+        encoder = _build_encoder(store, encoder_record, options)
     encoder_record = _encoder_record(store, encoder, options, encoder_record)
     checkpoints = EncodeCheckpoints(store.path, encoder_record["id"])
 
@@ -400,7 +506,7 @@ def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, 
             else:
                 store_vector(product_id, cached[0], cached[1], digest)
                 progress(1)
-        loaded = load_images(images_dir, pending, size=options.image_size)
+        loaded = load_images(images_dir, pending, size=encoder.image_size)
         loaded_meta: dict[int, tuple[bytes, str]] = {}
 
         def pixels():
@@ -412,7 +518,7 @@ def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, 
                 loaded_meta[product_id] = (image.thumbnail, to_encode[product_id])
                 yield product_id, image.pixels
 
-        for batch_ids, batch_vectors in encoder.encode_stream(pixels(), batch_size=options.batch_size, progress=progress):
+        for batch_ids, batch_vectors in encode_stream(encoder, pixels(), batch_size=options.batch_size, progress=progress):
             for product_id, vector in zip(batch_ids, batch_vectors):
                 thumbnail, digest = loaded_meta.pop(product_id)
                 store_vector(product_id, vector, thumbnail, digest)
@@ -429,9 +535,18 @@ def _build_encoder(store: Store, recorded: dict, options: IngestOptions):
     return ImageEncoder(weights=options.weights, seed=options.seed, image_size=options.image_size, head_path=head)
 
 
-def _encoder_record(store: Store, encoder, options: IngestOptions, recorded: dict) -> dict:
-    if recorded.get("head_file"):
+def _encoder_record(store: Store, encoder: Encoder, options: IngestOptions, recorded: dict) -> dict:
+    """What the run records about the encoder, so a photo queried later lands in the same space.
+
+    A Keras encoder (one that can save its head) is recorded with its weights, seed and head file,
+    from which `catalog.models.load_encoder` rebuilds it; any other encoder by its id and image
+    size only (it must be passed in again to encode a photo).
+    """
+    if recorded.get("id") == encoder.id:
         return recorded
+    if not hasattr(encoder, "save_head") or not hasattr(encoder, "info"):
+        return {"id": encoder.id, "weights": "custom", "weights_path": None, "seed": None,
+                "image_size": encoder.image_size, "head_file": None}
     head_path = store.models_dir / f"head-{encoder.info.head_sha256[:16]}.weights.h5"
     if not head_path.exists():
         # Written under another name and renamed: a kill mid-write must not leave a partial file that a

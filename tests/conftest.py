@@ -25,13 +25,26 @@ class FakeEncoderInfo:
 
 
 class FakeEncoder:
-    """Colour layout -> fixed random projection: cheap, deterministic, and photos that look alike stay alike."""
+    """Colour layout -> fixed random projection: cheap, deterministic, and photos that look alike stay alike.
+
+    Plugged in through the encoder seam (`CATALOG_ENCODER=tests.conftest:FakeEncoder`, what
+    `Catalog(encoder=...)` is for the library). It also saves a "head", like the Keras encoder, so
+    the database records it the way it records a real one.
+    """
 
     calls = 0  # images encoded, across instances: tests assert what was (not) re-encoded
 
     def __init__(self, weights="random", seed=0, image_size=64, head_path=None):
         self.info = FakeEncoderInfo(weights, seed, image_size, hashlib.sha256(f"head{seed}".encode()).hexdigest())
         self.projection = np.random.default_rng(seed).normal(size=(4 * 4 * 3, IMAGE_DIM)).astype(np.float32)
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def image_size(self) -> int:
+        return self.info.image_size
 
     def encode(self, pixels: np.ndarray) -> np.ndarray:
         FakeEncoder.calls += len(pixels)
@@ -58,13 +71,14 @@ class FakeEncoder:
         Path(path).write_bytes(self.info.head_sha256.encode())
 
 
+FAKE_ENCODER = "tests.conftest:FakeEncoder"  # the CLI's encoder seam: CATALOG_ENCODER=module:factory
+
+
 @pytest.fixture
 def fake_encoder(monkeypatch):
-    """Route every encoder construction (ingest and query) to FakeEncoder."""
-    import catalog.encoder
-
+    """Every CLI command of the test encodes with FakeEncoder, plugged in through $CATALOG_ENCODER."""
     FakeEncoder.calls = 0
-    monkeypatch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
+    monkeypatch.setenv("CATALOG_ENCODER", FAKE_ENCODER)
     return FakeEncoder
 
 

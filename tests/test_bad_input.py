@@ -36,7 +36,7 @@ from catalog.cli import cli
 from catalog.store import SCHEMA_VERSION, Store
 from ingest.images import MAX_PIXELS, find_image
 from ingest.reader import MISSING_MARKERS, read_styles
-from tests.conftest import FAST_INGEST, FakeEncoder
+from tests.conftest import FAKE_ENCODER, FAST_INGEST, FakeEncoder
 
 REPO = Path(__file__).resolve().parent.parent
 HEADER = ["id", *ATTRIBUTE_COLUMNS, NAME_COLUMN]
@@ -78,10 +78,9 @@ def base_db(tmp_path_factory, demo_catalog):
     """A committed database of the 120-product demo catalog (fake encoder, short linker training)."""
     path = tmp_path_factory.mktemp("bad-input") / "db"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
-        patch.setattr(catalog.linker, "LinkerParams", partial(catalog.linker.LinkerParams, epochs=LINKER_EPOCHS))
+        patch.setenv("CATALOG_ENCODER", FAKE_ENCODER)
         result = run("ingest", "--csv", demo_catalog.csv_path, "--images", demo_catalog.images_dir, "--db", path,
-                     *FAST_INGEST)
+                     *FAST_INGEST, "--epochs", LINKER_EPOCHS)
         assert result.exit_code == 0, result.output
     return path
 
@@ -551,8 +550,8 @@ def test_markup_in_names_is_shown_literally(db, tmp_path, demo_catalog):
 
 # -- the database folder -------------------------------------------------------------------------------
 
-FAKE_ENTRY = ("import sys, catalog.encoder; from tests.conftest import FakeEncoder; "
-              "catalog.encoder.ImageEncoder = FakeEncoder; from catalog.cli import main; sys.argv[0] = 'catalog'; main()")
+FAKE_ENTRY = ("import os, sys; os.environ['CATALOG_ENCODER'] = 'tests.conftest:FakeEncoder'; "
+              "from catalog.cli import main; sys.argv[0] = 'catalog'; main()")
 
 
 def test_db_that_is_a_file_or_another_folder(tmp_path, demo_catalog, fake_encoder):

@@ -16,12 +16,11 @@ from tests.conftest import run_cli as run
 @pytest.fixture(scope="module")
 def db(tmp_path_factory, demo_catalog):
     """One database for the module: the tests below read it, or check that errors leave it unchanged."""
-    import catalog.encoder
-    from tests.conftest import FakeEncoder
+    from tests.conftest import FAKE_ENCODER
 
     path = tmp_path_factory.mktemp("cli") / "db"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
+        patch.setenv("CATALOG_ENCODER", FAKE_ENCODER)
         run("ingest", "--csv", demo_catalog.csv_path, "--images", demo_catalog.images_dir, "--db", path, *FAST_INGEST)
     return path
 

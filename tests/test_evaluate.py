@@ -28,7 +28,7 @@ from catalog.evaluate import (
 )
 from catalog.search import Attribute
 from catalog.store import Store
-from tests.conftest import FAST_INGEST, FakeEncoder
+from tests.conftest import FAKE_ENCODER, FAST_INGEST, FakeEncoder
 from tests.conftest import run_cli as run
 
 # Quick retraining for the tests: few walks, few linker epochs.
@@ -37,11 +37,9 @@ QUICK = ["--walks", "20", "--walk-length", "20", "--epochs", "5", "--trials", "4
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory, demo_catalog):
-    import catalog.encoder
-
     path = tmp_path_factory.mktemp("eval") / "db"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
+        patch.setenv("CATALOG_ENCODER", FAKE_ENCODER)
         run("ingest", "--csv", demo_catalog.csv_path, "--images", demo_catalog.images_dir, "--db", path, *FAST_INGEST)
     return path
 

@@ -100,7 +100,6 @@ def counting_encode(self, pixels):
 
 encoder_class.encode = counting_encode
 encoder_class.save_head = partial_head
-catalog.linker.LinkerParams = partial(catalog.linker.LinkerParams, epochs=int(os.environ.get("FAULT_LINKER_EPOCHS", "3")))
 
 ingest.checkpoints.FLUSH_EVERY = 4
 flushes = []
@@ -157,11 +156,12 @@ class Ingest:
         self.marks = tmp_path / f"marks-{name}"
         self.marks.mkdir()
         env = {**os.environ, "PYTHONPATH": str(REPO), "FAULT_MARKS": str(self.marks), "FAULT_PAUSE_AT": pause_at,
-               "FAULT_PAUSE_SECONDS": str(seconds), "FAULT_LINKER_EPOCHS": str(epochs),
+               "FAULT_PAUSE_SECONDS": str(seconds),
                "TF_CPP_MIN_LOG_LEVEL": "3"}
         if real_encoder:
             env["FAULT_REAL_ENCODER"] = "1"
-        args = ["ingest", "--csv", str(csv), "--images", str(images), "--db", str(db), "--json", *more]
+        args = ["ingest", "--csv", str(csv), "--images", str(images), "--db", str(db), "--json", "--epochs", str(epochs),
+                *more]
         self.stderr_path = tmp_path / f"{name}.stderr"
         self.process = subprocess.Popen(
             [sys.executable, "-c", FAULT_ENTRY, *args], cwd=tmp_path, env=env,
@@ -246,8 +246,8 @@ def catalog_files(tmp_path_factory, demo_catalog):
     base_db = folder / "base-db"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
-        patch.setattr(catalog.linker, "LinkerParams", partial(catalog.linker.LinkerParams, epochs=LINKER_EPOCHS))
-        run("ingest", "--csv", base_csv, "--images", demo_catalog.images_dir, "--db", base_db, *FAST_INGEST)
+        run("ingest", "--csv", base_csv, "--images", demo_catalog.images_dir, "--db", base_db, *FAST_INGEST,
+            "--epochs", LINKER_EPOCHS)
     return {"base_csv": base_csv, "all_csv": all_csv, "images": demo_catalog.images_dir, "base_db": base_db,
             "ids": ids, "base_ids": set(int(i) for i in rows["id"].iloc[:BASE_ROWS]), "with_photo": with_photo}
 
@@ -264,7 +264,6 @@ def db(tmp_path, catalog_files):
 def in_process(monkeypatch):
     """Ingests run here (after a fault) use the same fast encoder and linker as the subprocesses."""
     monkeypatch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
-    monkeypatch.setattr(catalog.linker, "LinkerParams", partial(catalog.linker.LinkerParams, epochs=LINKER_EPOCHS))
     FakeEncoder.calls = 0
     return FakeEncoder
 
@@ -352,7 +351,7 @@ def test_kill_while_writing_the_head_file(tmp_path, catalog_files, in_process):
     ingest.kill()
     result = run("similar", "1", "--db", db, ok=False)
     assert result.exit_code == 1 and "no completed ingest" in result.stderr
-    run("ingest", "--csv", files["base_csv"], "--images", files["images"], "--db", db, *FAST_INGEST)
+    run("ingest", "--csv", files["base_csv"], "--images", files["images"], "--db", db, *FAST_INGEST, "--epochs", LINKER_EPOCHS)
     store = Store.open(db)
     head = db / store.run.encoder["head_file"]
     assert head.read_bytes() == FakeEncoder().info.head_sha256.encode()
@@ -447,7 +446,7 @@ def test_first_ingest_killed_then_completed(tmp_path, catalog_files, in_process)
     ingest.kill()
     result = run("similar", "1", "--db", db, ok=False)
     assert result.exit_code == 1 and "no completed ingest" in result.stderr
-    run("ingest", "--csv", files["base_csv"], "--images", files["images"], "--db", db, *FAST_INGEST)
+    run("ingest", "--csv", files["base_csv"], "--images", files["images"], "--db", db, *FAST_INGEST, "--epochs", LINKER_EPOCHS)
     assert_complete(db, files["base_ids"], files["with_photo"])
 
 

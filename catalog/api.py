@@ -1,0 +1,360 @@
+"""`Catalog`: the library's one entry point. The CLI and the web app are faces of it.
+
+    >>> from catalog import Catalog
+    >>> catalog = Catalog("db")                                       # doctest: +SKIP
+    >>> catalog.ingest("demo/styles.csv", "demo/images", weights="random")  # doctest: +SKIP
+    >>> catalog.similar(1163, k=3).ids                                # doctest: +SKIP
+
+Every method returns a typed result (`catalog/results.py`) whose `to_dict()` is what the CLI's
+`--json` prints. Nothing here imports TensorFlow or LanceDB at import time: LanceDB is opened on
+the first read, TensorFlow only when a photo is encoded (`ingest`, or `query`/`infer` with `image=`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from catalog.encoder import Encoder
+from catalog.errors import CatalogError
+from catalog.results import (
+    AttributeCount,
+    AttributeCounts,
+    CatalogInfo,
+    History,
+    Inference,
+    Product,
+    SearchResults,
+)
+
+if TYPE_CHECKING:
+    from catalog.evaluate import Evaluation
+    from catalog.store import Run, Store
+    from ingest.pipeline import IngestReport, Reporter
+
+SPACE_NAMES = ("image", "graph", "rec")  # what `similar(space=...)` takes besides "all"; "all" in the paper's order
+PathLike = str | os.PathLike[str]
+# `plus`/`minus` of `query`: "green,shoes", ["green", "baseColour=Red:2"] or {"green": 2.0, "shoes": 1.0}
+Terms = str | Sequence[str] | Mapping[str, float]
+
+
+class Catalog:
+    """A catalog database folder: read it, search it, update it.
+
+    `Catalog(path)` opens lazily: nothing is read until the first call, and `ingest` creates the
+    database if it is not there yet. `encoder` plugs in another image backbone (anything with
+    `id`, `image_size` and `encode(pixels) -> vectors`, see `catalog.encoder.Encoder`); by default
+    the database's own Keras ResNet50 encoder is built when a photo needs encoding.
+
+        >>> catalog = Catalog("db")                     # doctest: +SKIP
+        >>> catalog.info().products                     # doctest: +SKIP
+        600
+    """
+
+    def __init__(self, path: PathLike | None = None, *, encoder: Encoder | None = None):
+        from catalog.store import default_db_path
+
+        self.path = Path(path) if path is not None else default_db_path()
+        self.encoder = encoder
+        self._store: Store | None = None
+
+    def __repr__(self) -> str:
+        return f"Catalog({str(self.path)!r})"
+
+    @property
+    def store(self) -> Store:
+        """The committed state, opened on first use (one consistent view until the next write)."""
+        if self._store is None:
+            from catalog.store import Store
+
+            self._store = Store.open(self.path)
+        return self._store
+
+    def refresh(self) -> None:
+        """See what other processes committed since this handle first read."""
+        self._store = None
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        csv: PathLike,
+        images: PathLike,
+        *,
+        weights: str | None = None,
+        seed: int | None = None,
+        limit: int | None = None,
+        image_size: int | None = None,
+        batch_size: int = 16,
+        walks: int | None = None,
+        walk_length: int | None = None,
+        p: float = 1.0,
+        q: float = 1.0,
+        linker: str | None = None,
+        epochs: int | None = None,
+        prune: bool = False,
+        rebuild: bool = False,
+        reporter: Reporter | None = None,
+    ) -> IngestReport:
+        """Read styles.csv and the photos in `images` into the database, as one committed run.
+
+        The first ingest trains everything; later ones are incremental. `weights`, `seed`,
+        `image_size`, `linker` (kind) and `epochs` (of linker training, at most) default to what
+        the database records (imagenet, 0, 256, cosine and 60 for a new one).
+
+            >>> report = Catalog("db").ingest("styles.csv", "images/", weights="random")  # doctest: +SKIP
+            >>> report.summary["added"]                                                 # doctest: +SKIP
+        """
+        from ingest.graph_space import Node2VecParams
+        from ingest.pipeline import IngestOptions, QuietReporter
+        from ingest.pipeline import ingest as run_ingest
+
+        node2vec = replace(Node2VecParams(), p=p, q=q, seed=seed or 0)
+        if walks:
+            node2vec = replace(node2vec, num_walks=walks)
+        if walk_length:
+            node2vec = replace(node2vec, walk_length=walk_length)
+        options = IngestOptions(
+            weights=weights,
+            seed=seed,
+            limit=limit,
+            image_size=image_size,
+            batch_size=batch_size,
+            node2vec=node2vec,
+            linker_kind=linker,
+            linker_epochs=epochs,
+            prune=prune,
+            rebuild=rebuild,
+        )
+        report = run_ingest(self.path, Path(csv), Path(images), options, reporter or QuietReporter(), encoder=self.encoder)
+        self.refresh()
+        return report
+
+    def rebuild(
+        self, *, linker: str | None = None, walks: int | None = None, reporter: Reporter | None = None
+    ) -> IngestReport:
+        """Retrain the graph space and the linker on the current catalog (stored image vectors are reused).
+
+            >>> Catalog("db").rebuild().summary["inferred"]   # doctest: +SKIP
+            0
+        """
+        from ingest.pipeline import QuietReporter
+        from ingest.pipeline import rebuild as run_rebuild
+
+        report = run_rebuild(self.path, linker=linker, walks=walks, reporter=reporter or QuietReporter())
+        self.refresh()
+        return report
+
+    def remove(self, ids: Iterable[int]) -> Run:
+        """Remove products by id, as one run (`rollback` brings them back).
+
+            >>> Catalog("db").remove([1163]).summary["removed"]   # doctest: +SKIP
+            1
+        """
+        from ingest.updates import remove_products
+
+        run = remove_products(self.path, [int(i) for i in ids])
+        self.refresh()
+        return run
+
+    def rollback(self, run: int) -> Run:
+        """Bring products, attributes and models back to run `run`, recorded as a new run.
+
+            >>> Catalog("db").rollback(1).summary["rolled_back_to"]   # doctest: +SKIP
+            1
+        """
+        from ingest.updates import rollback as run_rollback
+
+        record = run_rollback(self.path, int(run))
+        self.refresh()
+        return record
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def similar(self, id: int, k: int = 6, space: str = "rec", where: str | None = None) -> SearchResults:
+        """The `k` products nearest product `id` in one space ("rec", "image", "graph") or "all".
+
+        With "all", a space the product has no vector in (no photo: no image or rec vector) is
+        left out rather than failing the call.
+
+            >>> Catalog("db").similar(1163, k=3, space="graph").ids   # doctest: +SKIP
+        """
+        from catalog import search
+
+        if space == "all":
+            spaces: tuple[str, ...] = SPACE_NAMES
+        elif space in SPACE_NAMES:
+            spaces = (space,)
+        else:
+            raise CatalogError(f"unknown space {space!r}; spaces are {', '.join(SPACE_NAMES)}, all")
+        item, results = search.similar(self.store, int(id), k, spaces, where=where, skip_missing=space == "all")
+        query = search.Query(items=[item], where=where.strip() if where is not None else None)
+        return SearchResults(query, results, f"product {id}")
+
+    def query(
+        self,
+        image: PathLike | None = None,
+        ids: int | Sequence[int] = (),
+        plus: Terms = (),
+        minus: Terms = (),
+        where: str | None = None,
+        k: int = 6,
+        weights: str | None = None,
+    ) -> SearchResults:
+        """Search the graph space from a photo or from products, with attribute arithmetic.
+
+        `plus`/`minus`: words (`"green,shoes"`, `["green", "shoes"]`), `column=value` keys, an
+        optional `:weight` suffix, or a `{word: weight}` mapping. Every vector is L2-normalised
+        before it is weighted and summed (README, "query").
+
+            >>> Catalog("db").query(ids=[1163], plus="green,shoes", minus="topwear", k=3).ids  # doctest: +SKIP
+        """
+        from catalog import search
+
+        product_ids = [int(ids)] if isinstance(ids, int) else [int(i) for i in ids]
+        if (image is None) == (not product_ids):
+            raise CatalogError("give either an image or one or more product ids")
+        store = self.store
+        terms = search.parse_terms(_term_list(plus), _term_list(minus), search.load_attributes(store))
+        if where is not None:
+            where = search.check_where(store, where)
+        if image is not None:
+            base, items = self._translate(image, weights), []
+        else:
+            base, items = search.base_vector(store, product_ids)
+        vector = search.compose(base, terms)
+        results = {"rec": search.nearest(store, vector, "node_vector", k, exclude=tuple(product_ids), where=where)}
+        query = search.Query(items=items, image=str(image) if image is not None else None, terms=terms, where=where)
+        return SearchResults(query, results, query.label())
+
+    def infer(
+        self, image: PathLike | None = None, id: int | None = None, top: int = 3, weights: str | None = None
+    ) -> Inference:
+        """The likely attribute values of a photo (or of a product's stored photo), `top` per column.
+
+            >>> Catalog("db").infer(id=1163, top=1).best("articleType")   # doctest: +SKIP
+        """
+        from catalog import search
+        from catalog.columns import DISPLAY_COLUMNS
+
+        if (image is None) == (id is None):
+            raise CatalogError("give exactly one of an image or a product id")
+        store = self.store
+        if image is not None:
+            vector, items = self._translate(image, weights), []
+        else:
+            product = search.get_product(store, int(id), [*DISPLAY_COLUMNS, "has_image", "rec_vector"])  # type: ignore[arg-type]
+            if not product["has_image"]:
+                raise CatalogError(f"product {id} has no photo to infer attributes from")
+            vector, items = product["rec_vector"], [{c: product[c] for c in DISPLAY_COLUMNS}]
+        inferred = search.infer_attributes(vector, search.load_attributes(store), top)
+        query = search.Query(items=items, image=str(image) if image is not None else None)
+        return Inference(query, inferred, f"attributes of {query.label()}")
+
+    def product(self, id: int) -> Product:
+        """One product: its catalog values, photo, node-vector source, run, and attribute degrees.
+
+            >>> Catalog("db").product(1163).values["articleType"]   # doctest: +SKIP
+        """
+        from catalog.browse import product_details
+        from catalog.columns import DISPLAY_COLUMNS
+
+        details = product_details(self.store, int(id))
+        return Product(
+            id=int(details["id"]),
+            values={c: details[c] for c in DISPLAY_COLUMNS if c != "id"},
+            has_image=bool(details["has_image"]),
+            image_path=details["image_path"] or None,
+            node_source=details["node_source"],
+            run=int(details["run"]),
+            encoder_id=details["encoder_id"] or None,
+            shared_with=details["shared_with"],
+        )
+
+    def attributes(self, column: str | None = None) -> AttributeCounts:
+        """Attribute values with product counts (one column: short names like "colour" work).
+
+            >>> Catalog("db").attributes("colour").to_pandas().head()   # doctest: +SKIP
+        """
+        from catalog.browse import attribute_counts
+        from catalog.search import resolve_column
+
+        rows = attribute_counts(self.store, resolve_column(column) if column else None)
+        return AttributeCounts(AttributeCount(r["column"], r["value"], r["products"]) for r in rows)
+
+    def info(self) -> CatalogInfo:
+        """Counts, encoder, node2vec and linker parameters and metrics, versions, disk use.
+
+            >>> Catalog("db").info().with_image   # doctest: +SKIP
+        """
+        from catalog.browse import catalog_info
+
+        return CatalogInfo(**catalog_info(self.store))
+
+    def history(self) -> History:
+        """The runs (ingest, remove, rebuild, rollback), oldest first.
+
+            >>> [run.kind for run in Catalog("db").history()]   # doctest: +SKIP
+            ['ingest']
+        """
+        return History(self.store.runs())
+
+    def evaluate(
+        self,
+        *,
+        holdout: float = 0.1,
+        seed: int = 0,
+        k: int = 10,
+        linker: str | None = None,
+        walks: int | None = None,
+        walk_length: int | None = None,
+        p: float | None = None,
+        q: float | None = None,
+        epochs: int | None = None,
+        trials: int = 200,
+        save: bool = True,
+        reporter: Reporter | None = None,
+    ) -> Evaluation:
+        """Hold out photos, rebuild graph space and linker without them, and measure (see README, "eval").
+
+        With `save`, the document is also written to `<db>/eval.json` for `catalog plot eval`
+        (a read-only database still gets its result). The same seed gives the same figures.
+
+            >>> Catalog("db").evaluate(walks=10, trials=20).ndcg["rec"]   # doctest: +SKIP
+        """
+        from catalog.evaluate import EvalOptions, evaluate, save_evaluation
+
+        options = EvalOptions(
+            k=k,
+            holdout=holdout,
+            seed=seed,
+            arithmetic_trials=trials,
+            node2vec_overrides={"num_walks": walks, "walk_length": walk_length, "p": p, "q": q},
+            linker_overrides={"kind": linker, "epochs": epochs},
+        )
+        result = evaluate(self.store, options, reporter)
+        if save:
+            try:
+                result.saved_to = save_evaluation(self.path, result.to_dict())
+            except OSError as error:
+                result.save_error = str(error.strerror or error)
+        return result
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _translate(self, image: PathLike, weights: str | None) -> Any:
+        from catalog.models import translate_photo
+
+        return translate_photo(self.store, Path(image), weights, encoder=self.encoder)
+
+
+def _term_list(terms: Terms) -> list[str]:
+    """Terms in the form `search.parse_terms` reads: comma lists of `word[:weight]`."""
+    if isinstance(terms, str):
+        return [terms]
+    if isinstance(terms, Mapping):
+        return [f"{word}:{float(weight):g}" for word, weight in terms.items()]
+    return [str(t) for t in terms]
