@@ -9,14 +9,16 @@ is opened on the first read, TensorFlow only when a photo is encoded.
 
 from catalog.api import Catalog
 from catalog.encoder import Encoder
-from catalog.errors import CatalogError
+from catalog.errors import CatalogError, NotFound
 from catalog.results import (
     AttributeCount,
     AttributeCounts,
     CatalogInfo,
     History,
     Inference,
+    PhotoResults,
     Product,
+    ProductPage,
     SearchResults,
 )
 
@@ -31,7 +33,10 @@ __all__ = [
     "Encoder",
     "History",
     "Inference",
+    "NotFound",
+    "PhotoResults",
     "Product",
+    "ProductPage",
     "SearchResults",
     "__version__",
 ]

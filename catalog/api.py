@@ -13,20 +13,24 @@ the first read, TensorFlow only when a photo is encoded (`ingest`, or `query`/`i
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from catalog.encoder import Encoder
-from catalog.errors import CatalogError
+from catalog.errors import CatalogError, NotFound
 from catalog.results import (
     AttributeCount,
     AttributeCounts,
     CatalogInfo,
     History,
     Inference,
+    PhotoResults,
     Product,
+    ProductPage,
     SearchResults,
 )
 
@@ -54,12 +58,23 @@ class Catalog:
         600
     """
 
-    def __init__(self, path: PathLike | None = None, *, encoder: Encoder | None = None):
+    def __init__(self, path: PathLike | None = None, *, encoder: Encoder | None = None, memory: bool = False,
+                 follow: float | None = None):
+        """`memory`: answer `similar`, `query` and `browse` from an in-memory copy of the committed
+        products (`catalog/snapshot.py`; for a long-running reader such as `catalog serve`).
+        `follow`: check at most every `follow` seconds whether another process committed a newer
+        run, and move to it (each call still reads one consistent run)."""
         from catalog.store import default_db_path
 
         self.path = Path(path) if path is not None else default_db_path()
         self.encoder = encoder
-        self._store: Store | None = None
+        self.memory = memory
+        self.follow = follow
+        self._view: _View | None = None
+        self._checked = 0.0  # time.monotonic() of the last look at the commit log
+        self._opening = threading.Lock()
+        self._encoding = threading.Lock()  # one photo encoded at a time: the model uses every core anyway
+        self._built_encoder: Encoder | None = None
 
     def __repr__(self) -> str:
         return f"Catalog({str(self.path)!r})"
@@ -67,15 +82,56 @@ class Catalog:
     @property
     def store(self) -> Store:
         """The committed state, opened on first use (one consistent view until the next write)."""
-        if self._store is None:
-            from catalog.store import Store
+        return self._current().store
 
-            self._store = Store.open(self.path)
-        return self._store
+    @property
+    def run(self) -> int:
+        """The number of the committed run this handle reads."""
+        return self._current().store.run.run
 
     def refresh(self) -> None:
         """See what other processes committed since this handle first read."""
-        self._store = None
+        self._view = None
+
+    def _current(self) -> _View:
+        """The (store, snapshot) pair of the run being read; with `follow`, the newest committed one.
+
+        The pair is replaced as a whole, so a call that took it reads one run throughout, while a
+        call running beside a refresh goes on with the previous pair instead of waiting for it.
+        """
+        view = self._view
+        if view is not None and (self.follow is None or time.monotonic() - self._checked < self.follow):
+            return view
+        if view is not None and not self._opening.acquire(blocking=False):
+            return view  # another thread is looking at the commit log already
+        if view is None:
+            self._opening.acquire()
+        try:
+            if self._view is not view and self._view is not None:
+                return self._view
+            self._checked = time.monotonic()
+            if view is not None and view.store.latest_run_number() == view.store.run.run:
+                return view
+            from catalog.store import Store
+
+            store = Store.open(self.path)
+            snapshot = None
+            if self.memory:
+                from catalog.snapshot import Snapshot
+
+                snapshot = Snapshot.load(store)
+            self._view = _View(store, snapshot)
+            return self._view
+        finally:
+            self._opening.release()
+
+    def _snapshot(self, view: _View):
+        """The view's snapshot; a handle without `memory` loads one for the call (browsing needs it)."""
+        if view.snapshot is not None:
+            return view.snapshot
+        from catalog.snapshot import Snapshot
+
+        return Snapshot.load(view.store)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -190,13 +246,15 @@ class Catalog:
             spaces = (space,)
         else:
             raise CatalogError(f"unknown space {space!r}; spaces are {', '.join(SPACE_NAMES)}, all")
-        item, results = search.similar(self.store, int(id), k, spaces, where=where, skip_missing=space == "all")
+        view = self._current()
+        reader = view.snapshot or search
+        item, results = reader.similar(view.store, int(id), k, spaces, where=where, skip_missing=space == "all")
         query = search.Query(items=[item], where=where.strip() if where is not None else None)
         return SearchResults(query, results, f"product {id}")
 
     def query(
         self,
-        image: PathLike | None = None,
+        image: PathLike | bytes | None = None,
         ids: int | Sequence[int] = (),
         plus: Terms = (),
         minus: Terms = (),
@@ -217,21 +275,28 @@ class Catalog:
         product_ids = [int(ids)] if isinstance(ids, int) else [int(i) for i in ids]
         if (image is None) == (not product_ids):
             raise CatalogError("give either an image or one or more product ids")
-        store = self.store
+        view = self._current()
+        store = view.store
         terms = search.parse_terms(_term_list(plus), _term_list(minus), search.load_attributes(store))
         if where is not None:
             where = search.check_where(store, where)
         if image is not None:
-            base, items = self._translate(image, weights), []
+            base, items = self._encode(store, image, weights)[1], []
+        elif view.snapshot is not None:
+            base, items = view.snapshot.base_vector(product_ids)
         else:
             base, items = search.base_vector(store, product_ids)
         vector = search.compose(base, terms)
-        results = {"rec": search.nearest(store, vector, "node_vector", k, exclude=tuple(product_ids), where=where)}
-        query = search.Query(items=items, image=str(image) if image is not None else None, terms=terms, where=where)
+        if view.snapshot is not None:
+            mask = view.snapshot.where_mask(store, where) if where is not None else None
+            results = {"rec": view.snapshot.nearest(vector, "node_vector", k, tuple(product_ids), mask)}
+        else:
+            results = {"rec": search.nearest(store, vector, "node_vector", k, exclude=tuple(product_ids), where=where)}
+        query = search.Query(items=items, image=_image_label(image), terms=terms, where=where)
         return SearchResults(query, results, query.label())
 
     def infer(
-        self, image: PathLike | None = None, id: int | None = None, top: int = 3, weights: str | None = None
+        self, image: PathLike | bytes | None = None, id: int | None = None, top: int = 3, weights: str | None = None
     ) -> Inference:
         """The likely attribute values of a photo (or of a product's stored photo), `top` per column.
 
@@ -244,14 +309,14 @@ class Catalog:
             raise CatalogError("give exactly one of an image or a product id")
         store = self.store
         if image is not None:
-            vector, items = self._translate(image, weights), []
+            vector, items = self._encode(store, image, weights)[1], []
         else:
             product = search.get_product(store, int(id), [*DISPLAY_COLUMNS, "has_image", "rec_vector"])  # type: ignore[arg-type]
             if not product["has_image"]:
                 raise CatalogError(f"product {id} has no photo to infer attributes from")
             vector, items = product["rec_vector"], [{c: product[c] for c in DISPLAY_COLUMNS}]
         inferred = search.infer_attributes(vector, search.load_attributes(store), top)
-        query = search.Query(items=items, image=str(image) if image is not None else None)
+        query = search.Query(items=items, image=_image_label(image))
         return Inference(query, inferred, f"attributes of {query.label()}")
 
     def product(self, id: int) -> Product:
@@ -345,10 +410,96 @@ class Catalog:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _translate(self, image: PathLike, weights: str | None) -> Any:
-        from catalog.models import translate_photo
+    def _encode(self, store: Store, image: PathLike | bytes, weights: str | None) -> Any:
+        """(image vector, translated vector) of a photo file or its bytes, with the database's encoder,
+        built once per handle (TensorFlow and the model load on the first photo only)."""
+        from catalog.models import database_encoder, encode_photo
 
-        return translate_photo(self.store, Path(image), weights, encoder=self.encoder)
+        with self._encoding:
+            encoder = self.encoder
+            if encoder is None and weights is None:
+                recorded = (store.run.encoder or {}).get("id")
+                if self._built_encoder is None or self._built_encoder.id != recorded:
+                    self._built_encoder = None
+                    self._built_encoder = database_encoder(store)
+                encoder = self._built_encoder
+            return encode_photo(store, image if isinstance(image, bytes) else Path(image), weights, encoder=encoder)
+
+    # -- for long-running readers (catalog serve) ------------------------------------------------
+
+    def photo(self, image: PathLike | bytes, k: int = 6, top: int = 3) -> PhotoResults:
+        """A photo's nearest products in the graph space (Rec) and among the photos (image space),
+        and its likely attribute values, from one encoding of it.
+
+            >>> found = Catalog("db").photo("shirt.jpg")   # doctest: +SKIP
+            >>> found.results["rec"][0].id, found.inferred["articleType"][0]   # doctest: +SKIP
+        """
+        from catalog import search
+
+        view = self._current()
+        image_vector, translated = self._encode(view.store, image, None)
+        reader = view.snapshot
+        if reader is not None:
+            results = {"image": reader.nearest(image_vector, "image_vector", k),
+                       "rec": reader.nearest(translated, "node_vector", k)}
+        else:
+            results = {"image": search.nearest(view.store, image_vector, "image_vector", k),
+                       "rec": search.nearest(view.store, translated, "node_vector", k)}
+        inferred = search.infer_attributes(translated, search.load_attributes(view.store), top)
+        return PhotoResults(search.Query(image=_image_label(image)), results, inferred)
+
+    def browse(self, text: str = "", filters: Mapping[str, str] | None = None, page: int = 1,
+               per_page: int = 24) -> ProductPage:
+        """Products whose name holds every word of `text` (or whose id is `text`), whose attribute
+        columns equal `filters` (short names like "colour" work), in id order, a page at a time.
+
+            >>> Catalog("db").browse("black", {"gender": "Women"}, page=2).total   # doctest: +SKIP
+        """
+        from catalog.search import resolve_column
+
+        columns = {resolve_column(column): value for column, value in (filters or {}).items()}
+        return self._snapshot(self._current()).browse(text, columns, page, per_page)
+
+    def thumbnail(self, id: int) -> bytes | None:
+        """The stored JPEG thumbnail of a product (None without a photo); an unknown id is NotFound."""
+        from catalog.search import get_product
+
+        row = get_product(self.store, int(id), ["thumbnail"])
+        return row["thumbnail"] or None
+
+    def last_evaluation(self) -> dict | None:
+        """The document of the last `catalog eval` run on this database, or None."""
+        from catalog.evaluate import load_evaluation
+
+        try:
+            return load_evaluation(self.path)
+        except CatalogError:
+            return None
+
+    def evaluation_plot(self) -> bytes:
+        """The last evaluation drawn as `catalog plot eval` draws it, as PNG bytes."""
+        from catalog.plot import eval_png
+
+        document = self.last_evaluation()
+        if document is None:
+            raise NotFound(f"no eval run saved in {self.path} (run `catalog eval` first)")
+        return eval_png(document)
+
+
+class _View:
+    """One committed run as read by a `Catalog`: its store, and its in-memory products if any."""
+
+    __slots__ = ("store", "snapshot")
+
+    def __init__(self, store: Store, snapshot):
+        self.store, self.snapshot = store, snapshot
+
+
+def _image_label(image) -> str | None:
+    """How a query names its photo: the path, or "upload" for bytes."""
+    if image is None:
+        return None
+    return "upload" if isinstance(image, bytes) else str(image)
 
 
 def _term_list(terms: Terms) -> list[str]:

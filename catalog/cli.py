@@ -188,9 +188,9 @@ def demo(out_dir, count, seed, image_size, num_walks, db):
 
 
 # Commands that live in their own modules; each module lists its click commands in COMMANDS.
-from catalog import cli_browse, cli_eval, cli_updates  # noqa: E402  (they import only click at module level)
+from catalog import cli_browse, cli_eval, cli_serve, cli_updates  # noqa: E402  (they import only click at module level)
 
-for _module in (cli_browse, cli_eval, cli_updates):
+for _module in (cli_browse, cli_eval, cli_serve, cli_updates):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -13,9 +13,13 @@ from catalog.cli_options import db_option, encoder_from_environment, resolve_db
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port.")
 @click.option("--max-upload-mb", type=click.IntRange(1, 200), default=20, show_default=True,
               help="Largest photo upload accepted, in MB (larger: HTTP 413).")
+@click.option("--memory/--no-memory", default=True, show_default=True,
+              help="Answer similar/query/browse from an in-memory copy of the committed run (~40 MB at 44k "
+                   "products, ~10x the requests/s); --no-memory makes a LanceDB query per request (for catalogs "
+                   "too large to copy).")
 @click.option("--access-log", is_flag=True, help="Log every request (off by default: it costs ~10% of throughput).")
 @db_option
-def serve(host, port, max_upload_mb, access_log, db):
+def serve(host, port, max_upload_mb, memory, access_log, db):
     """Serve the catalog in a browser and as a JSON API (read-only).
 
     Pages: Browse, Product, Arithmetic, Photo, Catalog. API under /api/… (OpenAPI at
@@ -34,7 +38,7 @@ def serve(host, port, max_upload_mb, access_log, db):
 
     # memory: similar/query/browse from an in-memory copy of the committed run (LanceDB stays the
     # store of record); follow: look at the commit log at most once a second and move to a new run.
-    catalog = Catalog(resolve_db(db), encoder=encoder_from_environment(), memory=True, follow=1.0)
+    catalog = Catalog(resolve_db(db), encoder=encoder_from_environment(), memory=memory, follow=1.0)
     catalog.info()  # open now: a missing or unreadable database is a one-line error before we listen
     # Requests run in parallel threads: one BLAS thread each, or a 44k x 32 product would be split
     # across threads that then wait for each other (measured: 5 vs 700 requests/s, benchmarks/README.md).

@@ -108,19 +108,26 @@ def database_encoder(store: Store, encoder: Encoder | None = None, weights: str 
     return encoder
 
 
-def translate_photo(store: Store, path: Path, weights: str | None = None, encoder: Encoder | None = None):
+def translate_photo(store: Store, path: Path | bytes, weights: str | None = None, encoder: Encoder | None = None):
     """A photo -> its translated graph-space vector (the paper's Rec, before the search)."""
+    return encode_photo(store, path, weights, encoder)[1]
+
+
+def encode_photo(store: Store, photo: Path | bytes, weights: str | None = None, encoder: Encoder | None = None):
+    """A photo (a file, or its bytes) -> (its image vector, its translated graph-space vector)."""
     from catalog.photos import ImageError, load_image
 
-    path = Path(path)
-    if path.is_dir():
-        raise CatalogError(f"{path} is a folder; give the path of one photo")
-    if not path.is_file():
-        raise CatalogError(f"image {path} not found")
+    name = "the uploaded photo" if isinstance(photo, bytes) else str(photo)
+    if not isinstance(photo, bytes):
+        photo = Path(photo)
+        if photo.is_dir():
+            raise CatalogError(f"{photo} is a folder; give the path of one photo")
+        if not photo.is_file():
+            raise CatalogError(f"image {photo} not found")
     recorded = store.run.encoder or {}
     try:
-        image = load_image(path, size=recorded.get("image_size", 256))
+        image = load_image(photo, size=recorded.get("image_size", 256))
     except ImageError as error:
-        raise CatalogError(f"cannot use {path}: {error}") from None
+        raise CatalogError(f"cannot use {name}: {error}") from None
     image_vector = database_encoder(store, encoder, weights).encode(image.pixels[None])
-    return load_linker(store).translate(image_vector)[0]
+    return image_vector[0], load_linker(store).translate(image_vector)[0]

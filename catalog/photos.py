@@ -57,11 +57,18 @@ def find_image(images_dir: Path, product_id: int) -> Path | None:
     return None
 
 
-def load_image(path: Path, size: int = IMAGE_SIZE) -> LoadedImage:
+def load_image(path: Path | bytes, size: int = IMAGE_SIZE) -> LoadedImage:
     """Decode a photo into `size`x`size` RGB pixels (bilinear, aspect not kept) and a thumbnail.
 
-    Raises ImageError with a short reason for anything that is not a usable image.
+    `path` may also be the photo's bytes (an upload to `catalog serve`): decoded by content, with
+    the same checks. Raises ImageError with a short reason for anything that is not a usable image.
     """
+    if isinstance(path, bytes):
+        if not path:
+            raise ImageError("file is empty")
+        image = _decode(io.BytesIO(path), size)
+        pixels = np.asarray(image.resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
+        return LoadedImage(pixels=pixels, thumbnail=_thumbnail(image), sha256=hashlib.sha256(path).hexdigest())
     try:
         with open(path, "rb") as file:
             sha256 = hashlib.file_digest(file, "sha256").hexdigest()

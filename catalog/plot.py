@@ -125,6 +125,23 @@ def _label_colours(labels: list[str]) -> dict[str, str]:
 
 def plot_eval(document: dict, out: Path) -> Path:
     """Precision@k per attribute column, one bar per space, and nDCG@k per space beside it."""
+    return _save(eval_figure(document), out)
+
+
+def eval_png(document: dict) -> bytes:
+    """The `plot_eval` figure as PNG bytes (the Catalog page of `catalog serve` shows it)."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = eval_figure(document)
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, dpi=DPI, format="png")
+    return buffer.getvalue()
+
+
+def eval_figure(document: dict):
     from matplotlib.figure import Figure
 
     precision = document["precision"]
@@ -153,7 +170,7 @@ def plot_eval(document: dict, out: Path) -> Path:
     ndcg.set_title(f"nDCG@{document['k']}", fontsize="medium")
     ndcg.grid(axis="y", alpha=0.3)
     figure.subplots_adjust(left=0.06, right=0.98, top=0.9, bottom=0.17, wspace=0.15)
-    return _save(figure, out)
+    return figure
 
 
 def _save(figure, out: Path) -> Path:

@@ -204,3 +204,48 @@ class History(list):
 
         rows = [{k: v for k, v in run.to_dict().items() if k != "summary"} | run.summary for run in self]
         return pd.DataFrame.from_records(rows)
+
+
+@dataclass
+class PhotoResults:
+    """What `photo` returns: a photo's Rec and image-space results and its likely attribute values."""
+
+    query: Query
+    results: dict[str, list[Result]]  # "image" and "rec"
+    inferred: dict[str, list[tuple[str, float]]]
+
+    def target(self) -> dict[str, set[str]]:
+        """The values to highlight in the results: the likeliest value of each column."""
+        return {column: {values[0][0]} for column, values in self.inferred.items() if values}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "image": self.query.image,
+            "results": {space: [result_dict(r) for r in rows] for space, rows in self.results.items()},
+            "attributes": {c: [{"value": v, "score": s} for v, s in values] for c, values in self.inferred.items()},
+        }
+
+
+@dataclass(frozen=True)
+class ProductPage:
+    """What `browse` returns: one page of matching products (display rows) and how many match."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def ids(self) -> list[int]:
+        return [row["id"] for row in self.rows]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "page": self.page, "per_page": self.per_page, "pages": self.pages,
+                "products": self.rows}
+
+    def to_pandas(self) -> pd.DataFrame:
+        return _frame(self.rows, list(DISPLAY_COLUMNS))

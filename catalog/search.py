@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS
-from catalog.errors import CatalogError
+from catalog.errors import CatalogError, NotFound
 from catalog.index import tune_query
 from catalog.store import Store
 
@@ -93,7 +93,7 @@ def get_product(store: Store, product_id: int, columns: list[str] | None = None)
     table = store.table("products")
     rows = table.search().where(f"id = {int(product_id)}").select(columns or table.schema.names).limit(1).to_list()
     if not rows:
-        raise CatalogError(f"no product with id {product_id} in {store.path}")
+        raise NotFound(f"no product with id {product_id} in {store.path}")
     return rows[0]
 
 

@@ -1,0 +1,176 @@
+"""Benchmark `catalog serve` under load: 50 concurrent clients against /api/similar and the product page.
+
+    python -m benchmarks.serve --json                              # 44,446 products, 30 s per run
+    python -m benchmarks.serve --db /tmp/serve-44k --seconds 30    # keep (and reuse) the database
+    python -m benchmarks.serve --photo-db db --photos demo/images  # also: photo query latency, cold and warm
+
+Builds (or reuses) the full-size synthetic catalog of `benchmarks.search` (44,446 products, the
+real file's attribute shape, IVF indexes as an ingest builds them), starts the real `catalog
+serve` on a loopback port, and runs the bounded closed-loop load generator of
+`benchmarks.loadgen`: CLIENTS keep-alive connections, each sending its next request when the
+previous one is answered, for SECONDS, each request for a random product with a photo. Twice:
+the server as shipped (similar answered from its in-memory copy of the committed run) and the
+baseline `--no-memory` (a LanceDB vector query per request), same database, same run, one after
+the other. Reports throughput, p50/p90/p99/max latency, errors, and the server's CPU time per
+request (steadier than wall time on a shared machine), with the machine and its load average.
+
+With --photo-db, also times photo queries (POST /api/photo, the Photo page's call) against a
+database with a real encoder: the first (TensorFlow and the model load) and the warm ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from benchmarks.loadgen import run_load
+from benchmarks.search import open_or_build
+from catalog.index import ROWS_THRESHOLD
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """The real `catalog serve` in a subprocess, until stopped."""
+
+    def __init__(self, db: Path, *extra: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "catalog", "serve", "--db", str(db), "--port", str(self.port), *extra],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.ps = psutil.Process(self.process.pid)
+        deadline = time.monotonic() + 120
+        while True:
+            if self.process.poll() is not None:
+                raise SystemExit(f"catalog serve exited: {self.process.stderr.read()}")
+            try:
+                with urllib.request.urlopen(self.url + "/api/info", timeout=10) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("catalog serve did not start within 120 s")
+            time.sleep(0.3)
+
+    def cpu_seconds(self) -> float:
+        times = self.ps.cpu_times()
+        return times.user + times.system
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def load(server: Server, make_path, clients: int, seconds: float) -> dict:
+    run_load(server.url, make_path, clients=clients, seconds=min(3.0, seconds))  # warm-up, not counted
+    cpu = server.cpu_seconds()
+    result = run_load(server.url, make_path, clients=clients, seconds=seconds)
+    summary = result.summary()
+    summary["server_cpu_ms_per_request"] = round((server.cpu_seconds() - cpu) * 1000 / max(1, result.requests), 2)
+    summary["load_average_after"] = round(os.getloadavg()[0], 2)
+    return summary
+
+
+def photo_latency(db: Path, photos: list[Path], count: int) -> dict:
+    """POST /api/photo `count` times with real photos: the first loads TensorFlow, the rest are warm."""
+    server = Server(db)
+    try:
+        seconds = []
+        for n in range(count):
+            data = photos[n % len(photos)].read_bytes()
+            boundary = uuid.uuid4().hex
+            body = (f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="p.jpg"\r\n'
+                    f"Content-Type: image/jpeg\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+            request = urllib.request.Request(server.url + "/api/photo", data=body, method="POST",
+                                             headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+            started = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=300) as response:
+                response.read()
+            seconds.append(time.perf_counter() - started)
+        warm = np.asarray(seconds[1:]) * 1000
+        return {"photo_first_ms": round(seconds[0] * 1000), "photo_warm_p50_ms": round(float(np.percentile(warm, 50)), 1),
+                "photo_warm_p90_ms": round(float(np.percentile(warm, 90)), 1), "photo_queries": count}
+    finally:
+        server.stop()
+
+
+def machine() -> dict:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    return {"cpu": model, "cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30),
+            "python": platform.python_version()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=44446)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=30.0, help="per measured run (default 30)")
+    parser.add_argument("--db", type=Path, metavar="FOLDER", help="keep the synthetic database here and reuse it")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the LanceDB-per-request baseline")
+    parser.add_argument("--photo-db", type=Path, help="a database with a real encoder, for photo query latency")
+    parser.add_argument("--photos", type=Path, help="a folder of photos to query --photo-db with")
+    parser.add_argument("--photo-queries", type=int, default=21)
+    parser.add_argument("--json", action="store_true", help="print only the JSON line")
+    args = parser.parse_args(argv)
+
+    scratch = None
+    if args.db is None:
+        scratch = tempfile.TemporaryDirectory(prefix="catalog-serve-")
+        args.db = Path(scratch.name)
+    try:
+        db, vectors, _ = open_or_build(args.db, args.rows, ROWS_THRESHOLD)
+        with_photo = np.flatnonzero(vectors["has_image"]) + 1  # row i holds id i + 1
+        targets = {
+            "api_similar": lambda rng: f"/api/similar/{with_photo[rng.integers(len(with_photo))]}?k=6",
+            "product_page": lambda rng: f"/product/{with_photo[rng.integers(len(with_photo))]}",
+        }
+        result = {"rows": args.rows, "clients": args.clients, "seconds": args.seconds, "machine": machine(),
+                  "load_average_before": round(os.getloadavg()[0], 2)}
+        modes = [("memory", ())] + ([] if args.no_baseline else [("lancedb_per_request", ("--no-memory",))])
+        for mode, flags in modes:
+            server = Server(db, *flags)
+            try:
+                for name, make_path in targets.items():
+                    result[f"{mode}.{name}"] = load(server, make_path, args.clients, args.seconds)
+                    if not args.json:
+                        print(mode, name, json.dumps(result[f"{mode}.{name}"]), file=sys.stderr)
+            finally:
+                server.stop()
+        if args.photo_db:
+            photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:50]
+            result["photo"] = photo_latency(args.photo_db, photos, args.photo_queries)
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
