@@ -12,6 +12,7 @@ the first read, TensorFlow only when a photo is encoded (`ingest`, or `query`/`i
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -94,35 +95,45 @@ class Catalog:
         self._view = None
 
     def _current(self) -> _View:
-        """The (store, snapshot) pair of the run being read; with `follow`, the newest committed one.
+        """The (store, snapshot) pair of the run being read. Replaced as a whole, so a call that took
+        it reads one run throughout.
 
-        The pair is replaced as a whole, so a call that took it reads one run throughout, while a
-        call running beside a refresh goes on with the previous pair instead of waiting for it.
+        With `follow`, a background thread looks at the commit log at most every `follow` seconds
+        and, when a newer run committed, opens it (and copies it into memory) while calls go on
+        reading the previous run; the new pair is swapped in when it is ready.
         """
         view = self._view
-        if view is not None and (self.follow is None or time.monotonic() - self._checked < self.follow):
-            return view
-        if view is not None and not self._opening.acquire(blocking=False):
-            return view  # another thread is looking at the commit log already
         if view is None:
-            self._opening.acquire()
-        try:
-            if self._view is not view and self._view is not None:
+            with self._opening:
+                if self._view is None:
+                    self._view = self._open()
+                    self._checked = time.monotonic()
                 return self._view
+        if self.follow is not None and time.monotonic() - self._checked >= self.follow and self._opening.acquire(False):
             self._checked = time.monotonic()
-            if view is not None and view.store.latest_run_number() == view.store.run.run:
-                return view
-            from catalog.store import Store
+            threading.Thread(target=self._follow, args=(view,), name="catalog-follow", daemon=True).start()
+        return view
 
-            store = Store.open(self.path)
-            snapshot = None
-            if self.memory:
-                from catalog.snapshot import Snapshot
+    def _open(self) -> _View:
+        from catalog.store import Store
 
-                snapshot = Snapshot.load(store)
-            self._view = _View(store, snapshot)
-            return self._view
+        store = Store.open(self.path)
+        snapshot = None
+        if self.memory:
+            from catalog.snapshot import Snapshot
+
+            snapshot = Snapshot.load(store)
+        return _View(store, snapshot)
+
+    def _follow(self, view: _View) -> None:
+        """Move to the newest committed run if it is not the one being read (holds `_opening`)."""
+        try:
+            if view.store.latest_run_number() != view.store.run.run and self._view is view:
+                self._view = self._open()
+        except Exception as error:  # a failed look (a writer mid-cleanup, a vanished file): keep reading, look again
+            logging.getLogger("catalog").warning("could not look for a newer run in %s: %s", self.path, error)
         finally:
+            self._checked = time.monotonic()
             self._opening.release()
 
     def _snapshot(self, view: _View):
@@ -277,8 +288,14 @@ class Catalog:
             raise CatalogError("give either an image or one or more product ids")
         view = self._current()
         store = view.store
-        terms = search.parse_terms(_term_list(plus), _term_list(minus), search.load_attributes(store))
-        if where is not None:
+        attributes = view.snapshot.attributes if view.snapshot is not None else search.load_attributes(store)
+        terms = search.parse_terms(_term_list(plus), _term_list(minus), attributes)
+        mask = None
+        if where is not None and view.snapshot is not None:
+            # From memory, a filter is checked once, when its mask is first made.
+            mask = view.snapshot.where_mask(store, where)
+            where = where.strip()
+        elif where is not None:
             where = search.check_where(store, where)
         if image is not None:
             base, items = self._encode(store, image, weights)[1], []
@@ -288,7 +305,6 @@ class Catalog:
             base, items = search.base_vector(store, product_ids)
         vector = search.compose(base, terms)
         if view.snapshot is not None:
-            mask = view.snapshot.where_mask(store, where) if where is not None else None
             results = {"rec": view.snapshot.nearest(vector, "node_vector", k, tuple(product_ids), mask)}
         else:
             results = {"rec": search.nearest(store, vector, "node_vector", k, exclude=tuple(product_ids), where=where)}
@@ -327,7 +343,11 @@ class Catalog:
         from catalog.browse import product_details
         from catalog.columns import DISPLAY_COLUMNS
 
-        details = product_details(self.store, int(id))
+        view = self._current()
+        if view.snapshot is not None:
+            details = view.snapshot.product_details(int(id))
+        else:
+            details = product_details(view.store, int(id))
         return Product(
             id=int(details["id"]),
             values={c: details[c] for c in DISPLAY_COLUMNS if c != "id"},

@@ -25,10 +25,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, NAME_COLUMN
+from catalog.browse import DETAIL_COLUMNS
+from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, NAME_COLUMN, attribute_key
 from catalog.errors import CatalogError, NotFound
 from catalog.results import ProductPage
-from catalog.search import SPACES, Result, check_where
+from catalog.search import SPACES, Attribute, Result, check_where, load_attributes
 
 VECTOR_COLUMNS = ("image_vector", "node_vector", "rec_vector")
 FILTER_CACHE = 64
@@ -38,9 +39,12 @@ SMALL_K = 64  # distinct --where filters whose row masks are kept per snapshot
 class Snapshot:
     """The products of one committed run, in memory. Immutable once loaded; safe across threads."""
 
-    def __init__(self, run: int, table: pa.Table, vectors: dict[str, np.ndarray], source: str = "the database"):
+    def __init__(self, run: int, table: pa.Table, vectors: dict[str, np.ndarray], source: str = "the database",
+                 degrees: dict[str, int] | None = None):
         self.run = run
         self.source = source
+        self.degrees = degrees or {}  # attribute key -> products with that value
+        self.attributes: list[Attribute] = []  # the attribute values with their vectors, for arithmetic
         order = np.argsort(table.column("id").to_numpy(), kind="stable")
         self.table = table.take(pa.array(order))  # sorted by id: browsing pages in id order
         self.ids = self.table.column("id").to_numpy()
@@ -55,13 +59,17 @@ class Snapshot:
     @classmethod
     def load(cls, store) -> "Snapshot":
         """Read the committed run's products from LanceDB (a full scan, once per run)."""
-        table = store.table("products").to_arrow().select([*DISPLAY_COLUMNS, "has_image", *VECTOR_COLUMNS])
+        table = store.table("products").to_arrow().select([*DISPLAY_COLUMNS, *DETAIL_COLUMNS, *VECTOR_COLUMNS])
         vectors = {}
         for name in VECTOR_COLUMNS:
             column = table.column(name).combine_chunks()
             width = column.type.list_size
             vectors[name] = column.flatten().to_numpy(zero_copy_only=False).reshape(-1, width).astype(np.float32)
-        return cls(store.run.run, table.drop_columns(list(VECTOR_COLUMNS)), vectors, str(store.path))
+        attributes = store.table("attributes").to_arrow().select(["key", "degree"]).to_pydict()
+        degrees = dict(zip(attributes["key"], (int(d) for d in attributes["degree"])))
+        snapshot = cls(store.run.run, table.drop_columns(list(VECTOR_COLUMNS)), vectors, str(store.path), degrees)
+        snapshot.attributes = load_attributes(store)
+        return snapshot
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -84,6 +92,13 @@ class Snapshot:
 
     def row(self, product_id: int) -> dict:
         return dict(self.rows[self.position(product_id)])
+
+    def product_details(self, product_id: int) -> dict:
+        """`catalog.browse.product_details`, from memory: the row, its details and attribute degrees."""
+        at = self.position(product_id)
+        row = {**self.rows[at], **{c: self.table.column(c)[at].as_py() for c in DETAIL_COLUMNS}}
+        keys = {column: attribute_key(column, row[column]) for column in ATTRIBUTE_COLUMNS if row[column]}
+        return {**row, "shared_with": {c: self.degrees[k] for c, k in keys.items() if k in self.degrees}}
 
     def vector(self, product_id: int, column: str) -> np.ndarray:
         return self.vectors[column][self.position(product_id)]
@@ -111,7 +126,7 @@ class Snapshot:
     def similar(self, store, product_id: int, k: int = 6, spaces: tuple[str, ...] = ("rec",),
                 where: str | None = None, skip_missing: bool = False) -> tuple[dict, dict[str, list[Result]]]:
         """`catalog.search.similar`, answered from memory (same results, same errors)."""
-        mask = self.where_mask(store, check_where(store, where)) if where is not None else None
+        mask = self.where_mask(store, where) if where is not None else None
         at = self.position(product_id)
         results = {}
         for space in spaces:
@@ -130,12 +145,14 @@ class Snapshot:
         return np.mean(vectors, axis=0), [dict(self.rows[r]) for r in rows]
 
     def where_mask(self, store, where: str) -> np.ndarray:
-        """Rows matching a (checked) --where filter, evaluated by LanceDB once per filter."""
+        """Rows matching a --where filter: checked (`search.check_where`, the same one-line errors)
+        and evaluated by LanceDB once per filter and run, then kept."""
         with self._lock:
             mask = self._masks.get(where)
             if mask is not None:
                 self._masks.move_to_end(where)
                 return mask
+        where = check_where(store, where)
         matching = store.table("products").search().where(where).select(["id"]).limit(len(self.ids)).to_arrow()
         mask = np.isin(self.ids, matching.column("id").to_numpy())
         with self._lock:
