@@ -3,6 +3,7 @@
     python -m benchmarks.serve --json                              # 44,446 products, 30 s per run
     python -m benchmarks.serve --db /tmp/serve-44k --seconds 30    # keep (and reuse) the database
     python -m benchmarks.serve --photo-db db --photos demo/images  # also: photo query latency, cold and warm
+    python -m benchmarks.serve --no-load --photo-db db --photos demo/images   # only that
 
 Builds (or reuses) the full-size synthetic catalog of `benchmarks.search` (44,446 products, the
 real file's attribute shape, IVF indexes as an ingest builds them), starts the real `catalog
@@ -134,6 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="per measured run (default 30)")
     parser.add_argument("--db", type=Path, metavar="FOLDER", help="keep the synthetic database here and reuse it")
     parser.add_argument("--no-baseline", action="store_true", help="skip the LanceDB-per-request baseline")
+    parser.add_argument("--no-load", action="store_true", help="skip the load runs (with --photo-db: photo latency only)")
     parser.add_argument("--photo-db", type=Path, help="a database with a real encoder, for photo query latency")
     parser.add_argument("--photos", type=Path, help="a folder of photos to query --photo-db with")
     parser.add_argument("--photo-queries", type=int, default=21)
@@ -145,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
         scratch = tempfile.TemporaryDirectory(prefix="catalog-serve-")
         args.db = Path(scratch.name)
     try:
-        db, vectors, _ = open_or_build(args.db, args.rows, ROWS_THRESHOLD)
+        db, vectors, _ = open_or_build(args.db, args.rows, ROWS_THRESHOLD) if not args.no_load else (None, {"has_image": np.ones(1, bool)}, None)
         with_photo = np.flatnonzero(vectors["has_image"]) + 1  # row i holds id i + 1
         targets = {
             "api_similar": lambda rng: f"/api/similar/{with_photo[rng.integers(len(with_photo))]}?k=6",
@@ -154,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
         result = {"rows": args.rows, "clients": args.clients, "seconds": args.seconds, "machine": machine(),
                   "load_average_before": round(os.getloadavg()[0], 2)}
         modes = [("memory", ())] + ([] if args.no_baseline else [("lancedb_per_request", ("--no-memory",))])
+        if args.no_load:
+            modes = []
         for mode, flags in modes:
             server = Server(db, *flags)
             try:

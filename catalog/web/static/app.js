@@ -18,7 +18,7 @@ async function submitLive(form, submitter) {
   try {
     const response = await fetch(form.action, { method: "POST", body: data });
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    for (const id of ["flash", "chips", "results"]) {
+    for (const id of ["flash", "chips", "inferred", "results"]) {
       const fresh = page.getElementById(id);
       const current = document.getElementById(id);
       if (fresh && current) current.replaceWith(fresh);
