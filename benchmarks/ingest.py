@@ -46,7 +46,8 @@ FULL_CATALOG = 44446
 class MemoryReporter:
     """An ingest Reporter that times each stage and samples this process's RSS while it runs."""
 
-    def __init__(self, interval: float = 0.05):
+    def __init__(self, interval: float = 0.05, log_every: float | None = None):
+        self.log_every = log_every  # seconds between progress lines on stderr (None: silent)
         self.stage_name = "between stages"  # the pipeline's own work outside a reported stage (e.g. writing)
         self.seconds: dict[str, float] = {}
         self.peak_mb: dict[str, float] = {}
@@ -63,16 +64,37 @@ class MemoryReporter:
         mb = self._process.memory_info().rss / 2**20
         self.peak_mb[self.stage_name] = max(self.peak_mb.get(self.stage_name, 0.0), mb)
 
+    def _log(self, text: str) -> None:
+        if self.log_every is not None:
+            mb = self._process.memory_info().rss / 2**20
+            print(f"{time.strftime('%H:%M:%S')} {text} (rss {mb:.0f} MB, load {os.getloadavg()[0]:.1f})",
+                  file=sys.stderr, flush=True)
+
     @contextmanager
     def stage(self, name: str, total: int | None):
         self._record()
         previous, self.stage_name = self.stage_name, name
         started = time.perf_counter()
+        done = 0
+        last_log = started
+        self._log(f"{name}: started, total {total}")
+
+        def progress(n: int = 1) -> None:
+            # A long run (the full catalog with every photo) must show how far it got if it is stopped.
+            nonlocal done, last_log
+            done += n
+            now = time.perf_counter()
+            if self.log_every is not None and now - last_log >= self.log_every:
+                last_log = now
+                self._log(f"{name}: {done}/{total} after {now - started:.0f} s ({done / (now - started):.2f}/s)")
+
         try:
-            yield lambda n=1: None
+            yield progress
         finally:
             self._record()
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+            self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
+            self._log(f"{name}: done, {done} units in {elapsed:.1f} s")
             self.stage_name = previous  # back to the pipeline's own work between stages
 
     def close(self) -> None:
@@ -97,7 +119,7 @@ def write_catalog(folder: Path, products: int, photos: int, photo_size: tuple[in
     return csv_path, images
 
 
-def run_once(products: int, photos: int, photo_size: tuple[int, int]) -> dict:
+def run_once(products: int, photos: int, photo_size: tuple[int, int], log_every: float | None = None) -> dict:
     """One ingest in this process; the figures for one N."""
     from ingest.pipeline import IngestOptions, ingest
 
@@ -107,7 +129,8 @@ def run_once(products: int, photos: int, photo_size: tuple[int, int]) -> dict:
         csv_path, images = write_catalog(folder, products, photos, photo_size)
         generate_seconds = time.perf_counter() - started
         baseline_mb = psutil.Process().memory_info().rss / 2**20
-        reporter = MemoryReporter()
+        reporter = MemoryReporter(log_every=log_every)
+        reporter._log(f"catalog written in {generate_seconds:.0f} s: {products} rows, {photos} photos")
         started = time.perf_counter()
         try:
             report = ingest(folder / "db", csv_path, images, IngestOptions(weights="random"), reporter)
@@ -159,6 +182,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--images", default="1000,3000",
                         help="photos per run, comma-separated; each run is a separate process (default 1000,3000)")
     parser.add_argument("--photo-size", default="300x400", help="synthetic photo WxH before resizing (default 300x400)")
+    parser.add_argument("--log-every", type=float, default=None, metavar="SECONDS",
+                        help="print stage progress with RSS to stderr this often (for long runs)")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child process: one run
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
@@ -166,13 +191,15 @@ def main(argv: list[str] | None = None) -> None:
     counts = [int(v) for v in args.images.split(",")]
 
     if args.one:
-        print(json.dumps(run_once(args.products, counts[0], photo_size)))
+        print(json.dumps(run_once(args.products, counts[0], photo_size, args.log_every)))
         return
 
     runs = []
     for count in counts:
         command = [sys.executable, "-m", "benchmarks.ingest", "--one", "--products", str(args.products),
                    "--images", str(count), "--photo-size", args.photo_size]
+        if args.log_every is not None:
+            command += ["--log-every", str(args.log_every)]
         finished = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
         runs.append(json.loads(finished.stdout.strip().splitlines()[-1]))
         if not args.json:
