@@ -7,6 +7,11 @@ nodes, because the column is part of the key.
 
 The walk sampler works on the CSR arrays directly (networkx would be far too slow at 44k
 products x 200 walks); `to_networkx` exists for inspection and tests.
+
+`collapse` turns it into the graph node2vec actually walks: a product node's only neighbours are
+its attribute values, so products with the same values are structurally equivalent and can be
+one node per distinct combination, weighted by how many products it stands for. On the real
+44,446-row styles file that is 7,247 nodes instead of 44,446 (docs/graph-space.md).
 """
 
 from __future__ import annotations
@@ -26,12 +31,20 @@ PRODUCT_PREFIX = "p:"
 
 @dataclass
 class ProductGraph:
-    """An undirected, unweighted graph in CSR form; neighbour lists are sorted."""
+    """An undirected graph in CSR form; neighbour lists are sorted.
 
-    product_ids: np.ndarray  # int64 (P,): node i < P is product product_ids[i]
+    Unweighted unless `multiplicity` is set: then node i stands for multiplicity[i] structurally
+    equivalent nodes (a combination of attribute values for that many products; 1 for an
+    attribute value) and the edge u-v carries weight multiplicity[u] * multiplicity[v] (`weights`,
+    aligned with `indices`), i.e. the number of edges of the uncollapsed graph it replaces.
+    """
+
+    product_ids: np.ndarray  # int64 (P,): node i < P is product product_ids[i] (a combination number when collapsed)
     attribute_keys: list[str]  # node P + j is attribute attribute_keys[j]
     indptr: np.ndarray  # int64 (P + A + 1,)
     indices: np.ndarray  # int32 (2 * edges,)
+    weights: np.ndarray | None = None  # int64 (2 * edges,) or None: every edge weighs 1
+    multiplicity: np.ndarray | None = None  # int64 (P + A,) or None: every node stands for itself
 
     @property
     def num_products(self) -> int:
@@ -103,6 +116,59 @@ def build_graph(rows: pd.DataFrame, columns: Sequence[str] = ATTRIBUTE_COLUMNS) 
         indptr=indptr,
         indices=targets[order].astype(np.int32),
     )
+
+
+@dataclass
+class CombinationGraph:
+    """The product graph with one node per distinct combination of attribute values."""
+
+    graph: ProductGraph  # nodes 0..C-1 are combinations, C.. the same attribute values, in the same order
+    combination_of: np.ndarray  # int64 (P,): the combination node of each product, in the product graph's order
+    counts: np.ndarray  # int64 (C,): products per combination (the nodes' multiplicity)
+
+    @property
+    def num_combinations(self) -> int:
+        return len(self.counts)
+
+
+def collapse(graph: ProductGraph) -> CombinationGraph:
+    """Merge products with the same attribute values (the same neighbour set) into one node.
+
+    A walk on the result, started at combinations in proportion to their counts, visits attribute
+    values with the same probabilities as a walk on `graph` started at a uniform product
+    (tests/test_walks.py checks it with a chi-square test); ingest.walks handles the weights.
+    """
+    num_products = graph.num_products
+    degree = graph.degree()[:num_products]
+    width = int(degree.max(initial=0))
+    # Each product's sorted attribute nodes, padded with -1: equal rows are equal combinations.
+    keys = np.full((num_products, max(width, 1)), -1, dtype=np.int64)
+    rows = np.repeat(np.arange(num_products), degree)
+    slots = np.arange(rows.size) - np.repeat(graph.indptr[:num_products], degree)
+    keys[rows, slots] = graph.indices[: graph.indptr[num_products]]
+    combos, combination_of, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    combination_of = combination_of.reshape(-1).astype(np.int64)
+    num_combos = len(combos)
+
+    combo_side = np.repeat(np.arange(num_combos), (combos >= 0).sum(axis=1))
+    attribute_side = combos[combos >= 0] - num_products + num_combos
+    num_nodes = num_combos + len(graph.attribute_keys)
+    sources = np.concatenate([combo_side, attribute_side]).astype(np.int64)
+    targets = np.concatenate([attribute_side, combo_side]).astype(np.int64)
+    order = np.lexsort((targets, sources))
+    indptr = np.zeros(num_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sources, minlength=num_nodes), out=indptr[1:])
+    multiplicity = np.concatenate([counts, np.ones(len(graph.attribute_keys), np.int64)]).astype(np.int64)
+    sources, targets = sources[order], targets[order]
+    collapsed = ProductGraph(
+        product_ids=np.arange(num_combos, dtype=np.int64),
+        attribute_keys=list(graph.attribute_keys),
+        indptr=indptr,
+        indices=targets.astype(np.int32),
+        weights=multiplicity[sources] * multiplicity[targets],
+        multiplicity=multiplicity,
+    )
+    return CombinationGraph(collapsed, combination_of, counts.astype(np.int64))
 
 
 def to_networkx(graph: ProductGraph) -> nx.Graph:

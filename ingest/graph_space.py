@@ -1,5 +1,12 @@
 """The graph latent space G_n2v: node2vec walks embedded with gensim Word2Vec (skip-gram).
 
+The walks run on the collapsed graph (ingest.graph.collapse): one node per distinct combination
+of attribute values, weighted by its product count, with walks started in proportion to that
+count, so the walks see attribute values exactly as on the product graph, while Word2Vec learns
+7,247 combination vectors instead of 44,446 product vectors on the real file. Every product takes
+its combination's vector: products with the same values are equal in this space (docs/graph-space.md
+says how search orders such ties). `collapse=False` walks the product graph as before.
+
 At catalog scale the paper's settings (44.7k nodes x 200 walks x 30 steps = 268M tokens,
 window 10) cost ~1,840 CPU-seconds, about 920 s on 2 idle cores: over a 600 s budget. What
 makes it fast, measured with benchmarks/graph.py (see the numbers in Node2VecParams):
@@ -32,7 +39,7 @@ import numpy as np
 
 from catalog.columns import NODE_DIM
 from catalog.errors import CatalogError
-from ingest.graph import ProductGraph
+from ingest.graph import ProductGraph, collapse
 from ingest.walks import END, sample_walks
 
 WRITE_BATCH_WALKS = 1 << 19  # walks turned into text at a time (~100 MB of temporaries)
@@ -63,6 +70,10 @@ class Node2VecParams:
     sample: float = 1e-4
     seed: int = 0
     workers: int = 2
+    # Walk the graph of distinct attribute combinations. num_walks then counts walks per node of
+    # that graph (combinations + attribute values), started in proportion to how many products
+    # each node stands for.
+    collapse: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,7 +86,9 @@ class Node2VecParams:
 
 
 # The paper's G_n2v (32-d, 200 walks of 30 per node) with gensim's window and sample defaults.
-PAPER_PARAMS = Node2VecParams(num_walks=200, window=10, sample=1e-3)
+PAPER_PARAMS = Node2VecParams(num_walks=200, window=10, sample=1e-3, collapse=False)
+# The defaults before the collapsed graph: walks on the product graph (the same-run baseline).
+PRODUCT_GRAPH_PARAMS = Node2VecParams(collapse=False)
 
 
 @dataclass
@@ -87,12 +100,33 @@ class GraphSpace:
     walks_seconds: float  # sampling the walks and writing the corpus
     train_seconds: float  # Word2Vec
     tokens_trained: int = 0  # corpus tokens after downsampling, per epoch
+    nodes_embedded: int = 0  # nodes Word2Vec learned (combinations + attributes when collapsed)
 
 
 def progress_total(graph: ProductGraph, params: Node2VecParams) -> int:
     """The number of units `embed_graph` reports: walks sampled, then walks trained per epoch."""
-    walks = params.num_walks * graph.num_nodes
-    return walks * (1 + params.epochs)
+    nodes = collapse(graph).graph.num_nodes if params.collapse else graph.num_nodes
+    return params.num_walks * nodes * (1 + params.epochs)
+
+
+def walk_starts(walked: ProductGraph, num_walks: int, rng: np.random.Generator) -> np.ndarray:
+    """num_walks x nodes walk starts, spread over the nodes in proportion to their multiplicity.
+
+    On the product graph every node starts num_walks walks, so a uniformly chosen walk starts at
+    a uniform node; here a combination of m products starts m times as many walks as a single
+    product would, and an attribute value as many as one product: the same start distribution,
+    scaled to the number of nodes walked. Fractions are rounded by systematic sampling (one random
+    offset), so every node gets its share within one walk, exactly in expectation, and the total
+    is exactly num_walks x nodes.
+    """
+    multiplicity = walked.multiplicity if walked.multiplicity is not None else np.ones(walked.num_nodes, np.int64)
+    total = num_walks * walked.num_nodes
+    cumulative = np.cumsum(multiplicity) * (total / multiplicity.sum())
+    cumulative[-1] = total  # no floating-point shortfall at the end
+    boundaries = np.floor(cumulative + rng.random()).astype(np.int64)  # the first boundary, floor(offset), is 0
+    per_node = np.diff(boundaries, prepend=0)
+    starts = np.repeat(np.arange(walked.num_nodes), per_node)
+    return starts[rng.permutation(starts.size)]  # walks of one node spread over the corpus, as when tiled
 
 
 def embed_graph(
@@ -109,13 +143,28 @@ def embed_graph(
     if graph.num_nodes == 0:
         raise CatalogError("the graph has no nodes to embed")
     started = time.perf_counter()
-    walks = sample_walks(
-        graph, num_walks=params.num_walks, walk_length=params.walk_length, p=params.p, q=params.q,
-        seed=params.seed, progress=progress,
-    )
-    counts = _token_counts(walks, graph.num_nodes)
-    keep = _keep_probability(counts, params.sample, floor=int(counts[: graph.num_products].max(initial=0)))
-    width = len(str(graph.num_nodes - 1))
+    if params.collapse:
+        combinations = collapse(graph)
+        walked, product_node = combinations.graph, combinations.combination_of
+        starts = walk_starts(walked, params.num_walks, np.random.default_rng(params.seed + 2))
+        walks = sample_walks(walked, num_walks=1, walk_length=params.walk_length, p=params.p, q=params.q,
+                             seed=params.seed, start_nodes=starts, progress=progress)
+    else:
+        walked, product_node = graph, np.arange(graph.num_products)
+        walks = sample_walks(
+            graph, num_walks=params.num_walks, walk_length=params.walk_length, p=params.p, q=params.q,
+            seed=params.seed, progress=progress,
+        )
+    num_nodes, num_products = walked.num_nodes, walked.num_products
+    counts = _token_counts(walks, num_nodes)
+    # Product tokens are never thinned: the threshold never goes below the count of the most
+    # frequent product (a combination's count is shared by its products), and combinations keep
+    # all their tokens, as the products they stand for would.
+    multiplicity = walked.multiplicity[:num_products] if walked.multiplicity is not None else 1
+    per_product = counts[:num_products] / multiplicity
+    keep = _keep_probability(counts, params.sample, floor=int(np.ceil(per_product.max(initial=0))))
+    keep[:num_products] = 1.0
+    width = len(str(num_nodes - 1))
     with tempfile.TemporaryDirectory(prefix="catalog-walks-") as tmp:
         corpus = os.path.join(tmp, "walks.txt")
         tokens = _write_corpus(walks, keep, width, corpus, np.random.default_rng(params.seed + 1))
@@ -123,14 +172,15 @@ def embed_graph(
         walks_seconds = time.perf_counter() - started
 
         started = time.perf_counter()
-        vectors = _train_word2vec(corpus, counts, tokens, width, params, graph.num_nodes, progress)
+        vectors = _train_word2vec(corpus, counts, tokens, width, params, num_nodes, progress)
         train_seconds = time.perf_counter() - started
     return GraphSpace(
-        product_vectors=vectors[: graph.num_products],
-        attribute_vectors=vectors[graph.num_products :],
+        product_vectors=vectors[:num_products][product_node],
+        attribute_vectors=vectors[num_products:],
         walks_seconds=walks_seconds,
         train_seconds=train_seconds,
         tokens_trained=tokens,
+        nodes_embedded=num_nodes,
     )
 
 
@@ -206,7 +256,7 @@ def _train_word2vec(
     class _EpochProgress(CallbackAny2Vec):
         def on_epoch_end(self, model):
             if progress is not None:
-                progress(params.num_walks * num_nodes)
+                progress(params.num_walks * num_nodes)  # one epoch of the walks counted by progress_total
 
     model = Word2Vec(
         vector_size=params.dimensions,

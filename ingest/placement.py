@@ -2,10 +2,14 @@
 
 Why this works on this graph: a product node's only neighbours are its attribute values, so two
 products with the same attribute values are structurally equivalent — node2vec's walks cannot
-tell them apart, and their trained vectors differ only by sampling noise. The best estimate of a
-new product's vector is therefore the mean of the trained products that share all its values.
-For a combination never seen before, a ridge regression from one-hot attribute values to trained
-vectors (fitted on the walk-trained products) interpolates between the combinations it knows.
+tell them apart. The graph space is trained on one node per combination (ingest.graph_space), so
+all trained products of a combination hold the same vector, and a new product with a known
+combination gets exactly that vector (the mean of identical vectors, taken in float64, is exact;
+a database trained on the product graph before had noisy per-product vectors, and their mean is
+still the best estimate). For a combination never seen before, a ridge regression from one-hot
+attribute values to trained vectors interpolates between the combinations it knows; it is fitted
+on the distinct known combinations weighted by their product counts (the same fit as on every
+product, since equal rows with equal targets only add weight), so it costs the same at 1M products.
 An attribute value never seen before (a new colour) is placed at the mean of the products that
 carry it, which is where node2vec puts attribute nodes (at the centre of their products).
 
@@ -39,7 +43,7 @@ def place_products(rows: pd.DataFrame, known_rows: pd.DataFrame, known_vectors: 
     unmatched = []
     for n, key in enumerate(_keys(rows)):
         if key in groups:
-            placed[n] = known_vectors[groups[key]].mean(axis=0)
+            placed[n] = known_vectors[groups[key]].mean(axis=0, dtype=np.float64)
         else:
             unmatched.append(n)
     if unmatched:
@@ -52,9 +56,15 @@ def _ridge(known_rows: pd.DataFrame, known_vectors: np.ndarray, rows: pd.DataFra
     from sklearn.preprocessing import OneHotEncoder
 
     columns = list(ATTRIBUTE_COLUMNS)
+    known = known_rows[columns].astype(str).reset_index(drop=True)
+    combination = known.groupby(columns, sort=False).ngroup().to_numpy()
+    weights = np.bincount(combination).astype(np.float64)
+    distinct = known.groupby(columns, sort=False).head(1)  # the first product of each combination, in ngroup order
+    sums = np.zeros((weights.size, known_vectors.shape[1]))
+    np.add.at(sums, combination, known_vectors)
     encoder = OneHotEncoder(handle_unknown="ignore")  # a value never seen simply contributes nothing
-    features = encoder.fit_transform(known_rows[columns].astype(str))
-    model = Ridge(alpha=1.0).fit(features, known_vectors)
+    features = encoder.fit_transform(distinct)
+    model = Ridge(alpha=1.0).fit(features, sums / weights[:, None], sample_weight=weights)
     return model.predict(encoder.transform(rows[columns].astype(str))).astype(np.float32)
 
 

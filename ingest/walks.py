@@ -12,6 +12,13 @@ exactly by rejection: propose a neighbour uniformly, accept with probability wei
 A large 1/p would make that bound, and so the rejection rate, large; the return move alone
 is therefore given its own slice of the proposal (KnightKing's "outlier folding"), so the
 bound is max(1, 1/q) and the acceptance rate stays >= min(1, q) whatever p is.
+
+On a collapsed graph (ingest.graph.collapse) a node of multiplicity m stands for m equivalent
+product nodes and edges weigh m(u) * m(v). A step picks a neighbour in proportion to the edge
+weight (a binary search in the cumulative weights), and the node2vec bias is the one the
+uncollapsed walk would apply: going back to a combination of m products means going back to the
+product just left (1/p) or to one of its m - 1 twins, which are not adjacent to the previous
+node (1/q each), so the return weighs 1/p + (m - 1)/q per unit of edge weight.
 """
 
 from __future__ import annotations
@@ -72,6 +79,15 @@ class _WalkSampler:
         self.indices = graph.indices.astype(np.int64)
         self.degree = graph.degree()
         self.rng = rng
+        self.weighted = graph.weights is not None
+        if self.weighted:
+            if graph.multiplicity is None:
+                raise CatalogError("a weighted graph needs node multiplicities")
+            self.multiplicity = graph.multiplicity.astype(np.int64)
+            self.cumulative = np.cumsum(graph.weights, dtype=np.int64)  # inclusive, over all edges
+            before = np.concatenate([[0], self.cumulative])
+            self.row_start = before[self.indptr[:-1]]  # weight before each node's first edge
+            self.row_weight = before[self.indptr[1:]] - self.row_start
         self.second_order = not (p == 1.0 and q == 1.0)
         self.return_weight = 1.0 / p
         self.far_weight = 1.0 / q
@@ -107,9 +123,18 @@ class _WalkSampler:
         return walks
 
     def _uniform_step(self, cur: np.ndarray) -> np.ndarray:
-        """A uniformly chosen neighbour of each node in `cur` (all have degree >= 1)."""
-        offset = (self.rng.random(cur.size) * self.degree[cur]).astype(np.int64)
-        return self.indices[self.indptr[cur] + offset]
+        """A neighbour of each node in `cur` (all have degree >= 1), uniform or by edge weight."""
+        offset = (self.rng.random(cur.size) * self._row_weight(cur)).astype(np.int64)
+        return self._neighbour_at(cur, offset)
+
+    def _row_weight(self, cur: np.ndarray) -> np.ndarray:
+        return self.row_weight[cur] if self.weighted else self.degree[cur]
+
+    def _neighbour_at(self, cur: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        """The neighbour of `cur` whose slice of the row's total weight holds `offset`."""
+        if not self.weighted:
+            return self.indices[self.indptr[cur] + offset]
+        return self.indices[np.searchsorted(self.cumulative, self.row_start[cur] + offset, side="right")]
 
     def _biased_step(self, prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
         """The node2vec move from `cur` having come from `prev`, by vectorised rejection."""
@@ -117,18 +142,31 @@ class _WalkSampler:
         pending = np.arange(cur.size)
         while pending.size:
             p_prev, p_cur = prev[pending], cur[pending]
-            deg = self.degree[p_cur]
-            # Proposal: deg slices of height `bound` (one per neighbour) plus the folded-out return slice.
-            u = self.rng.random(pending.size) * (deg * self.bound + self.return_extra)
-            slot = np.minimum((u / self.bound).astype(np.int64), deg)  # == deg: the return slice
-            folded = slot == deg
-            candidate = np.where(folded, p_prev, self.indices[self.indptr[p_cur] + np.minimum(slot, deg - 1)])
+            total = self._row_weight(p_cur)
+            # Unit multiplicities on an unweighted graph; then m_cur = m_prev = 1 below.
+            m_cur = self.multiplicity[p_cur] if self.weighted else 1
+            m_prev = self.multiplicity[p_prev] if self.weighted else 1
+            # Proposal: each neighbour a slice of height `bound` per unit of edge weight, plus the
+            # folded-out return slice (m_cur units of `return_extra`).
+            extra = m_cur * self.return_extra
+            u = self.rng.random(pending.size) * (total * self.bound + extra)
+            slot = np.minimum((u / self.bound).astype(np.int64), total)  # == total: the return slice
+            folded = slot == total
+            candidate = np.where(folded, p_prev, self._neighbour_at(p_cur, np.minimum(slot, total - 1)))
             if self.same_side_edges:
                 weight = np.where(self._adjacent(p_prev, candidate), 1.0, self.far_weight)
             else:
                 weight = np.full(pending.size, self.far_weight)
-            weight[candidate == p_prev] = min(self.return_weight, self.bound)
-            accept = folded | (self.rng.random(pending.size) * self.bound < weight)
+            # The return's target weight, in units of edge weight m_cur * m_prev, is split between
+            # its ordinary slice (up to `bound` per unit) and the folded slice.
+            returning = m_cur * (self.return_weight + (m_prev - 1) * self.far_weight)
+            ordinary = np.minimum(returning, m_cur * m_prev * self.bound)
+            is_return = candidate == p_prev
+            weight = np.where(is_return, ordinary / (m_cur * m_prev), weight)
+            folded_accept = np.divide(returning - ordinary, extra, out=np.ones(pending.size),
+                                      where=np.broadcast_to(extra, (pending.size,)) > 0)
+            accept = np.where(folded, self.rng.random(pending.size) < folded_accept,
+                              self.rng.random(pending.size) * self.bound < weight)
             chosen[pending[accept]] = candidate[accept]
             pending = pending[~accept]
         return chosen

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from catalog.columns import ATTRIBUTE_COLUMNS
 from catalog.store import Store
 from ingest.reader import read_styles
 from tests.conftest import FAST_INGEST
@@ -63,6 +64,17 @@ def test_add_change_remove_rollback(setup, fake_encoder):
     assert all(np.linalg.norm(run2[i]["node_vector"]) > 0 for i in new_ids)
     for product_id, row in run1.items():
         assert run2[product_id]["node_vector"] == row["node_vector"] and run2[product_id]["run"] == 1
+    # The graph space is trained per combination of attribute values: trained products of one
+    # combination share one vector, and a new product with a known combination gets exactly it.
+    by_combination: dict[tuple, list] = {}
+    for row in run1.values():
+        by_combination.setdefault(tuple(row[c] for c in ATTRIBUTE_COLUMNS), []).append(row["node_vector"])
+    assert any(len(vectors) > 1 for vectors in by_combination.values())
+    assert all(all(v == vectors[0] for v in vectors) for vectors in by_combination.values())
+    known = [i for i in new_ids if tuple(run2[i][c] for c in ATTRIBUTE_COLUMNS) in by_combination]
+    assert known, "the demo catalog repeats combinations, so some added products have a known one"
+    for product_id in known:
+        assert run2[product_id]["node_vector"] == by_combination[tuple(run2[product_id][c] for c in ATTRIBUTE_COLUMNS)][0]
 
     # change: a never-seen colour for one product, a new photo for another
     colour_id, photo_id = int(base["id"].iloc[0]), int(base["id"].iloc[1])

@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import chisquare
 
 from catalog.errors import CatalogError
-from ingest.graph import ProductGraph, build_graph, to_networkx
+from ingest.graph import ProductGraph, build_graph, collapse, to_networkx
 from ingest.walks import END, sample_walks
 
 P_Q = [(1.0, 1.0), (0.5, 2.0), (2.0, 0.5), (0.1, 3.0)]
@@ -151,3 +151,99 @@ def test_bad_arguments(catalog_graph):
         sample_walks(catalog_graph, p=0)
     with pytest.raises(CatalogError):
         sample_walks(catalog_graph, start_nodes=np.array([catalog_graph.num_nodes]))
+
+
+# -- the collapsed graph: one node per distinct combination of attribute values ---------------
+
+
+def repeated_combinations_graph() -> ProductGraph:
+    """30 products on 7 combinations of very different sizes (1 to 12 products), one with an empty cell."""
+    combos = [("Men", "Shirts", "Blue", 12), ("Men", "Shirts", "Red", 6), ("Women", "Shirts", "Blue", 5),
+              ("Women", "Heels", "Red", 3), ("Men", "Heels", "Black", 2), ("Women", "Tops", "", 1),
+              ("Men", "Tops", "Red", 1)]
+    rows = [(g, a, c) for g, a, c, n in combos for _ in range(n)]
+    frame = pd.DataFrame(rows, columns=["gender", "articleType", "baseColour"])
+    frame.insert(0, "id", np.arange(100, 100 + len(frame)))
+    return build_graph(frame.sample(frac=1.0, random_state=0), ("gender", "articleType", "baseColour"))
+
+
+def test_collapse_merges_products_with_the_same_values():
+    graph = repeated_combinations_graph()
+    combined = collapse(graph)
+    assert combined.num_combinations == 7 and sorted(combined.counts.tolist()) == [1, 1, 2, 3, 5, 6, 12]
+    assert combined.graph.attribute_keys == graph.attribute_keys
+    # Products map to the combination whose neighbours are their own attribute values.
+    for product in range(graph.num_products):
+        own = graph.indices[graph.indptr[product] : graph.indptr[product + 1]] - graph.num_products
+        node = combined.combination_of[product]
+        theirs = combined.graph.indices[combined.graph.indptr[node] : combined.graph.indptr[node + 1]]
+        assert own.tolist() == (theirs - combined.num_combinations).tolist()
+    # An attribute's edges weigh the products behind each combination, summing to its degree.
+    degree = graph.degree()[graph.num_products :]
+    g = combined.graph
+    rows = np.repeat(np.arange(g.num_nodes), g.degree())
+    totals = np.bincount(rows, weights=g.weights, minlength=g.num_nodes)[combined.num_combinations :]
+    assert totals.tolist() == degree.tolist()
+
+
+def attribute_triples(walks: np.ndarray, relabel: np.ndarray) -> list[tuple[int, ...]]:
+    """Steps 1-3 of each walk (attribute, combination, attribute) in combination-graph numbering."""
+    return [tuple(t) for t in relabel[walks[:, 1:4]].tolist()]
+
+
+def contingency_p_value(first: list, second: list) -> float:
+    """Chi-square test that two samples of tuples come from one distribution (rare tuples pooled)."""
+    from collections import Counter
+
+    from scipy.stats import chi2_contingency
+
+    keys = sorted(set(first) | set(second))
+    ca, cb = Counter(first), Counter(second)
+    a = np.array([ca[k] for k in keys])
+    b = np.array([cb[k] for k in keys])
+    common = (a + b) >= 20
+    table = np.array([np.append(a[common], a[~common].sum()), np.append(b[common], b[~common].sum())])
+    table = table[:, table.sum(axis=0) > 0]
+    return chi2_contingency(table).pvalue
+
+
+@pytest.mark.parametrize("p,q", [(1.0, 1.0), (0.25, 4.0), (4.0, 0.25)])
+def test_collapsed_walks_see_the_same_attribute_sequences_as_product_walks(p, q):
+    """The walk distribution over attribute values is the same on the collapsed graph.
+
+    Walks on the product graph start at uniform products; on the collapsed graph at combinations in
+    proportion to their product counts. Steps 1-3 (attribute, combination, attribute) capture the
+    weighted choice of combination and node2vec's second-order return bias; a chi-square test
+    cannot tell the two samples apart, while the same graph without weights is rejected.
+    """
+    graph = repeated_combinations_graph()
+    combined = collapse(graph)
+    relabel = np.concatenate([combined.combination_of, np.arange(len(graph.attribute_keys)) + combined.num_combinations])
+    products = np.arange(graph.num_products)
+    full = sample_walks(graph, num_walks=400, walk_length=4, p=p, q=q, seed=1, start_nodes=products)
+    starts = np.repeat(np.arange(combined.num_combinations), combined.counts)  # in proportion to products
+    collapsed = sample_walks(combined.graph, num_walks=400, walk_length=4, p=p, q=q, seed=2, start_nodes=starts)
+    identity = np.arange(combined.graph.num_nodes)
+    assert contingency_p_value(attribute_triples(full, relabel), attribute_triples(collapsed, identity)) > 0.001
+
+    g = combined.graph
+    unweighted = ProductGraph(g.product_ids, g.attribute_keys, g.indptr, g.indices)  # every combination alike
+    wrong = sample_walks(unweighted, num_walks=400, walk_length=4, p=p, q=q, seed=2, start_nodes=starts)
+    assert contingency_p_value(attribute_triples(full, relabel), attribute_triples(wrong, identity)) < 1e-6
+    if p != 1 / q:
+        # Weighted steps but the return counted as if to one product (not to it or its twins): rejected too.
+        single = ProductGraph(g.product_ids, g.attribute_keys, g.indptr, g.indices, g.weights, np.ones_like(g.multiplicity))
+        wrong = sample_walks(single, num_walks=400, walk_length=4, p=p, q=q, seed=2, start_nodes=starts)
+        assert contingency_p_value(attribute_triples(full, relabel), attribute_triples(wrong, identity)) < 1e-6
+
+
+def test_walk_starts_follow_product_counts():
+    from ingest.graph_space import walk_starts
+
+    combined = collapse(repeated_combinations_graph())
+    g = combined.graph
+    starts = walk_starts(g, 10, np.random.default_rng(0))
+    assert starts.size == 10 * g.num_nodes
+    per_node = np.bincount(starts, minlength=g.num_nodes)
+    expected = 10 * g.num_nodes * g.multiplicity / g.multiplicity.sum()
+    assert np.abs(per_node - expected).max() < 1  # each node within one walk of its share
