@@ -215,10 +215,11 @@ def combination_tables(n: int, rng: np.random.Generator, discount: float = COMBI
     return tables
 
 
-def synthetic_styles(n: int, seed: int = 0) -> pd.DataFrame:
+def synthetic_styles(n: int, seed: int = 0, discount: float = COMBINATION_DISCOUNT,
+                     concentration: float = COMBINATION_CONCENTRATION) -> pd.DataFrame:
     """`n` products with ids 1..n, the 8 attribute columns and a display name, as strings."""
     rng = np.random.default_rng(seed)
-    tables = combination_tables(n, rng)
+    tables = combination_tables(n, rng, discount, concentration)
     columns = _independent_rows(int(tables.max(initial=-1)) + 1, rng)
     columns = {column: values[tables] for column, values in columns.items()}
     brand = np.array(BRANDS, dtype=object)[rng.integers(len(BRANDS), size=n)]

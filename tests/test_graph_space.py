@@ -139,7 +139,8 @@ def test_benchmark_prints_one_json_line(capsys):
     assert len(lines) == 1
     result = json.loads(lines[0])
     assert result["products"] == 300 and result["params"]["num_walks"] == 3
-    assert result["seconds"] == pytest.approx(result["walks_seconds"] + result["train_seconds"], abs=0.11)
+    assert result["seconds"] >= result["walks_seconds"] + result["train_seconds"] - 0.11  # plus build and collapse
+    assert result["nodes_embedded"] == result["combinations"] + result["nodes"] - 300 < result["nodes"]
     assert 0 < result["articleType_at_10"] <= 1 and 0 < result["baseColour_at_10"] <= 1
     assert result["peak_rss_mb"] > 0
 
