@@ -298,16 +298,20 @@ class Catalog:
         elif where is not None:
             where = search.check_where(store, where)
         if image is not None:
-            base, items = self._encode(store, image, weights)[1], []
+            tie, base = self._encode(store, image, weights)  # the photo's image vector orders ties
+            items = []
         elif view.snapshot is not None:
             base, items = view.snapshot.base_vector(product_ids)
+            tie = view.snapshot.photo_vector(product_ids)
         else:
             base, items = search.base_vector(store, product_ids)
+            tie = search.photo_vector(store, product_ids)  # orders products that tie (docs/graph-space.md)
         vector = search.compose(base, terms)
         if view.snapshot is not None:
-            results = {"rec": view.snapshot.nearest(vector, "node_vector", k, tuple(product_ids), mask)}
+            results = {"rec": view.snapshot.nearest(vector, "node_vector", k, tuple(product_ids), mask, tie_vector=tie)}
         else:
-            results = {"rec": search.nearest(store, vector, "node_vector", k, exclude=tuple(product_ids), where=where)}
+            results = {"rec": search.nearest(store, vector, "node_vector", k, exclude=tuple(product_ids), where=where,
+                                             tie_vector=tie)}
         query = search.Query(items=items, image=_image_label(image), terms=terms, where=where)
         return SearchResults(query, results, query.label())
 

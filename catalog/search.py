@@ -8,6 +8,12 @@ The three spaces of the paper's appendix, by which stored vector queries which c
 
 All scores are cosine similarities. Nothing here imports TensorFlow: the translated vector of every
 product is stored, so only a new photo (`query --image`) needs the encoder.
+
+Ties: the graph space is trained per combination of attribute values, so every product of one
+combination holds the same node vector and scores the same in `graph`, `rec` and arithmetic
+results. Tied products are ordered by how close their photo is to the query's photo (cosine of
+image vectors), then products without a photo by id; a tie that straddles the k-th place is
+filled with the combination's products whose photos are closest (docs/graph-space.md).
 """
 
 from __future__ import annotations
@@ -114,6 +120,14 @@ def base_vector(store: Store, product_ids: list[int]) -> tuple[np.ndarray, list[
     return np.mean(vectors, axis=0), [{c: r[c] for c in DISPLAY_COLUMNS} for r in rows]
 
 
+def photo_vector(store: Store, product_ids: list[int]) -> np.ndarray | None:
+    """The image vector that orders ties for these products: the mean of their unit image
+    vectors (those with a photo), or None when none has a photo."""
+    rows = get_products(store, product_ids, ["has_image", "image_vector"])
+    vectors = [_unit(np.asarray(r["image_vector"], dtype=np.float32)) for r in rows if r["has_image"]]
+    return np.mean(vectors, axis=0) if vectors else None
+
+
 def thumbnails(store: Store, product_ids: list[int]) -> dict[int, bytes]:
     """The stored JPEG thumbnails of these products (those without a photo are absent)."""
     if not product_ids:
@@ -204,27 +218,90 @@ def nearest(
     k: int,
     exclude: tuple[int, ...] = (),
     where: str | None = None,
+    tie_vector: np.ndarray | None = None,
 ) -> list[Result]:
-    """Cosine top-k over one vector column, filtered inside the search so k results come back."""
+    """Cosine top-k over one vector column, filtered inside the search so k results come back.
+
+    With `tie_vector` (the query's image vector), products that score the same (one combination
+    of attribute values in the graph space) are ordered by the cosine of their image vector with
+    it, and a tie at the k-th place is filled with the closest photos of that combination.
+    """
     filters = [f"id NOT IN ({', '.join(str(int(i)) for i in exclude)})"] if exclude else []
     if column == "image_vector":
         filters.append("has_image = true")  # products without a photo hold a zero image vector
     if where:
         filters.append(f"({where})")
+    breaking = tie_vector is not None and column != "image_vector"
+    extra = ["has_image", "image_vector"] if breaking else []
+    # One row more than asked tells whether a tie runs past the k-th place.
+    rows = _search(store, vector, column, k + 1 if breaking else k, filters, where, [*DISPLAY_COLUMNS, *extra])
+    if breaking and rows:
+        rows = _break_ties(store, rows, k, np.asarray(vector, np.float32), np.asarray(tie_vector, np.float32), filters, where)
+    return [
+        Result(int(row["id"]), round(1.0 - float(row["_distance"]), 4), {c: row[c] for c in DISPLAY_COLUMNS})
+        for row in rows[:k]
+    ]
+
+
+TIE_TOLERANCE = 1e-6  # cosine distances this close are one tie (equal vectors, float rounding aside)
+
+
+def _search(store: Store, vector, column: str, limit: int, filters: list[str], where: str | None,
+            columns: list[str]) -> list[dict]:
     search = store.table("products").search(np.asarray(vector, dtype=np.float32), vector_column_name=column)
-    search = tune_query(search.metric("cosine").select([*DISPLAY_COLUMNS, "_distance"]).limit(k))
+    search = tune_query(search.metric("cosine").select([*columns, "_distance"]).limit(limit))
     if filters:
         search = search.where(" AND ".join(filters), prefilter=True)
     try:
-        rows = search.to_list()
+        return search.to_list()
     except Exception as error:  # lance reports a bad user filter as a generic error
         if where:
             raise CatalogError(f"bad --where filter {where!r}: {_filter_message(error)}") from None
         raise
-    return [
-        Result(int(row["id"]), round(1.0 - float(row["_distance"]), 4), {c: row[c] for c in DISPLAY_COLUMNS})
-        for row in rows
-    ]
+
+
+def _break_ties(store: Store, rows: list[dict], k: int, vector: np.ndarray, tie_vector: np.ndarray,
+                filters: list[str], where: str | None) -> list[dict]:
+    """Rows (best first, at most k + 1) reordered within ties by photo closeness, the last tie completed."""
+    distances = np.array([float(r["_distance"]) for r in rows])
+    groups: list[list[dict]] = []
+    for row, distance in zip(rows, distances):
+        if groups and abs(distance - float(groups[-1][0]["_distance"])) <= TIE_TOLERANCE:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    taken = sum(len(g) for g in groups[:-1])
+    if taken >= k:  # the last group is only the lookahead row
+        groups = groups[:-1]
+    elif len(rows) > k:  # the tie at the k-th place continues past it: fetch its closest photos
+        last = groups[-1]
+        combination = " AND ".join(f"{c} = {_sql_text(last[0][c])}" for c in ATTRIBUTE_COLUMNS)
+        better = [int(r["id"]) for g in groups[:-1] for r in g]
+        more = [*filters, f"({combination})", "has_image = true"]
+        if better:
+            more.append(f"id NOT IN ({', '.join(map(str, better))})")
+        candidates = _search(store, tie_vector, "image_vector", k - taken, more, where,
+                             [*DISPLAY_COLUMNS, "has_image", "image_vector", "node_vector"])
+        # Same values almost always means the same vector; a product placed apart is not in the tie.
+        score = 1.0 - float(last[0]["_distance"])
+        tied = [dict(r, _distance=last[0]["_distance"]) for r in candidates
+                if abs(float(_unit(np.asarray(r["node_vector"], np.float32)) @ _unit(vector)) - score) <= 1e-5]
+        known = {int(r["id"]) for r in tied}
+        groups[-1] = tied + [r for r in last if int(r["id"]) not in known]
+    ordered = []
+    for group in groups:
+        ordered.extend(sorted(group, key=lambda r: _tie_key(r, tie_vector)) if len(group) > 1 else group)
+    return ordered
+
+
+def _tie_key(row: dict, tie_vector: np.ndarray) -> tuple:
+    if not row["has_image"]:
+        return (1, 0.0, int(row["id"]))
+    return (0, -float(_unit(np.asarray(row["image_vector"], np.float32)) @ _unit(tie_vector)), int(row["id"]))
+
+
+def _sql_text(value) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] = ("rec",),
@@ -236,7 +313,7 @@ def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] =
     """
     if where is not None:
         where = check_where(store, where)
-    vector_columns = sorted({SPACES[space][0] for space in spaces})
+    vector_columns = sorted({SPACES[space][0] for space in spaces} | {"image_vector"})
     product = get_product(store, product_id, list(DISPLAY_COLUMNS) + ["has_image"] + vector_columns)
     results = {}
     for space in spaces:
@@ -245,7 +322,9 @@ def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] =
             if skip_missing:
                 continue
             raise CatalogError(f"product {product_id} has no image, so it has no {space} vector; try --space graph")
-        results[space] = nearest(store, product[query_column], searched_column, k, exclude=(int(product_id),), where=where)
+        tie = product["image_vector"] if product["has_image"] else None
+        results[space] = nearest(store, product[query_column], searched_column, k, exclude=(int(product_id),), where=where,
+                                 tie_vector=tie)
     return {c: product[c] for c in DISPLAY_COLUMNS}, results
 
 

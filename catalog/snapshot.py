@@ -29,7 +29,7 @@ from catalog.browse import DETAIL_COLUMNS
 from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, NAME_COLUMN, attribute_key
 from catalog.errors import CatalogError, NotFound
 from catalog.results import ProductPage
-from catalog.search import SPACES, Attribute, Result, check_where, load_attributes
+from catalog.search import SPACES, TIE_TOLERANCE, Attribute, Result, check_where, load_attributes
 
 VECTOR_COLUMNS = ("image_vector", "node_vector", "rec_vector")
 FILTER_CACHE = 64
@@ -106,8 +106,8 @@ class Snapshot:
     # -- search -------------------------------------------------------------------------------
 
     def nearest(self, vector: np.ndarray, column: str, k: int, exclude: tuple[int, ...] = (),
-                mask: np.ndarray | None = None) -> list[Result]:
-        """Cosine top-k over one vector column, as `catalog.search.nearest` computes it."""
+                mask: np.ndarray | None = None, tie_vector: np.ndarray | None = None) -> list[Result]:
+        """Cosine top-k over one vector column, as `catalog.search.nearest` computes it (ties included)."""
         query = np.asarray(vector, dtype=np.float32)
         norm = float(np.linalg.norm(query))
         scores = self.vectors[column] @ (query / norm if norm > 0 else query)
@@ -120,8 +120,29 @@ class Snapshot:
             at = int(np.searchsorted(self.ids, product_id))
             if at < len(self.ids) and self.ids[at] == product_id:
                 scores[at] = -np.inf
-        rows, values = _top_rows(scores, k)
+        breaking = tie_vector is not None and column != "image_vector"
+        rows, values = _top_rows(scores.copy() if breaking else scores, k)
+        if breaking and len(rows):
+            rows, values = self._break_ties(scores, values[-1], k, tie_vector)
         return [Result(int(self.ids[r]), round(float(v), 4), self.rows[r]) for r, v in zip(rows, values)]
+
+    def _break_ties(self, scores: np.ndarray, kth: float, k: int, tie_vector: np.ndarray):
+        """The top k by score, then photo closeness to `tie_vector`, then photo-less rows by id
+        (the order `catalog.search.nearest` gives ties; docs/graph-space.md)."""
+        candidates = np.flatnonzero((scores >= kth - TIE_TOLERANCE) & np.isfinite(scores))  # ties with the k-th too
+        by_score = candidates[np.argsort(-scores[candidates], kind="stable")]
+        values = scores[by_score]
+        group = np.concatenate([[0], np.cumsum(np.diff(values) < -TIE_TOLERANCE)])
+        unit = tie_vector / max(float(np.linalg.norm(tie_vector)), 1e-12)
+        closeness = np.where(self.has_image[by_score], self.vectors["image_vector"][by_score] @ unit, 0.0)
+        order = np.lexsort((self.ids[by_score], -closeness, ~self.has_image[by_score], group))[:k]
+        return by_score[order], values[order]
+
+    def photo_vector(self, product_ids: list[int]) -> np.ndarray | None:
+        """`catalog.search.photo_vector` from memory: the mean unit image vector of those with a photo."""
+        rows = [self.position(i) for i in product_ids]
+        vectors = [self.vectors["image_vector"][r] for r in rows if self.has_image[r]]
+        return np.mean(vectors, axis=0) if vectors else None
 
     def similar(self, store, product_id: int, k: int = 6, spaces: tuple[str, ...] = ("rec",),
                 where: str | None = None, skip_missing: bool = False) -> tuple[dict, dict[str, list[Result]]]:
@@ -135,7 +156,9 @@ class Snapshot:
                 if skip_missing:
                     continue
                 raise CatalogError(f"product {product_id} has no image, so it has no {space} vector; try --space graph")
-            results[space] = self.nearest(self.vectors[query_column][at], searched_column, k, (product_id,), mask)
+            tie = self.vectors["image_vector"][at] if self.has_image[at] else None
+            results[space] = self.nearest(self.vectors[query_column][at], searched_column, k, (product_id,), mask,
+                                          tie_vector=tie)
         return dict(self.rows[at]), results
 
     def base_vector(self, product_ids: list[int]) -> tuple[np.ndarray, list[dict]]:

@@ -255,3 +255,70 @@ def test_search_commands_never_import_tensorflow(query_db):
     done = subprocess.run([sys.executable, "-c", code, str(query_db.path), *commands], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "rank,id,score" in done.stdout and '"terms"' in done.stdout
+
+
+@pytest.fixture(scope="module")
+def twins_db(tmp_path_factory, demo_catalog):
+    """30 products on three attribute combinations (14, 10 and 6 products), photos from the demo
+    catalog, one product of the big combination without a photo; ingested with the fake encoder."""
+    import shutil
+
+    import catalog.encoder
+    from catalog.columns import DISPLAY_COLUMNS
+    from tests.conftest import FAST_INGEST, FakeEncoder
+
+    root = tmp_path_factory.mktemp("twins")
+    images = root / "images"
+    images.mkdir()
+    photos = sorted(demo_catalog.images_dir.glob("*.jpg"))
+    combos = [("Men", "Apparel", "Topwear", "Tshirts", "Black", "Summer", "2012", "Casual", 14),
+              ("Women", "Footwear", "Shoes", "Heels", "Red", "Winter", "2016", "Party", 10),
+              ("Men", "Accessories", "Watches", "Watches", "Silver", "Fall", "2011", "Formal", 6)]
+    rows = []
+    for values in combos:
+        for _ in range(values[-1]):
+            product_id = 500 + len(rows)
+            rows.append([product_id, *values[:-1], f"product {product_id}"])
+            if product_id != 501:  # one twin without a photo
+                shutil.copy(photos[len(rows)], images / f"{product_id}.jpg")
+    with (root / "styles.csv").open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(DISPLAY_COLUMNS)
+        writer.writerows(rows)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
+        run("ingest", "--csv", root / "styles.csv", "--images", images, "--db", root / "db", *FAST_INGEST)
+    return root / "db"
+
+
+def test_ties_in_the_graph_space_are_ordered_by_photo_closeness(twins_db):
+    """Products of one attribute combination share a node vector; photos decide among them."""
+    from catalog.search import similar
+
+    table = {r["id"]: r for r in Store.open(twins_db).table("products").to_arrow().to_pylist()}
+    big = [i for i in range(500, 514)]
+    assert all(table[i]["node_vector"] == table[500]["node_vector"] for i in big)
+
+    def unit(v):
+        v = np.asarray(v, np.float32)
+        return v / np.linalg.norm(v)
+
+    query = 500
+    closeness = {i: float(unit(table[i]["image_vector"]) @ unit(table[query]["image_vector"]))
+                 for i in big if i != query and table[i]["has_image"]}
+    expected = sorted(closeness, key=lambda i: (-closeness[i], i))
+    for k in (3, 13, 16):  # the tie straddles the k-th place; fills it exactly; ends before it
+        _, results = similar(Store.open(twins_db), query, k=k, spaces=("graph", "rec"))
+        got = [r.id for r in results["graph"]]
+        assert len(got) == k and all(r.score == pytest.approx(1.0, abs=1e-4) for r in results["graph"][:13])
+        assert got[: min(k, 12)] == expected[: min(k, 12)]  # the 12 twins with photos, closest photo first
+        if k >= 13:
+            assert got[12] == 501  # the twin without a photo after those with one
+        if k == 16:
+            assert all(i >= 514 for i in got[13:])  # then the next combination
+        rec = [r.id for r in results["rec"]]
+        scores = [r.score for r in results["rec"]]
+        for a, b, sa, sb in zip(rec, rec[1:], scores, scores[1:]):
+            if sa == sb and table[a]["has_image"] and table[b]["has_image"]:  # within a tie: photo order
+                assert float(unit(table[a]["image_vector"]) @ unit(table[query]["image_vector"])) >= \
+                    float(unit(table[b]["image_vector"]) @ unit(table[query]["image_vector"])) - 1e-6
