@@ -155,7 +155,7 @@ class Catalog:
         seed: int | None = None,
         limit: int | None = None,
         image_size: int | None = None,
-        batch_size: int = 16,
+        batch_size: int | None = None,  # None: 16 on CPU, 64 when TensorFlow sees a GPU
         walks: int | None = None,
         walk_length: int | None = None,
         p: float = 1.0,

@@ -65,7 +65,8 @@ def reporter(as_json: bool = False):
 @click.option("--seed", type=int, default=None, help="Seed for the head, walks, word2vec and linker [default: recorded, or 0].")
 @click.option("--image-size", type=click.IntRange(32, 1024), default=None,
               help="Pixels per side fed to ResNet50 [default: recorded, or 256].")
-@click.option("--batch-size", type=click.IntRange(1, 256), default=16, show_default=True, help="Images per ResNet50 batch.")
+@click.option("--batch-size", type=click.IntRange(1, 256), default=None,
+              help="Images per ResNet50 batch [default: 16 on CPU, 64 when TensorFlow sees a GPU].")
 @click.option("--walks", "num_walks", type=click.IntRange(1), default=None, help="node2vec walks per node.")
 @click.option("--walk-length", type=click.IntRange(2), default=None, help="node2vec walk length.")
 @click.option("-p", "p", type=float, default=1.0, show_default=True, help="node2vec return parameter.")

@@ -195,3 +195,23 @@ def test_importing_the_modules_does_not_import_tensorflow():
     script = "import sys, catalog.encoder, ingest.images; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["False", "False"], done.stderr
+
+
+def test_encoding_batch_size_is_larger_on_a_gpu(monkeypatch):
+    """No GPU here, so the choice is tested with what TensorFlow would report on a machine with one."""
+    import sys
+    import types
+
+    from catalog.encoder import BATCH_SIZE, GPU_BATCH_SIZE, choose_batch_size, encoding_batch_size
+
+    assert choose_batch_size([]) == BATCH_SIZE == 16
+    assert choose_batch_size(["/physical_device:GPU:0"]) == GPU_BATCH_SIZE > BATCH_SIZE
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    assert encoding_batch_size() == BATCH_SIZE  # TensorFlow not imported: not asked, not imported
+    assert "tensorflow" not in sys.modules
+    devices = {"GPU": ["/physical_device:GPU:0"]}
+    config = types.SimpleNamespace(list_physical_devices=lambda kind: devices.get(kind, []))
+    monkeypatch.setitem(sys.modules, "tensorflow", types.SimpleNamespace(config=config))
+    assert encoding_batch_size() == GPU_BATCH_SIZE
+    devices.clear()
+    assert encoding_batch_size() == BATCH_SIZE
