@@ -119,9 +119,10 @@ def write_catalog(folder: Path, products: int, photos: int, photo_size: tuple[in
     return csv_path, images
 
 
-def run_once(products: int, photos: int, photo_size: tuple[int, int], log_every: float | None = None) -> dict:
-    """One ingest in this process; the figures for one N."""
-    from ingest.pipeline import IngestOptions, ingest
+def run_once(products: int, photos: int, photo_size: tuple[int, int], log_every: float | None = None,
+             rebuild_after: bool = False) -> dict:
+    """One ingest in this process (then, with `rebuild_after`, one `catalog rebuild`); the figures for one N."""
+    from ingest.pipeline import IngestOptions, ingest, rebuild
 
     with tempfile.TemporaryDirectory(prefix="catalog-ingest-") as scratch:
         folder = Path(scratch)
@@ -137,6 +138,19 @@ def run_once(products: int, photos: int, photo_size: tuple[int, int], log_every:
         finally:
             reporter.close()
         total_seconds = time.perf_counter() - started
+        rebuilt = {}
+        if rebuild_after:
+            # What a user runs after a large import: graph space and linker retrained on the
+            # stored vectors, no photo encoded.
+            reporter = MemoryReporter(log_every=log_every)
+            started = time.perf_counter()
+            try:
+                again = rebuild(folder / "db", IngestOptions(weights="random"), reporter)
+            finally:
+                reporter.close()
+            rebuilt = {"rebuild_seconds": round(time.perf_counter() - started, 1),
+                       "rebuild_pipeline_seconds": {k: round(v, 1) for k, v in again.seconds.items()},
+                       "rebuild_stage_peak_rss_mb": {k: round(v) for k, v in reporter.peak_mb.items()}}
     return {
         "products": report.products,
         "photos": photos,
@@ -148,6 +162,7 @@ def run_once(products: int, photos: int, photo_size: tuple[int, int], log_every:
         "baseline_rss_mb": round(baseline_mb),
         "generate_seconds": round(generate_seconds, 1),
         "load_average": round(os.getloadavg()[0], 2),
+        **rebuilt,
     }
 
 
@@ -184,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--photo-size", default="300x400", help="synthetic photo WxH before resizing (default 300x400)")
     parser.add_argument("--log-every", type=float, default=None, metavar="SECONDS",
                         help="print stage progress with RSS to stderr this often (for long runs)")
+    parser.add_argument("--rebuild", action="store_true", help="also time `catalog rebuild` on each database")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child process: one run
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
@@ -191,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     counts = [int(v) for v in args.images.split(",")]
 
     if args.one:
-        print(json.dumps(run_once(args.products, counts[0], photo_size, args.log_every)))
+        print(json.dumps(run_once(args.products, counts[0], photo_size, args.log_every, args.rebuild)))
         return
 
     runs = []
@@ -200,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
                    "--images", str(count), "--photo-size", args.photo_size]
         if args.log_every is not None:
             command += ["--log-every", str(args.log_every)]
+        if args.rebuild:
+            command.append("--rebuild")
         finished = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
         runs.append(json.loads(finished.stdout.strip().splitlines()[-1]))
         if not args.json:
