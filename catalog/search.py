@@ -244,6 +244,7 @@ def nearest(
 
 
 TIE_TOLERANCE = 1e-6  # cosine distances this close are one tie (equal vectors, float rounding aside)
+PHOTOLESS_TIES = 100_000  # photo-less twins read to pick the lowest ids (more than any real combination holds)
 
 
 def _search(store: Store, vector, column: str, limit: int, filters: list[str], where: str | None,
@@ -286,6 +287,13 @@ def _break_ties(store: Store, rows: list[dict], k: int, vector: np.ndarray, tie_
         score = 1.0 - float(last[0]["_distance"])
         tied = [dict(r, _distance=last[0]["_distance"]) for r in candidates
                 if abs(float(_unit(np.asarray(r["node_vector"], np.float32)) @ _unit(vector)) - score) <= 1e-5]
+        if len(tied) < k - taken:
+            # Too few twins with a photo: the rest are photo-less twins, lowest ids first.
+            plain = [*filters, f"({combination})", "has_image = false"]
+            table = store.table("products").search().where(" AND ".join(plain))
+            rows = table.select([*DISPLAY_COLUMNS, "has_image", "image_vector", "node_vector"]).limit(PHOTOLESS_TIES).to_list()
+            tied += [dict(r, _distance=last[0]["_distance"]) for r in rows
+                     if abs(float(_unit(np.asarray(r["node_vector"], np.float32)) @ _unit(vector)) - score) <= 1e-5]
         known = {int(r["id"]) for r in tied}
         groups[-1] = tied + [r for r in last if int(r["id"]) not in known]
     ordered = []

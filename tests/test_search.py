@@ -316,6 +316,13 @@ def test_ties_in_the_graph_space_are_ordered_by_photo_closeness(twins_db):
             assert got[12] == 501  # the twin without a photo after those with one
         if k == 16:
             assert all(i >= 514 for i in got[13:])  # then the next combination
+        # The in-memory snapshot (`catalog serve`) orders ties the same way.
+        from catalog.snapshot import Snapshot
+
+        store = Store.open(twins_db)
+        _, in_memory = Snapshot.load(store).similar(store, query, k=k, spaces=("graph", "rec"))
+        assert [r.id for r in in_memory["graph"]] == got
+        assert [r.id for r in in_memory["rec"]] == [r.id for r in results["rec"]]
         rec = [r.id for r in results["rec"]]
         scores = [r.score for r in results["rec"]]
         for a, b, sa, sb in zip(rec, rec[1:], scores, scores[1:]):
