@@ -17,7 +17,7 @@ from catalog.cli_options import db_option, encoder_from_environment, resolve_db
               help="Answer similar/query/browse from an in-memory copy of the committed run (~40 MB at 44k "
                    "products, ~10x the requests/s); --no-memory makes a LanceDB query per request (for catalogs "
                    "too large to copy).")
-@click.option("--access-log", is_flag=True, help="Log every request (off by default: it costs ~10% of throughput).")
+@click.option("--access-log", is_flag=True, help="Log every request (off by default: a log line per request costs CPU under load).")
 @db_option
 def serve(host, port, max_upload_mb, memory, access_log, db):
     """Serve the catalog in a browser and as a JSON API (read-only).
@@ -38,6 +38,7 @@ def serve(host, port, max_upload_mb, memory, access_log, db):
     from catalog import Catalog
     from catalog.web.app import create_app
 
+    _check_free(host, port)
     # memory: similar/query/browse from an in-memory copy of the committed run (LanceDB stays the
     # store of record); follow: look at the commit log at most once a second and move to a new run.
     catalog = Catalog(resolve_db(db), encoder=encoder_from_environment(), memory=memory, follow=1.0)
@@ -52,6 +53,20 @@ def serve(host, port, max_upload_mb, memory, access_log, db):
     click.echo(f"serving {catalog.path} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
     uvicorn.run(app, host=host, port=port, http="httptools", access_log=access_log, log_level="warning",
                 timeout_graceful_shutdown=5)
+
+
+def _check_free(host: str, port: int) -> None:
+    """A port in use (or an address this machine does not have) is a one-line error, not uvicorn's log."""
+    import socket
+
+    from catalog.errors import CatalogError
+
+    try:
+        with socket.create_server((host, port), reuse_port=False):
+            pass
+    except OSError as error:
+        reason = (error.strerror or str(error)).split(" (")[0]
+        raise CatalogError(f"cannot listen on {host}:{port}: {reason}; choose another --port or --host") from None
 
 
 COMMANDS = [serve]

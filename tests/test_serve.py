@@ -10,6 +10,9 @@ import http.client
 import io
 import json
 import shutil
+import socket
+import subprocess
+import sys
 import struct
 import time
 import uuid
@@ -255,3 +258,14 @@ def test_follows_a_committed_ingest_without_restart(tmp_path, query_db, demo_cat
         assert similar["results"][0]["id"] == query_db.ids[2]  # the same photo: found in memory, by the new run
         status, _, page = server.get(f"/?q={new_id}")
         assert f'data-id="{new_id}"'.encode() in page
+
+
+def test_port_in_use_is_one_line(query_db):  # noqa: F811
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "catalog", "serve", "--db", str(query_db.path), "--port", str(port)],
+                                capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and result.stderr.strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use; choose another --port or --host"]
