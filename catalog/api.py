@@ -60,14 +60,21 @@ class Catalog:
     """
 
     def __init__(self, path: PathLike | None = None, *, encoder: Encoder | None = None, memory: bool = False,
-                 follow: float | None = None):
-        """`memory`: answer `similar`, `query` and `browse` from an in-memory copy of the committed
+                 follow: float | None = None, storage_options: Mapping[str, str] | None = None):
+        """`path`: a folder, or `s3://bucket/prefix`, `gs://...`, `az://...`, with `storage_options`
+        (LanceDB's keys: `aws_endpoint`, `allow_http`, `region`...; default: the standard environment
+        variables), see docs/object-storage.md. `memory`: answer `similar`, `query` and `browse` from an in-memory copy of the committed
         products (`catalog/snapshot.py`; for a long-running reader such as `catalog serve`).
         `follow`: check at most every `follow` seconds whether another process committed a newer
         run, and move to it (each call still reads one consistent run)."""
+        from catalog.storage import DbLocation, split_location
         from catalog.store import default_db_path
 
-        self.path = Path(path) if path is not None else default_db_path()
+        where, options = split_location(path if path is not None else default_db_path(), dict(storage_options or {}))
+        self.path = where  # a Path, or the URI of an object-store database
+        self.storage_options = options
+        # What Store and the write-side functions take: the location and its options as one value.
+        self._location = DbLocation(where, options) if options else where
         self.encoder = encoder
         self.memory = memory
         self.follow = follow
@@ -117,7 +124,7 @@ class Catalog:
     def _open(self) -> _View:
         from catalog.store import Store
 
-        store = Store.open(self.path)
+        store = Store.open(self._location)
         snapshot = None
         if self.memory:
             from catalog.snapshot import Snapshot
@@ -196,7 +203,7 @@ class Catalog:
             prune=prune,
             rebuild=rebuild,
         )
-        report = run_ingest(self.path, Path(csv), Path(images), options, reporter or QuietReporter(), encoder=self.encoder)
+        report = run_ingest(self._location, Path(csv), Path(images), options, reporter or QuietReporter(), encoder=self.encoder)
         self.refresh()
         return report
 
@@ -211,7 +218,7 @@ class Catalog:
         from ingest.pipeline import QuietReporter
         from ingest.pipeline import rebuild as run_rebuild
 
-        report = run_rebuild(self.path, linker=linker, walks=walks, reporter=reporter or QuietReporter())
+        report = run_rebuild(self._location, linker=linker, walks=walks, reporter=reporter or QuietReporter())
         self.refresh()
         return report
 
@@ -223,7 +230,7 @@ class Catalog:
         """
         from ingest.updates import remove_products
 
-        run = remove_products(self.path, [int(i) for i in ids])
+        run = remove_products(self._location, [int(i) for i in ids])
         self.refresh()
         return run
 
@@ -235,7 +242,7 @@ class Catalog:
         """
         from ingest.updates import rollback as run_rollback
 
-        record = run_rollback(self.path, int(run))
+        record = run_rollback(self._location, int(run))
         self.refresh()
         return record
 
@@ -427,9 +434,9 @@ class Catalog:
         result = evaluate(self.store, options, reporter)
         if save:
             try:
-                result.saved_to = save_evaluation(self.path, result.to_dict())
-            except OSError as error:
-                result.save_error = str(error.strerror or error)
+                result.saved_to = save_evaluation(self.store, result.to_dict())
+            except (OSError, CatalogError) as error:
+                result.save_error = str(getattr(error, "strerror", None) or error)
         return result
 
     # -- helpers -----------------------------------------------------------------------------

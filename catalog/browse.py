@@ -5,9 +5,7 @@ Plain reads of the committed state; no TensorFlow, no vector search.
 
 from __future__ import annotations
 
-import os
 from importlib import metadata
-from pathlib import Path
 
 from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS
 from catalog.search import get_product
@@ -67,20 +65,8 @@ def catalog_info(store: Store) -> dict:
             "keras": _version("keras"),
             "gensim": _version("gensim"),
         },
-        "disk_bytes": folder_size(store.path),
+        "disk_bytes": store.storage.total_bytes(),
     }
-
-
-def folder_size(path: Path) -> int:
-    """Bytes under `path`: every table version LanceDB keeps, plus the model files."""
-    total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.stat(os.path.join(root, name)).st_size
-            except OSError:  # a file removed while we walk (a cleanup by a writer)
-                pass
-    return total
 
 
 def _version(package: str) -> str | None:

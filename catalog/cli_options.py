@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from pathlib import Path
 
 import click
+
+from catalog.storage import DbLocation, db_location, parse_storage_options
 
 SPACE_CHOICES = ("rec", "image", "graph", "all")
 LINKER_CHOICES = ("cosine", "paper")  # catalog.linker.LINKER_KINDS, without importing it for --help
@@ -14,12 +17,40 @@ LINKER_CHOICES = ("cosine", "paper")  # catalog.linker.LINKER_KINDS, without imp
 ENCODER_VARIABLE = "CATALOG_ENCODER"
 
 
+class DbParam(click.ParamType):
+    """A folder, or an object-store URI kept as written (click.Path would fold `s3://` into `s3:/`)."""
+
+    name = "PATH|URI"
+
+    def convert(self, value, param, ctx):
+        return value if isinstance(value, (Path, DbLocation)) else db_location(value)
+
+
+DB_HELP = "Database folder, or s3://bucket/prefix, gs://..., az://... (default ./db)."
+
+
 def db_option(command):
-    """`--db` on a command; `catalog --db X COMMAND` (on the group) is accepted too."""
+    """`--db` and `--storage-option key=value` on a command, handed to it as one `db` value;
+    `catalog --db X COMMAND` (on the group) is accepted too."""
+
+    @functools.wraps(command)
+    def with_location(*args, db=None, storage_options=(), **kwargs):
+        if storage_options:
+            try:
+                options = parse_storage_options(storage_options)
+            except Exception as error:  # CatalogError: a malformed pair is a usage error
+                raise click.BadParameter(str(error), param_hint="--storage-option") from None
+            db = DbLocation(resolve_db(db), options)
+        return command(*args, db=db, **kwargs)
+
+    with_location = click.option(
+        "--storage-option", "storage_options", multiple=True, metavar="KEY=VALUE",
+        help="Object-store setting for an s3://, gs:// or az:// --db (LanceDB's storage_options keys, e.g. "
+             "aws_endpoint=http://host:9000, allow_http=true); the standard AWS_/GOOGLE_/AZURE_ variables also work.",
+    )(with_location)
     return click.option(
-        "--db", "db", type=click.Path(path_type=Path), default=None, envvar="CATALOG_DB", show_envvar=True,
-        help="Database folder (default ./db).",
-    )(command)
+        "--db", "db", type=DbParam(), default=None, envvar="CATALOG_DB", show_envvar=True, help=DB_HELP,
+    )(with_location)
 
 
 def json_option(command):
@@ -30,19 +61,23 @@ def k_option(default: int):
     return click.option("-k", "k", type=click.IntRange(1, 1000), default=default, show_default=True, help="How many results.")
 
 
-def resolve_db(db: Path | None) -> Path:
-    """The command's --db, else the group's (`catalog --db X ...`), else $CATALOG_DB or ./db."""
+def resolve_db(db):
+    """The command's --db, else the group's (`catalog --db X ...`), else $CATALOG_DB or ./db:
+    a Path, an object-store URI, or a DbLocation (with --storage-option)."""
     from catalog.store import default_db_path
 
     if db is None:
         context = click.get_current_context(silent=True)
         root = context.find_root() if context else None
         db = root.params.get("db") if root else None
+        group_options = root.params.get("storage_options") if root else None
+        if db is not None and group_options:  # `catalog --db s3://... --storage-option k=v COMMAND`
+            db = DbLocation(db, parse_storage_options(group_options))
     return db or default_db_path()
 
 
-def open_catalog(db: Path | None):
-    """The `Catalog` a command works on: its database folder and the encoder of $CATALOG_ENCODER, if set."""
+def open_catalog(db):
+    """The `Catalog` a command works on: its database and the encoder of $CATALOG_ENCODER, if set."""
     from catalog.api import Catalog
 
     return Catalog(resolve_db(db), encoder=encoder_from_environment())

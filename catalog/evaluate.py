@@ -81,7 +81,7 @@ class Evaluation:
     settings: dict  # seed, holdout share, run, node2vec and linker parameters
     seconds: dict[str, float]
     held_out_ids: list[int]
-    saved_to: Path | None = None  # where `Catalog.evaluate` saved the document for `catalog plot eval`
+    saved_to: Path | str | None = None  # where `Catalog.evaluate` saved the document for `catalog plot eval`
     save_error: str | None = None  # why it could not (a read-only database still gets its figures)
 
     def document(self) -> dict:
@@ -460,24 +460,31 @@ def _top_k(pool_unit: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
 # -- the saved run -------------------------------------------------------------------------------
 
 
-def save_evaluation(db_path: Path, document: dict) -> Path:
-    """Write the eval document beside the tables (replacing the previous one atomically)."""
-    path = Path(db_path) / EVAL_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(document, indent=1))
-    tmp.replace(path)
-    return path
+def _storage(database):
+    """A Store's location, or that of a database path, URI or DbLocation."""
+    from catalog.storage import open_storage
+
+    return database.storage if hasattr(database, "storage") else open_storage(database)
 
 
-def load_evaluation(db_path: Path) -> dict:
-    path = Path(db_path) / EVAL_FILE
-    if not path.is_file():
-        raise CatalogError(f"no eval run saved in {db_path} (run `catalog eval` first)")
+def save_evaluation(database, document: dict) -> Path | str:
+    """Write the eval document beside the tables (whole or not at all, replacing the previous one).
+
+    `database`: a Store, or a database path, URI or DbLocation. Returns where it went."""
+    storage = _storage(database)
+    storage.write_bytes(EVAL_FILE, json.dumps(document, indent=1).encode())
+    return storage.root / EVAL_FILE if storage.is_local else f"{storage}/{EVAL_FILE}"
+
+
+def load_evaluation(database) -> dict:
+    storage = _storage(database)
+    where = f"{storage}/{EVAL_FILE}"
     try:
-        document = json.loads(path.read_text())
+        document = json.loads(storage.read_bytes(EVAL_FILE))
+    except FileNotFoundError:
+        raise CatalogError(f"no eval run saved in {storage} (run `catalog eval` first)") from None
     except (OSError, ValueError) as error:
-        raise CatalogError(f"cannot read {path}: {error}") from None
+        raise CatalogError(f"cannot read {where}: {error}") from None
     if not isinstance(document, dict) or "precision" not in document:
-        raise CatalogError(f"{path} is not a `catalog eval` result")
+        raise CatalogError(f"{where} is not a `catalog eval` result")
     return document
-

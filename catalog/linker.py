@@ -16,11 +16,9 @@ Two variants, both measurable with `catalog eval`:
 
 from __future__ import annotations
 
-import hashlib
 import io
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -75,23 +73,13 @@ class Linker:
                  w1=self.w1, b1=self.b1, w2=self.w2, b2=self.b2)
         return buffer.getvalue()
 
-    def save(self, models_dir: Path) -> Path:
-        """Write to a content-addressed file (never overwritten, so old runs keep their linker)."""
-        data = self.to_bytes()
-        path = Path(models_dir) / f"linker-{hashlib.sha256(data).hexdigest()[:16]}.npz"
-        if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
-        return path
-
     @classmethod
-    def load(cls, path: Path) -> "Linker":
+    def from_bytes(cls, blob: bytes, name: str = "linker") -> "Linker":
         try:
-            with np.load(path) as data:
+            with np.load(io.BytesIO(blob)) as data:
                 return cls(kind=str(data["kind"]), **{k: data[k] for k in ("mean", "std", "w1", "b1", "w2", "b2")})
         except (OSError, KeyError, ValueError) as error:
-            raise CatalogError(f"cannot read the linker model {path}: {error}") from None
+            raise CatalogError(f"cannot read the linker model {name}: {error}") from None
 
 
 @dataclass

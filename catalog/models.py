@@ -77,7 +77,7 @@ def load_encoder(store: Store, weights: str | None = None) -> Encoder:
         weights=check_weights(recorded, weights),
         seed=recorded["seed"],
         image_size=recorded["image_size"],
-        head_path=store.path / recorded["head_file"],
+        head_path=store.local_file(recorded["head_file"]),
     )
     if encoder.info.id != recorded["id"]:
         raise CatalogError(
@@ -91,7 +91,7 @@ def load_linker(store: Store) -> Linker:
     recorded = store.run.linker
     if not recorded.get("file"):
         raise CatalogError(f"the database at {store.path} has no linker (no product had an image)")
-    return Linker.load(store.path / recorded["file"])
+    return Linker.from_bytes(store.read_file(recorded["file"]), recorded["file"])
 
 
 def database_encoder(store: Store, encoder: Encoder | None = None, weights: str | None = None) -> Encoder:

@@ -13,12 +13,15 @@ versions named by the newest run record, and a writer appends that record last. 
 the table writes and the run record leaves the newest record pointing at the previous, complete
 state, and the next writer restores the tables to it before writing. The same record makes
 history and rollback one lookup.
+
+The database may be a local folder or a prefix on an object store (`s3://`, `gs://`, `az://`):
+`catalog/storage.py` holds everything that differs (files beside the tables, the write lock), and
+docs/object-storage.md explains how the guarantees hold without `fcntl`.
 """
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import os
 from contextlib import contextmanager
@@ -31,6 +34,7 @@ import pyarrow as pa
 
 from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NAME_COLUMN, NODE_DIM
 from catalog.errors import CatalogError
+from catalog.storage import db_location, open_storage
 
 SCHEMA_VERSION = 1
 # Storage policy: the newest KEEP_RUNS runs stay restorable with `catalog rollback`; table versions
@@ -132,16 +136,17 @@ class Run:
         }
 
 
-def default_db_path() -> Path:
-    return Path(os.environ.get("CATALOG_DB") or "db")
+def default_db_path() -> Path | str:
+    return db_location(os.environ.get("CATALOG_DB") or "db")
 
 
 class Store:
-    """A catalog database folder. Reads see the state of the newest committed run."""
+    """A catalog database (a folder, or an object-store prefix). Reads see the newest committed run."""
 
-    def __init__(self, path: Path | str):
-        self.path = Path(path)
-        self.models_dir = self.path / "models"
+    def __init__(self, path: Path | str, storage_options: dict[str, str] | None = None):
+        self.storage = open_storage(path, storage_options)
+        # Shown in messages; a Path for a folder, the URI for an object store.
+        self.path = self.storage.root if self.storage.is_local else self.storage.uri
         self._db = None
         self._tables: dict[str, Any] = {}
         self._run: Run | None = None
@@ -149,12 +154,12 @@ class Store:
     # -- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | str) -> "Store":
+    def open(cls, path: Path | str, storage_options: dict[str, str] | None = None) -> "Store":
         """Open an existing database for reading; a clear error if there is none."""
-        store = cls(path)
-        if not store.path.exists():
+        store = cls(path, storage_options)
+        if not store.storage.exists():
             raise CatalogError(f"no catalog database at {store.path} (run `catalog ingest` first, or pass --db)")
-        if not store.path.is_dir() or not (store.path / "runs.lance").is_dir():
+        if not store.storage.has_table("runs"):
             raise CatalogError(f"{store.path} is not a catalog database (no runs table)")
         if store.run is None:
             raise CatalogError(f"the database at {store.path} holds no completed ingest yet")
@@ -173,7 +178,7 @@ class Store:
         if self._db is None:
             import lancedb
 
-            self._db = lancedb.connect(str(self.path))
+            self._db = lancedb.connect(self.storage.lance_uri, storage_options=self.storage.storage_options or None)
         return self._db
 
     def _raw_table(self, name: str):
@@ -207,7 +212,7 @@ class Store:
         return self._run
 
     def runs(self) -> list[Run]:
-        if not (self.path / "runs.lance").is_dir():
+        if not self.storage.has_table("runs"):
             return []
         rows = self.db.open_table("runs").to_arrow().sort_by("run").to_pylist()
         return [Run.from_row(row) for row in rows]
@@ -232,35 +237,23 @@ class Store:
     @contextmanager
     def writer(self) -> Iterator["Writer"]:
         """Exclusive write access; restores any half-written state left by a crashed writer."""
-        if self.path.is_file():
-            raise CatalogError(f"{self.path} is a file, not a database folder")
-        if self.path.is_dir() and not (self.path / "runs.lance").is_dir():
-            # A folder with other things in it is someone else's (a typo in --db): never write into it.
-            strangers = sorted(p.name for p in self.path.iterdir() if p.name not in DATABASE_ENTRIES)
+        self.storage.check_is_folder()
+        if not self.storage.has_table("runs"):
+            # A location with other things in it is someone else's (a typo in --db): never write into it.
+            strangers = sorted(name for name in self.storage.entries() if name not in DATABASE_ENTRIES)
             if strangers:
                 raise CatalogError(
                     f"{self.path} is not a catalog database (it holds {strangers[0]!r}); "
                     "give --db a new or empty folder"
                 )
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            self.models_dir.mkdir(exist_ok=True)
-            lock_file = open(self.path / ".lock", "a+")
-        except OSError as error:
-            raise CatalogError(f"cannot write to the database folder {self.path}: {error.strerror}") from None
-        with lock_file:
-            try:
-                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise CatalogError(
-                    f"another process is writing to {self.path}; wait for it to finish and try again"
-                ) from None
+        self.storage.prepare()
+        with self.storage.write_lock() as lock:
             try:
                 self.refresh()
                 if self.run is not None:
                     self._check_schema()  # before _recover: a newer catalog's tables are not ours to restore
                 self._recover()
-                yield Writer(self)
+                yield Writer(self, lock)
             except OSError as error:
                 if error.errno not in DISK_ERRORS:
                     raise
@@ -268,8 +261,27 @@ class Store:
                     f"cannot write to the database folder {self.path}: {error.strerror}; nothing was committed"
                 ) from None
             finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
                 self.refresh()
+
+    # -- files beside the tables ---------------------------------------------------------------
+
+    def read_file(self, key: str) -> bytes:
+        """A file of the database (`models/...`, `eval.json`) by its path inside the database."""
+        try:
+            return self.storage.read_bytes(key)
+        except FileNotFoundError:
+            raise CatalogError(f"{key} is missing from the database at {self.path}") from None
+
+    def local_file(self, key: str) -> Path:
+        """A file of the database as a local path (a cached copy when the database is remote)."""
+        try:
+            return self.storage.local_path(key)
+        except FileNotFoundError:
+            raise CatalogError(f"{key} is missing from the database at {self.path}") from None
+
+    def save_model(self, prefix: str, data: bytes, suffix: str) -> str:
+        """Write a content-addressed model file (never overwritten, so old runs keep theirs); its key."""
+        return self.storage.put_content_addressed("models", prefix, data, suffix)
 
     def _recover(self) -> None:
         """Bring products/attributes back to the committed versions if a writer died mid-way."""
@@ -298,8 +310,9 @@ def migrate(table, schema: pa.Schema) -> None:
 class Writer:
     """The write side of one logical change. Nothing is visible to readers until `commit`."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, lock=None):
         self.store = store
+        self.lock = lock
         self.products = store._raw_table("products")
         self.attributes = store._raw_table("attributes")
         migrate(self.products, PRODUCTS_SCHEMA)
@@ -354,6 +367,8 @@ class Writer:
     def commit(self, kind: str, *, encoder: dict, node2vec: dict, linker: dict, metrics: dict, summary: dict) -> Run:
         """Append the run record: from here on readers see the new state."""
         previous = self.previous
+        if self.lock is not None:
+            self.lock.check()  # on an object store: still ours, so no other writer's run is overwritten
         record = {
             "run": (previous.run + 1) if previous else 1,
             "kind": kind,

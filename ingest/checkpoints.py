@@ -4,17 +4,15 @@ Encoding is the one stage that takes an hour on the full catalog, so an ingest i
 Ctrl-C, a crash or `kill -9` must not start it over. Every few hundred photos the vectors and
 thumbnails encoded so far are written to `<db>/checkpoints/<encoder>/NNNNNN.npz`, keyed by the
 sha256 of the photo's bytes and by the encoder id, so a re-run skips every photo already done
-(even if ids or rows changed in between). Files are written to a temporary name and renamed, so
-a checkpoint is either whole or absent. After a successful commit the folder is removed: from then
-on the database itself holds the vectors.
+(even if ids or rows changed in between). Each file is written whole or not at all (a temporary
+name and a rename in a folder; a single put on an object store, see catalog/storage.py). After a
+successful commit the folder is removed: from then on the database itself holds the vectors.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import shutil
-from pathlib import Path
 
 import numpy as np
 
@@ -22,15 +20,16 @@ FLUSH_EVERY = 256
 
 
 class EncodeCheckpoints:
-    def __init__(self, db_path: Path, encoder_id: str):
+    def __init__(self, storage, encoder_id: str):
+        """`storage`: the database's location (catalog/storage.py), a folder or an object-store prefix."""
         digest = hashlib.sha256(encoder_id.encode()).hexdigest()[:16]
-        self.root = Path(db_path) / "checkpoints"
-        self.folder = self.root / f"encode-{digest}"
+        self.storage = storage
+        self.folder = f"checkpoints/encode-{digest}"
         self._pending: list[tuple[str, np.ndarray, bytes]] = []
         self._known: dict[str, tuple[np.ndarray, bytes]] = {}
-        if self.folder.is_dir():
-            for path in sorted(self.folder.glob("*.npz")):
-                self._known.update(_read(path))
+        self._files = [key for key in storage.keys(self.folder) if key.endswith(".npz")]
+        for key in self._files:
+            self._known.update(_read(storage, key))
 
     def __len__(self) -> int:
         return len(self._known)
@@ -47,27 +46,25 @@ class EncodeCheckpoints:
     def flush(self) -> None:
         if not self._pending:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
         shas, vectors, thumbnails = zip(*self._pending)
         offsets = np.cumsum([0] + [len(t) for t in thumbnails])
         buffer = io.BytesIO()
         np.savez(buffer, sha=np.array(shas), vectors=np.stack(vectors).astype(np.float32),
                  thumbnails=np.frombuffer(b"".join(thumbnails), np.uint8), offsets=offsets)
-        path = self.folder / f"{len(list(self.folder.glob('*.npz'))):06d}.npz"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(buffer.getvalue())
-        tmp.replace(path)
+        key = f"{self.folder}/{len(self._files):06d}.npz"
+        self.storage.write_bytes(key, buffer.getvalue())
+        self._files.append(key)
         self._pending.clear()
 
     def clear(self) -> None:
         """Called after a commit: the database now holds everything the checkpoints did."""
         self._pending.clear()
-        shutil.rmtree(self.root, ignore_errors=True)
+        self.storage.delete_prefix("checkpoints")
 
 
-def _read(path: Path) -> dict[str, tuple[np.ndarray, bytes]]:
+def _read(storage, key: str) -> dict[str, tuple[np.ndarray, bytes]]:
     try:
-        with np.load(path) as data:
+        with np.load(io.BytesIO(storage.read_bytes(key))) as data:
             blob, offsets = data["thumbnails"].tobytes(), data["offsets"]
             return {
                 str(sha): (vector, blob[offsets[n]:offsets[n + 1]])

@@ -242,7 +242,7 @@ def ingest(
             encoder=encoder_record, node2vec=node2vec_record, linker=linker_record, summary=summary, seconds=seconds,
         )
         # Still under the lock: a next writer may already be writing its own checkpoints once it is released.
-        EncodeCheckpoints(store.path, encoder_record.get("id", "")).clear()
+        EncodeCheckpoints(store.storage, encoder_record.get("id", "")).clear()
     return IngestReport(run, len(state.frame), styles.rejects, problems, seconds, summary)
 
 
@@ -487,7 +487,7 @@ def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, 
     if encoder is None:
         encoder = _build_encoder(store, encoder_record, options)
     encoder_record = _encoder_record(store, encoder, options, encoder_record)
-    checkpoints = EncodeCheckpoints(store.path, encoder_record["id"])
+    checkpoints = EncodeCheckpoints(store.storage, encoder_record["id"])
 
     def store_vector(product_id: int, vector: np.ndarray, thumbnail: bytes, digest: str) -> None:
         n = position[product_id]
@@ -532,7 +532,7 @@ def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, 
 def _build_encoder(store: Store, recorded: dict, options: IngestOptions):
     from catalog.encoder import ImageEncoder  # TensorFlow only when a photo needs encoding
 
-    head = store.path / recorded["head_file"] if recorded.get("head_file") else None
+    head = store.local_file(recorded["head_file"]) if recorded.get("head_file") else None
     return ImageEncoder(weights=options.weights, seed=options.seed, image_size=options.image_size, head_path=head)
 
 
@@ -548,13 +548,11 @@ def _encoder_record(store: Store, encoder: Encoder, options: IngestOptions, reco
     if not hasattr(encoder, "save_head") or not hasattr(encoder, "info"):
         return {"id": encoder.id, "weights": "custom", "weights_path": None, "seed": None,
                 "image_size": encoder.image_size, "head_file": None}
-    head_path = store.models_dir / f"head-{encoder.info.head_sha256[:16]}.weights.h5"
-    if not head_path.exists():
-        # Written under another name and renamed: a kill mid-write must not leave a partial file that a
-        # later ingest takes for the finished one (the name is content-addressed, so existing = done).
-        partial = head_path.with_suffix(".partial")
-        encoder.save_head(partial)
-        partial.replace(head_path)
+    head_file = f"models/head-{encoder.info.head_sha256[:16]}.weights.h5"
+    if not store.storage.has(head_file):
+        # Written whole or not at all: a kill mid-write must not leave a partial file that a later
+        # ingest takes for the finished one (the name is content-addressed, so existing = done).
+        store.storage.write_with(head_file, encoder.save_head)
     weights_path = options.weights if options.weights not in ("imagenet", "random") else None
     return {
         "id": encoder.info.id,
@@ -562,7 +560,7 @@ def _encoder_record(store: Store, encoder: Encoder, options: IngestOptions, reco
         "weights_path": str(Path(weights_path).resolve()) if weights_path else None,
         "seed": encoder.info.seed,
         "image_size": encoder.info.image_size,
-        "head_file": str(head_path.relative_to(store.path)),
+        "head_file": head_file,
     }
 
 
@@ -589,8 +587,8 @@ def _train_spaces(store: Store, state: Products, options: IngestOptions, reporte
         with reporter.stage("linker", options.linker.epochs) as progress:
             fit = train_linker(image_vectors, state.vectors["node_vector"][has_image], options.linker, progress)
         state.vectors["rec_vector"][has_image] = fit.linker.translate(image_vectors)
-        linker_file = fit.linker.save(store.models_dir).relative_to(store.path)
-        linker_record = {**options.linker.to_dict(), "file": str(linker_file), "metrics": fit.metrics}
+        linker_file = store.save_model("linker", fit.linker.to_bytes(), ".npz")
+        linker_record = {**options.linker.to_dict(), "file": linker_file, "metrics": fit.metrics}
     seconds["linker"] = time.perf_counter() - started
 
     keys = list(graph.attribute_keys)
@@ -622,7 +620,7 @@ def _place_incrementally(writer: Writer, state: Products, change: Change, previo
 
     photos = frame["id"].isin(change.added | change.photo_changed).to_numpy() & frame["has_image"].to_numpy(bool)
     if photos.any():
-        linker = Linker.load(writer.store.path / previous.linker["file"])
+        linker = Linker.from_bytes(writer.store.read_file(previous.linker["file"]), previous.linker["file"])
         state.vectors["rec_vector"][photos] = linker.translate(state.vectors["image_vector"][photos])
 
     existing = writer.attributes.to_arrow().to_pandas()

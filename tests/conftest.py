@@ -103,3 +103,21 @@ def run_cli(*args, ok=True, env=None):
     if ok:
         assert result.exit_code == 0, result.output + repr(result.exception)
     return result
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on a free loopback port, for the whole session (tests/s3_server.py)."""
+    from tests.s3_server import S3Server
+
+    server = S3Server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server, monkeypatch):
+    """A fresh bucket; the standard AWS variables point this process and its children at the server."""
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    return s3_server.new_bucket()

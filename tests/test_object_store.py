@@ -1,0 +1,287 @@
+"""The database on an object store: the commands and the guarantees against `s3://` on a real S3 server.
+
+moto's standalone server runs on loopback (tests/s3_server.py); the catalog reaches it only through
+the standard AWS environment variables or `--storage-option`, as it would reach S3. The README's
+guarantees are repeated here without `fcntl`: one writer at a time (a lease object written with
+conditional puts, catalog/lease.py), a killed ingest leaves the previous run readable and the next
+one completes (resuming from its checkpoints on the store), readers never see half a run, rollback
+restores tables and models together.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from functools import partial
+
+import numpy as np
+import obstore
+import pytest
+from obstore.store import from_url
+
+import catalog.encoder
+import catalog.linker
+from catalog.errors import CatalogError
+from catalog.lease import LeaseLock
+from catalog.storage import open_storage
+from catalog.store import Store
+from ingest.reader import read_styles
+from tests.conftest import FAST_INGEST, FakeEncoder
+from tests.conftest import run_cli as run
+from tests.test_faults import BASE_ROWS, LINKER_EPOCHS, REPO, Ingest, assert_readable, snapshot
+
+LEASE = 2.0  # seconds: a killed writer's lock is taken over after this (30 s by default)
+
+
+def copy_prefix(source: str, target: str) -> None:
+    """Copy a database between buckets (what `cp -r` of a folder is to the local fault tests)."""
+    src, dst = from_url(source), from_url(target)
+    for batch in obstore.list(src):
+        for meta in batch:
+            obstore.put(dst, meta["path"], bytes(obstore.get(src, meta["path"]).bytes()))
+
+
+def checkpoint_keys(db: str) -> list[str]:
+    return open_storage(db).keys("checkpoints")
+
+
+def assert_complete(db: str, ids: set[int], with_photo: set[int]) -> None:
+    """Exactly these products, each once, with every vector it should have; no checkpoints left."""
+    store = Store.open(db)
+    rows = store.table("products").to_arrow().to_pylist()
+    assert sorted(r["id"] for r in rows) == sorted(ids)
+    for row in rows:
+        assert np.linalg.norm(row["node_vector"]) > 0, row["id"]
+        if row["id"] in with_photo:
+            assert np.linalg.norm(row["image_vector"]) > 0 and np.linalg.norm(row["rec_vector"]) > 0, row["id"]
+    assert checkpoint_keys(db) == []
+
+
+@pytest.fixture
+def fast_models(monkeypatch):
+    monkeypatch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
+    monkeypatch.setattr(catalog.linker, "LinkerParams", partial(catalog.linker.LinkerParams, epochs=LINKER_EPOCHS))
+    FakeEncoder.calls = 0
+    return FakeEncoder
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, demo_catalog):
+    folder = tmp_path_factory.mktemp("s3-files")
+    rows = read_styles(demo_catalog.csv_path).rows
+    base_csv, all_csv = folder / "base.csv", folder / "all.csv"
+    rows.iloc[:BASE_ROWS].to_csv(base_csv, index=False)
+    rows.to_csv(all_csv, index=False)
+    ids = {int(i) for i in rows["id"]}
+    return {"base_csv": base_csv, "all_csv": all_csv, "images": demo_catalog.images_dir, "ids": ids,
+            "base_ids": {int(i) for i in rows["id"].iloc[:BASE_ROWS]},
+            "with_photo": {i for i in ids if (demo_catalog.images_dir / f"{i}.jpg").exists()}}
+
+
+@pytest.fixture(scope="module")
+def base_uri(s3_server, files):
+    """One committed base database on the server (run 1: the first 100 demo products)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in s3_server.env.items():
+            patch.setenv(name, value)
+        patch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
+        patch.setattr(catalog.linker, "LinkerParams", partial(catalog.linker.LinkerParams, epochs=LINKER_EPOCHS))
+        uri = f"s3://{s3_server.new_bucket()}/base"
+        run("ingest", "--csv", files["base_csv"], "--images", files["images"], "--db", uri, *FAST_INGEST)
+    return uri
+
+
+@pytest.fixture
+def db(s3_bucket, base_uri, monkeypatch):
+    """A private copy of the base database in a fresh bucket; short leases for the kill tests."""
+    monkeypatch.setenv("CATALOG_LOCK_LEASE_SECONDS", str(LEASE))
+    uri = f"s3://{s3_bucket}/shop/db"
+    copy_prefix(base_uri, uri)
+    return uri
+
+
+# -- the commands -------------------------------------------------------------------------------------
+
+
+def test_commands_and_library_run_against_s3(db, files, fast_models, tmp_path, monkeypatch):
+    """Read commands, an incremental ingest, history, remove, rollback, eval and the Python API."""
+    store = Store.open(db)
+    assert store.run.run == 1 and store.storage.has(store.run.linker["file"])
+    product_id = min(files["base_ids"] & files["with_photo"])
+    assert len(json.loads(run("similar", product_id, "--db", db, "--json", "-k", 3).stdout)["results"]) == 3
+    assert json.loads(run("query", "--id", product_id, "--plus", "green", "--db", db, "--json").stdout)["results"]
+    assert json.loads(run("show", product_id, "--db", db, "--json").stdout)["id"] == product_id
+    info = json.loads(run("info", "--db", db, "--json").stdout)
+    assert info["database"] == db and info["products"] == BASE_ROWS and info["disk_bytes"] > 0
+
+    added = json.loads(run("ingest", "--csv", files["all_csv"], "--images", files["images"], "--db", db, "--json",
+                           *FAST_INGEST).stdout)
+    assert added["run"] == 2 and added["summary"]["mode"] == "incremental"
+    assert fast_models.calls == len(files["with_photo"] - files["base_ids"])  # only the new photos
+    assert checkpoint_keys(db) == []  # cleared on the store after the commit
+
+    run("remove", product_id, "--db", db)
+    history = json.loads(run("history", "--db", db, "--json").stdout)
+    assert [r["kind"] for r in history] == ["ingest", "ingest", "remove"]
+    run("rollback", "1", "--db", db)
+    assert snapshot(db)[2] == _products_of_run(db, 1)
+
+    monkeypatch.setattr(catalog.linker, "LinkerParams", catalog.linker.LinkerParams.func)  # eval sets its epochs
+    run("eval", "--db", db, "--json", "--walks", "5", "--walk-length", "10", "--epochs", "2", "--trials", "10")
+    assert open_storage(db).has("eval.json")
+    run("plot", "eval", "--db", db, "--out", tmp_path / "eval.png")
+    assert (tmp_path / "eval.png").stat().st_size > 0
+
+
+def _products_of_run(db: str, run_number: int) -> list[dict]:
+    store = Store.open(db)
+    version = next(r.products_version for r in store.runs() if r.run == run_number)
+    table = store.db.open_table("products")
+    table.checkout(version)
+    return table.to_arrow().sort_by("id").to_pylist()
+
+
+def test_storage_options_instead_of_the_environment(db, monkeypatch, s3_server):
+    """Endpoint and credentials as --storage-option pairs (LanceDB's keys), no AWS_ variables set."""
+    for name in s3_server.env:
+        monkeypatch.delenv(name)
+    flags = ["--storage-option", f"aws_endpoint={s3_server.endpoint}", "--storage-option", "allow_http=true",
+             "--storage-option", "aws_access_key_id=testing", "--storage-option", "aws_secret_access_key=testing",
+             "--storage-option", "region=us-east-1"]
+    info = json.loads(run("info", "--db", db, "--json", *flags).stdout)
+    assert info["products"] == BASE_ROWS
+    bad = run("info", "--db", db, "--storage-option", "novalue", ok=False)
+    assert bad.exit_code == 2 and "key=value" in bad.output
+    local = run("info", "--db", "somefolder", "--storage-option", "allow_http=true", ok=False)
+    assert local.exit_code == 1 and "applies to s3://" in local.output
+
+
+def test_missing_bucket_or_database_is_one_line(s3_bucket):
+    result = run("similar", "1", "--db", f"s3://{s3_bucket}/nothing-here", ok=False)
+    assert result.exit_code == 1 and "no catalog database" in result.output
+    result = run("info", "--db", "s3://no-such-bucket-anywhere/db", ok=False)
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+
+
+# -- the guarantees without fcntl -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", ["encode", "products"])
+def test_kill_leaves_previous_run_and_next_ingest_completes(stage, db, files, fast_models, tmp_path):
+    """kill -9 while encoding (2 checkpoints on the store) or after the products table was written."""
+    before = snapshot(db)
+    ingest = Ingest(tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, "--batch-size", "4",
+                    pause_at=stage)
+    ingest.wait_for(stage)
+    assert ingest.kill() == -signal.SIGKILL
+    killed = time.monotonic()
+    # The dead writer's lease still runs: a writer now is told so, in one line, and writes nothing.
+    early = run("remove", min(files["base_ids"]), "--db", db, ok=False)
+    if time.monotonic() - killed < LEASE * 0.75:  # (a loaded machine may have let the lease run out already)
+        assert early.exit_code == 1, early.output
+        assert early.output.startswith("Error: another process is writing to") and "lease runs out" in early.output
+    assert_readable(db, before)
+    if stage == "encode":
+        assert len(checkpoint_keys(db)) == 2
+    time.sleep(max(0.0, killed + LEASE + 0.2 - time.monotonic()))
+    doc = json.loads(run("ingest", "--csv", files["all_csv"], "--images", files["images"], "--db", db, "--json",
+                         *FAST_INGEST, "--batch-size", "4").stdout)
+    assert doc["run"] == 2 and doc["summary"]["products"] == len(files["ids"])
+    assert_complete(db, files["ids"], files["with_photo"])
+    new_photos = len(files["with_photo"] - files["base_ids"])
+    # resumed from the checkpoints on the store: 2 of 4 photos before the kill while encoding, all of them after
+    assert fast_models.calls == (new_photos - 8 if stage == "encode" else 0)
+
+
+def test_two_ingests_at_once_one_proceeds_the_other_gets_a_clear_error(db, files, tmp_path):
+    ingests = [Ingest(tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, pause_at="products", seconds=4,
+                      name=f"ingest{n}") for n in range(2)]
+    codes = sorted(ingest.finish() for ingest in ingests)
+    assert codes == [0, 1], [i.stderr() for i in ingests]
+    loser = next(i for i in ingests if i.process.returncode == 1)
+    assert loser.stderr().strip().splitlines()[-1].startswith("Error: another process is writing to")
+    assert [r.run for r in Store.open(db).runs()] == [1, 2]
+    assert_complete(db, files["ids"], files["with_photo"])
+
+
+def test_readers_see_one_consistent_version_while_an_ingest_writes(db, files, tmp_path):
+    """Readers in threads and in another process, while both tables hold uncommitted versions."""
+    query_id = min(files["with_photo"] & files["base_ids"])
+    seen, errors = [], []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            try:
+                store = Store.open(db)
+                seen.append((store.run.run, store.table("products").count_rows()))
+                time.sleep(0.05)
+            except BaseException as error:  # noqa: BLE001 - every failure is a finding here
+                errors.append(error)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    ingest = Ingest(tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, pause_at="compact", seconds=4)
+    ingest.wait_for("compact")
+    during = subprocess.run([sys.executable, "-m", "catalog", "similar", str(query_id), "--db", db, "--json"],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert during.returncode == 0, during.stderr
+    assert ingest.finish() == 0, ingest.stderr()
+    time.sleep(0.3)
+    stop.set()
+    thread.join()
+    assert not errors, errors[:3]
+    assert set(seen) <= {(1, BASE_ROWS), (2, len(files["ids"]))} and (1, BASE_ROWS) in seen, set(seen)
+    assert (2, len(files["ids"])) in seen
+
+
+# -- the lease lock itself ----------------------------------------------------------------------------
+
+
+def test_lease_racing_writers_exactly_one_wins(s3_bucket):
+    storage = open_storage(f"s3://{s3_bucket}/db")
+    barrier, outcomes = threading.Barrier(6), []
+
+    def contend():
+        lock = LeaseLock(storage, lease=30)
+        barrier.wait()
+        try:
+            lock.acquire()
+            outcomes.append("won")
+        except CatalogError as error:
+            outcomes.append(str(error))
+
+    threads = [threading.Thread(target=contend) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("won") == 1, outcomes
+    assert all(o.startswith("another process is writing to") for o in outcomes if o != "won")
+
+
+def test_lease_is_renewed_while_held_and_released_after(s3_bucket):
+    storage = open_storage(f"s3://{s3_bucket}/db")
+    with LeaseLock(storage, lease=0.6) as held:
+        time.sleep(1.5)  # past two lease lengths: only the heartbeat keeps it
+        with pytest.raises(CatalogError, match="another process is writing"):
+            LeaseLock(storage, lease=0.6).acquire()
+        held.check()
+    with LeaseLock(storage, lease=0.6) as again:  # released: the next writer takes it at once
+        assert again.took_over is None
+
+
+def test_a_stalled_writer_that_lost_its_lease_cannot_commit(s3_bucket):
+    storage = open_storage(f"s3://{s3_bucket}/db")
+    stalled = LeaseLock(storage, lease=0.5)
+    stalled.acquire()  # no heartbeat: as if the process froze
+    time.sleep(0.7)
+    with LeaseLock(storage, lease=30) as successor:
+        assert successor.took_over and successor.took_over["pid"] > 0
+        with pytest.raises(CatalogError, match="lost the write lock"):
+            stalled.check()
+        successor.check()
