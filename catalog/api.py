@@ -171,13 +171,18 @@ class Catalog:
         epochs: int | None = None,
         prune: bool = False,
         rebuild: bool = False,
+        engine: str = "local",
+        ray_address: str | None = None,
+        ray_workers: int | None = None,
         reporter: Reporter | None = None,
     ) -> IngestReport:
         """Read styles.csv and the photos in `images` into the database, as one committed run.
 
         The first ingest trains everything; later ones are incremental. `weights`, `seed`,
         `image_size`, `linker` (kind) and `epochs` (of linker training, at most) default to what
-        the database records (imagenet, 0, 256, cosine and 60 for a new one).
+        the database records (imagenet, 0, 256, cosine and 60 for a new one). `engine="ray"`
+        decodes and encodes the photos on a Ray cluster (`ray_address`, default this machine's;
+        `ray_workers` encoder actors): ingest/ray_engine.py, docs/scaling.md.
 
             >>> report = Catalog("db").ingest("styles.csv", "images/", weights="random")  # doctest: +SKIP
             >>> report.summary["added"]                                                 # doctest: +SKIP
@@ -202,6 +207,9 @@ class Catalog:
             linker_epochs=epochs,
             prune=prune,
             rebuild=rebuild,
+            engine=engine,
+            ray_address=ray_address,
+            ray_workers=ray_workers,
         )
         report = run_ingest(self._location, Path(csv), Path(images), options, reporter or QuietReporter(), encoder=self.encoder)
         self.refresh()

@@ -77,10 +77,15 @@ def reporter(as_json: bool = False):
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Linker epochs at most [default: recorded, or 60].")
 @click.option("--prune", is_flag=True, help="Remove products that are not in the CSV (default: keep them).")
 @click.option("--rebuild", "full_rebuild", is_flag=True, help="Retrain graph space and linker on the whole catalog.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where photos are decoded and encoded: this process, or a Ray cluster (pip install 'catalog[ray]').")
+@click.option("--ray-address", default=None, help="Ray cluster to join (default: this machine's, started if needed).")
+@click.option("--ray-workers", type=click.IntRange(1), default=None,
+              help="Encoder actors on the Ray cluster (default: one per GPU, else one per 2 CPUs).")
 @db_option
 @json_option
 def ingest(csv_path, images_dir, weights, limit, seed, image_size, batch_size, num_walks, walk_length, p, q, linker_kind,
-           epochs, prune, full_rebuild, db, as_json):
+           epochs, prune, full_rebuild, engine, ray_address, ray_workers, db, as_json):
     """Read styles.csv and photos into the database (one committed version).
 
     The first ingest trains everything. Later ones are incremental: unchanged products are
@@ -93,13 +98,14 @@ def ingest(csv_path, images_dir, weights, limit, seed, image_size, batch_size, n
     catalog ingest --csv styles.csv --images images/ --weights random --limit 2000
     catalog ingest --csv new-rows.csv --images images/          # add or change a few products
     catalog ingest --csv styles.csv --images images/ --prune    # also remove products not in the CSV
+    catalog ingest --csv styles.csv --images /shared/images/ --db s3://bucket/catalog --engine ray --ray-address auto
     """
     from catalog import render
 
     report = open_catalog(db).ingest(
         csv_path, images_dir, weights=weights, seed=seed, limit=limit, image_size=image_size, batch_size=batch_size,
         walks=num_walks, walk_length=walk_length, p=p, q=q, linker=linker_kind, epochs=epochs, prune=prune,
-        rebuild=full_rebuild,
+        rebuild=full_rebuild, engine=engine, ray_address=ray_address, ray_workers=ray_workers,
         reporter=reporter(as_json),
     )
     render.emit_json(report.to_dict()) if as_json else render.print_ingest_report(report)

@@ -81,6 +81,9 @@ class IngestOptions:
     linker_epochs: int | None = None  # changes the epochs (at most) of `linker`
     prune: bool = False  # remove products that are not in the CSV
     rebuild: bool = False  # retrain graph space and linker on the whole catalog
+    engine: str = "local"  # "ray": photos decoded and encoded on a Ray cluster (ingest/ray_engine.py)
+    ray_address: str | None = None
+    ray_workers: int | None = None
 
     def resolved(self, previous: Run | None) -> IngestOptions:
         """These options with every None filled from the previous run's record (or the defaults)."""
@@ -203,6 +206,10 @@ def ingest(
         raise CatalogError(f"images folder {images_dir} not found" if not images_dir.exists() else f"{images_dir} is not a folder")
     if options.weights is not None:
         weights_identity(options.weights)  # a missing weights file fails before the CSV is read
+    if options.engine == "ray":
+        from ingest.ray_engine import require_ray
+
+        require_ray()  # before any work: a missing extra is one line, not a failure after the CSV and photos
     seconds: dict[str, float] = {}
 
     started = time.perf_counter()
@@ -506,27 +513,58 @@ def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, 
             else:
                 store_vector(product_id, cached[0], cached[1], digest)
                 progress(1)
-        loaded = load_images(images_dir, pending, size=encoder.image_size)
-        loaded_meta: dict[int, tuple[bytes, str]] = {}
-
-        def pixels():
-            for product_id, image, reason in loaded:
-                if image is None:
-                    problems.append(ImageProblem(product_id, reason))
-                    progress(1)
-                    continue
-                loaded_meta[product_id] = (image.thumbnail, to_encode[product_id])
-                yield product_id, image.pixels
-
-        batch_size = options.batch_size or encoding_batch_size()
-        for batch_ids, batch_vectors in encode_stream(encoder, pixels(), batch_size=batch_size, progress=progress):
-            for product_id, vector in zip(batch_ids, batch_vectors):
-                thumbnail, digest = loaded_meta.pop(product_id)
-                store_vector(product_id, vector, thumbnail, digest)
-                checkpoints.add(digest, vector, thumbnail)
+        if options.engine == "ray":
+            results = _encode_on_ray(store, frame, position, pending, encoder_record, options, progress)
+        else:
+            results = _encode_here(encoder, images_dir, pending, options, progress)
+        for product_id, vector, thumbnail, reason in results:
+            if vector is None:
+                problems.append(ImageProblem(product_id, reason))
+                continue
+            store_vector(product_id, vector, thumbnail, to_encode[product_id])
+            checkpoints.add(to_encode[product_id], vector, thumbnail)
         checkpoints.flush()
     problems.sort(key=lambda p: p.id)
     return problems, encoder_record, len(to_encode)
+
+
+def _encode_here(encoder, images_dir, ids, options, progress):
+    """(id, vector or None, thumbnail, reason): photos decoded in a thread pool, encoded in this process."""
+    loaded = load_images(images_dir, ids, size=encoder.image_size)
+    thumbnails: dict[int, bytes] = {}
+    failed: list[tuple[int, None, bytes, str]] = []
+
+    def pixels():
+        for product_id, image, reason in loaded:
+            if image is None:
+                failed.append((product_id, None, b"", reason))
+                progress(1)
+                continue
+            thumbnails[product_id] = image.thumbnail
+            yield product_id, image.pixels
+
+    batch_size = options.batch_size or encoding_batch_size()
+    for batch_ids, batch_vectors in encode_stream(encoder, pixels(), batch_size=batch_size, progress=progress):
+        yield from failed
+        failed.clear()
+        for product_id, vector in zip(batch_ids, batch_vectors):
+            yield product_id, vector, thumbnails.pop(product_id), ""
+    yield from failed
+
+
+def _encode_on_ray(store, frame, position, ids, encoder_record, options, progress):
+    """The same results from a Ray Data pipeline: actors rebuild this database's encoder from its record."""
+    from ingest.ray_engine import EncoderSpec, RayOptions, encode_on_ray
+
+    if not encoder_record.get("head_file"):
+        raise CatalogError("--engine ray rebuilds the Keras encoder on every worker; "
+                           "a custom encoder (Catalog(encoder=...)) runs with --engine local only")
+    spec = EncoderSpec(weights=options.weights, seed=options.seed, image_size=options.image_size,
+                       head=store.read_file(encoder_record["head_file"]), encoder_id=encoder_record["id"])
+    photos = [(product_id, frame.at[position[product_id], "image_path"]) for product_id in ids]
+    ray_options = RayOptions(address=options.ray_address, workers=options.ray_workers,
+                             batch_size=options.batch_size or RayOptions.batch_size)
+    return encode_on_ray(photos, spec, ray_options, progress)
 
 
 def _build_encoder(store: Store, recorded: dict, options: IngestOptions):
