@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-from functools import partial
 
 import numpy as np
 import obstore
@@ -24,7 +23,7 @@ import pytest
 from obstore.store import from_url
 
 import catalog.encoder
-import catalog.linker
+from catalog import Catalog
 from catalog.errors import CatalogError
 from catalog.lease import LeaseLock
 from catalog.storage import open_storage
@@ -63,8 +62,8 @@ def assert_complete(db: str, ids: set[int], with_photo: set[int]) -> None:
 
 @pytest.fixture
 def fast_models(monkeypatch):
+    """In-process ingests encode with FakeEncoder, like the fault-test subprocesses (tests/test_faults.py)."""
     monkeypatch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
-    monkeypatch.setattr(catalog.linker, "LinkerParams", partial(catalog.linker.LinkerParams, epochs=LINKER_EPOCHS))
     FakeEncoder.calls = 0
     return FakeEncoder
 
@@ -89,9 +88,9 @@ def base_uri(s3_server, files):
         for name, value in s3_server.env.items():
             patch.setenv(name, value)
         patch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
-        patch.setattr(catalog.linker, "LinkerParams", partial(catalog.linker.LinkerParams, epochs=LINKER_EPOCHS))
         uri = f"s3://{s3_server.new_bucket()}/base"
-        run("ingest", "--csv", files["base_csv"], "--images", files["images"], "--db", uri, *FAST_INGEST)
+        run("ingest", "--csv", files["base_csv"], "--images", files["images"], "--db", uri, *FAST_INGEST,
+            "--epochs", LINKER_EPOCHS)
     return uri
 
 
@@ -107,7 +106,7 @@ def db(s3_bucket, base_uri, monkeypatch):
 # -- the commands -------------------------------------------------------------------------------------
 
 
-def test_commands_and_library_run_against_s3(db, files, fast_models, tmp_path, monkeypatch):
+def test_commands_and_library_run_against_s3(db, files, fast_models, tmp_path):
     """Read commands, an incremental ingest, history, remove, rollback, eval and the Python API."""
     store = Store.open(db)
     assert store.run.run == 1 and store.storage.has(store.run.linker["file"])
@@ -130,11 +129,14 @@ def test_commands_and_library_run_against_s3(db, files, fast_models, tmp_path, m
     run("rollback", "1", "--db", db)
     assert snapshot(db)[2] == _products_of_run(db, 1)
 
-    monkeypatch.setattr(catalog.linker, "LinkerParams", catalog.linker.LinkerParams.func)  # eval sets its epochs
     run("eval", "--db", db, "--json", "--walks", "5", "--walk-length", "10", "--epochs", "2", "--trials", "10")
     assert open_storage(db).has("eval.json")
     run("plot", "eval", "--db", db, "--out", tmp_path / "eval.png")
     assert (tmp_path / "eval.png").stat().st_size > 0
+
+    library = Catalog(db)  # the Python API on the same database
+    assert library.info().products == BASE_ROWS and library.history()[-1].kind == "rollback"  # back at run 1
+    assert len(library.similar(product_id, k=2, space="graph").ids) == 2
 
 
 def _products_of_run(db: str, run_number: int) -> list[dict]:

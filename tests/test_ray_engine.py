@@ -7,17 +7,16 @@ Keras ResNet50 encoder (seeded random weights, 32-px photos) in the driver and i
 from __future__ import annotations
 
 import json
-from functools import partial
 
 import numpy as np
 import pytest
 
-import catalog.linker
 from catalog.store import Store
 from ingest.reader import read_styles
 from tests.conftest import run_cli as run
 
-FLAGS = ["--weights", "random", "--image-size", "32", "--batch-size", "4", "--walks", "5", "--walk-length", "5"]
+FLAGS = ["--weights", "random", "--image-size", "32", "--batch-size", "4", "--walks", "5", "--walk-length", "5",
+         "--epochs", "3"]
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +32,7 @@ def rows(db) -> dict[int, dict]:
     return {r["id"]: r for r in Store.open(db).table("products").to_arrow().to_pylist()}
 
 
-def test_ray_engine_gives_the_local_engines_vectors(ray_cluster, small_catalog, tmp_path, s3_bucket, monkeypatch):
-    monkeypatch.setattr(catalog.linker, "LinkerParams", partial(catalog.linker.LinkerParams, epochs=3))
+def test_ray_engine_gives_the_local_engines_vectors(ray_cluster, small_catalog, tmp_path, s3_bucket):
     csv, images = small_catalog
     local_db, ray_db = tmp_path / "local-db", f"s3://{s3_bucket}/ray-db"  # the Ray run's database on S3 too
     local = json.loads(run("ingest", "--csv", csv, "--images", images, "--db", local_db, "--json", *FLAGS).stdout)
@@ -63,7 +61,6 @@ def test_ray_engine_without_ray_installed_is_one_line(small_catalog, tmp_path, m
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_ray)
-    monkeypatch.setattr(catalog.linker, "LinkerParams", partial(catalog.linker.LinkerParams, epochs=3))
     csv, images = small_catalog
     result = run("ingest", "--csv", csv, "--images", images, "--db", tmp_path / "db", *FLAGS, "--engine", "ray",
                  ok=False)
