@@ -141,8 +141,11 @@ def encode_on_ray(
     # Logical shares: decode tasks and actors overlap in time; TF's threads are sized to the share.
     cpus_per_actor = max(0.25, (cpus - 0.5) / workers) if not gpus else 1
     threads = max(1, int(cpus / workers)) if not gpus else max(1, int(cpus / max(gpus, 1)))
+    import logging
+
     import ray.data
 
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # per-dataset INFO lines would reach the terminal
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False
