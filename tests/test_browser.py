@@ -150,6 +150,19 @@ def walk(driver, url: str, shots: list[Path], photo: Path, product_id: int) -> d
     seen["photo_first_image"] = tour.css("#space-image ~ .grid .card")[0].get_attribute("data-id")
     tour.shot("photo")
 
+    # A drop on the zone (a synthetic drop event carrying a file, as a drag from the desktop would).
+    tour.open("/photo")
+    driver.execute_script("""
+        const [url, done] = arguments;
+        fetch(url).then(r => r.blob()).then(blob => {
+          const files = new DataTransfer();
+          files.items.add(new File([blob], "dropped.jpg", {type: "image/jpeg"}));
+          document.getElementById("drop").dispatchEvent(new DragEvent("drop", {dataTransfer: files, bubbles: true}));
+        });
+    """, f"/thumb/{product_id}.jpg", None)
+    tour.wait.until(lambda d: d.find_elements("css selector", "#inferred table.infer"))
+    seen["dropped_first_image"] = tour.css("#space-image ~ .grid .card")[0].get_attribute("data-id")
+
     tour.open("/catalog")
     seen["catalog_stats"] = [s.text for s in tour.css(".stat")]
     seen["catalog_runs"] = len(tour.css("table.runs tr")) - 1
@@ -185,6 +198,7 @@ def test_walk_through_the_pages_in_chromium(server, query_db, tmp_path):  # noqa
     assert seen["arithmetic_colour"] in seen["arithmetic_colours"]  # the added colour arrives
     assert seen["photo_spaces"][0].startswith("Image space") and seen["photo_rows"] == 8
     assert seen["photo_first_image"] == str(query_db.ids[5])  # a catalog photo finds itself first
+    assert seen["dropped_first_image"] == str(product)  # its thumbnail, dropped, finds the product first
     assert seen["catalog_runs"] >= 1 and any("products" in s for s in seen["catalog_stats"])
     assert seen["browse-phone_fits"] and seen["product-phone_fits"]
     assert seen["console_errors"] == []

@@ -221,6 +221,9 @@ def test_pages_answer_and_errors_are_pages(server, query_db):  # noqa: F811
     assert status == 404 and b"no product with id 999999999" in body and headers["content-type"].startswith("text/html")
     status, _, body = server.get(f"/arithmetic?id={query_db.ids[0]}&plus=nosuchvalue")
     assert status == 400 and b"unknown attribute" in body
+    assert b"No evaluation saved yet" in server.get("/catalog")[2]
+    status, _, body = server.get("/catalog/eval.png")
+    assert status == 404 and b"no eval run saved" in body
 
 
 def test_binds_to_localhost_and_writes_nothing(server, query_db):  # noqa: F811
@@ -269,3 +272,19 @@ def test_port_in_use_is_one_line(query_db):  # noqa: F811
                                 capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and result.stderr.strip().splitlines() == [
         f"Error: cannot listen on 127.0.0.1:{port}: Address already in use; choose another --port or --host"]
+
+
+def test_catalog_page_shows_the_last_evaluation(tmp_path, query_db):  # noqa: F811
+    db = tmp_path / "db"
+    shutil.copytree(query_db.path, db)
+    precision = {space: {"gender": 0.5, "articleType": value} for space, value in
+                 (("rec", 0.61), ("image", 0.52), ("graph", 0.93), ("random", 0.08))}
+    document = {"k": 10, "holdout": 12, "in_sample": 108, "precision": precision,
+                "ndcg": {"rec": 0.7, "image": 0.6, "graph": 0.9, "random": 0.3}, "linker": {"kind": "cosine"}}
+    (db / "eval.json").write_text(json.dumps(document))
+    with serving(db) as server:  # noqa: F811
+        status, _, page = server.get("/catalog")
+        assert status == 200 and b"12 held-out photos queried against 108 products" in page and b"0.610" in page
+        status, headers, png = server.get("/catalog/eval.png")
+        assert status == 200 and headers["content-type"] == "image/png" and png.startswith(b"\x89PNG")
+        assert Image.open(io.BytesIO(png)).size == (1300, 500)
