@@ -48,7 +48,7 @@ from catalog.store import PRODUCTS_SCHEMA, Store
 CHUNK_ROWS = 250_000  # rows generated and written per batch, to bound memory at 1M rows
 # How strongly each attribute pulls a product's vector, and the noise around that. Chosen so that
 # at 44k products a product's 10 nearest share its articleType 92.5% and its baseColour 95.5% of
-# the time, like the real graph space (~93% / ~95%, DESIGN.md): about as hard for an ANN index.
+# the time, like the real graph space (~93% / ~95%, docs/design.md): about as hard for an ANN index.
 ATTRIBUTE_WEIGHTS = {"articleType": 1.0, "baseColour": 1.1, "gender": 0.5, "subCategory": 0.4,
                      "usage": 0.35, "masterCategory": 0.3, "season": 0.3, "year": 0.3}
 NOISE = 0.8

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from catalog.encoder import Encoder
 from catalog.errors import CatalogError, NotFound
+from catalog.spaces import SPACES
 from catalog.results import (
     AttributeCount,
     AttributeCounts,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from catalog.store import Run, Store
     from ingest.pipeline import IngestReport, Reporter
 
-SPACE_NAMES = ("image", "graph", "rec")  # what `similar(space=...)` takes besides "all"; "all" in the paper's order
+SPACE_NAMES = SPACES  # what `similar(space=...)` takes besides "all" (all: the three, in the paper's order)
 PathLike = str | os.PathLike[str]
 # `plus`/`minus` of `query`: "green,shoes", ["green", "baseColour=Red:2"] or {"green": 2.0, "shoes": 1.0}
 Terms = str | Sequence[str] | Mapping[str, float]
@@ -276,7 +277,8 @@ class Catalog:
         reader = view.snapshot or search
         item, results = reader.similar(view.store, int(id), k, spaces, where=where, skip_missing=space == "all")
         query = search.Query(items=[item], where=where.strip() if where is not None else None)
-        return SearchResults(query, results, f"product {id}")
+        left_out = [name for name in spaces if name not in results]
+        return SearchResults(query, results, f"product {id}", keyed=space == "all", left_out=left_out)
 
     def query(
         self,

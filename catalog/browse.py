@@ -8,6 +8,7 @@ from __future__ import annotations
 from importlib import metadata
 
 from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS
+from catalog.keys import attribute_key, sql_string, sql_strings
 from catalog.search import get_product
 from catalog.store import SCHEMA_VERSION, Store
 
@@ -19,11 +20,10 @@ NODE_SOURCES = ("walks", "inferred")  # trained by node2vec, or placed increment
 def product_details(store: Store, product_id: int) -> dict:
     """The product's row and, per attribute, how many products share that value (its degree)."""
     row = get_product(store, product_id, [*DISPLAY_COLUMNS, *DETAIL_COLUMNS])
-    keys = [f"{column}={row[column]}" for column in ATTRIBUTE_COLUMNS if row[column]]
+    keys = [attribute_key(column, row[column]) for column in ATTRIBUTE_COLUMNS if row[column]]
     degrees = {}
     if keys:
-        quoted = ", ".join("'" + key.replace("'", "''") + "'" for key in keys)
-        found = store.table("attributes").search().where(f"key IN ({quoted})").select(["column", "degree"]).limit(len(keys)).to_list()
+        found = store.table("attributes").search().where(f"key IN ({sql_strings(keys)})").select(["column", "degree"]).limit(len(keys)).to_list()
         degrees = {r["column"]: int(r["degree"]) for r in found}
     return {**row, "shared_with": degrees}
 
@@ -49,7 +49,7 @@ def catalog_info(store: Store) -> dict:
         "with_image": products.count_rows("has_image = true"),
         "attribute_values": store.table("attributes").count_rows(),
         # counted by filter: reading the column would read every row's vectors and thumbnail too
-        "node_source": {source: products.count_rows(f"node_source = '{source}'") for source in NODE_SOURCES},
+        "node_source": {source: products.count_rows(f"node_source = {sql_string(source)}") for source in NODE_SOURCES},
         "encoder": run.encoder,
         "node2vec": run.node2vec,
         "linker": run.linker,

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import click
 
+from catalog.linker import LINKER_KINDS as LINKER_CHOICES  # noqa: F401  (the commands import it from here)
+from catalog.spaces import SPACES
 from catalog.storage import DbLocation, db_location, parse_storage_options
 
-SPACE_CHOICES = ("rec", "image", "graph", "all")
-LINKER_CHOICES = ("cosine", "paper")  # catalog.linker.LINKER_KINDS, without importing it for --help
+SPACE_CHOICES = ("rec", *(space for space in SPACES if space != "rec"), "all")  # rec first: the default
 # `module:factory`: the CLI's way to plug in another image encoder (the library's is `Catalog(encoder=...)`).
 ENCODER_VARIABLE = "CATALOG_ENCODER"
 

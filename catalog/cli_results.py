@@ -56,6 +56,7 @@ def emit_results(catalog, found, *, as_json: bool, as_csv: bool, html_path: Path
         render.write_results_csv(results)
     else:
         render.print_results(query, results, heading)
+        render.print_left_out(found.left_out, query)
     if html_path is not None:
         from catalog import html, search
 

@@ -1,5 +1,7 @@
 """The styles.csv schema shared by the reader, the graph, the store and the renderer."""
 
+from catalog.keys import attribute_key  # noqa: F401  (where the graph code has always found it)
+
 # The 8 categorical columns that become attribute nodes in the graph (paper, section 1).
 ATTRIBUTE_COLUMNS = (
     "gender",
@@ -20,7 +22,3 @@ IMAGE_DIM = 128  # I_ResNet output
 NODE_DIM = 32  # G_n2v output
 THUMBNAIL_SIZE = 96  # longest side of the JPEG thumbnail stored in each row
 
-
-def attribute_key(column: str, value: str) -> str:
-    """The graph node name of an attribute value, e.g. `baseColour=Green`."""
-    return f"{column}={value}"

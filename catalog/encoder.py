@@ -22,6 +22,7 @@ import numpy as np
 
 from catalog.columns import IMAGE_DIM, IMAGE_SIZE
 from catalog.errors import CatalogError
+from catalog.keys import file_sha256
 
 BACKBONE = "resnet50"  # keras.applications.ResNet50, include_top=False, frozen
 BATCH_SIZE = 16  # ~17 images/s at 256 px on 2 cores; larger batches are no faster and use more memory
@@ -272,12 +273,10 @@ def _native_stderr_filtered():
                 sys.stderr.write("".join(kept))
 
 
-def _resolve_weights(weights: str) -> tuple[str, str | None]:
-    """(how EncoderInfo names the choice, what keras.applications.ResNet50 takes as `weights`)."""
-    if weights == "imagenet":
-        return "imagenet", "imagenet"
-    if weights == "random":
-        return "random", None
+def weights_identity(weights: str) -> str:
+    """How a database names a --weights choice: imagenet, random, or file:<sha256 of the file>."""
+    if weights in ("imagenet", "random"):
+        return weights
     path = Path(weights)
     if not path.is_file():
         raise CatalogError(
@@ -285,11 +284,15 @@ def _resolve_weights(weights: str) -> tuple[str, str | None]:
             "or --weights FILE with a ResNet50 no-top weights file)"
         )
     try:
-        with open(path, "rb") as file:
-            digest = hashlib.file_digest(file, "sha256").hexdigest()
+        return "file:" + file_sha256(path)
     except OSError as exc:
         raise CatalogError(f"cannot read weights file {weights}: {exc.strerror or exc}") from exc
-    return f"file:{digest}", str(path)
+
+
+def _resolve_weights(weights: str) -> tuple[str, str | None]:
+    """(how EncoderInfo names the choice, what keras.applications.ResNet50 takes as `weights`)."""
+    identity = weights_identity(weights)
+    return identity, {"imagenet": "imagenet", "random": None}.get(weights, str(weights))
 
 
 def _backbone(keras, weights: str, backbone_weights: str | None, image_size: int):

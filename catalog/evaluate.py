@@ -36,20 +36,32 @@ import pandas as pd
 from catalog.columns import ATTRIBUTE_COLUMNS
 from catalog.encoder import import_keras
 from catalog.errors import CatalogError
+from catalog.keys import split_key
 from catalog.linker import LinkerParams, train_linker
 from catalog.search import Attribute, Term, compose, infer_attributes
+from catalog.spaces import EVAL_SPACES
+from catalog.metrics import (  # noqa: F401  (re-exported: the metrics eval reports)
+    accuracy,
+    commonest,
+    ndcg_at_k,
+    own_vector_recall,
+    precision_at_k,
+    random_neighbours,
+    relevance,
+)
 from catalog.store import Store
+from catalog.vectors import cosine_top_k as cosine_knn
+from catalog.vectors import unit
 from ingest.graph import build_graph
 from ingest.graph_space import Node2VecParams, embed_graph, progress_total
 
 EVAL_FILE = "eval.json"
-SPACES = ("rec", "image", "graph", "random")
+SPACES = EVAL_SPACES
 # Arithmetic swaps one of these columns; they are the paper's examples (+Green, +Shoes −Topwear).
 ARITHMETIC_COLUMNS = ("baseColour", "subCategory")
 # Changing one level of the category tree changes the others with it (Shoes are never Apparel),
 # so "kept" does not count them against a category swap.
 CATEGORY_COLUMNS = ("masterCategory", "subCategory", "articleType")
-CHUNK = 512  # queries scored at a time: bounds the (queries x catalog) temporaries
 
 
 @dataclass(frozen=True)
@@ -113,99 +125,60 @@ class _QuietReporter:
 # -- the run ----------------------------------------------------------------------------------
 
 
+@dataclass
+class _Split:
+    """The catalog as eval sees it: codes per product, and which products are held out."""
+
+    catalog: pd.DataFrame
+    codes: np.ndarray
+    vocabularies: list[list[str]]
+    held: np.ndarray  # boolean mask: queried as new photos
+    image_vectors: np.ndarray
+
+    @property
+    def sample(self) -> np.ndarray:
+        return ~self.held
+
+    @property
+    def sample_has_image(self) -> np.ndarray:
+        return self.catalog["has_image"].to_numpy()[self.sample]
+
+
+@dataclass
+class _Retrained:
+    """The graph space and linker rebuilt on the in-sample products only."""
+
+    node_vectors: np.ndarray  # in-sample products, in `_Split.sample` order
+    attributes: list[Attribute]
+    linker: object  # catalog.linker.Linker
+    linker_metrics: dict
+
+
 def evaluate(store: Store, options: EvalOptions = EvalOptions(), reporter=None) -> Evaluation:
     """Hold out, rebuild graph space and linker on the rest, and measure. `reporter.stage(name, total)`
-    yields a progress callback per retraining stage (the ingest pipeline's Reporter protocol)."""
+    yields a progress callback per retraining stage (the ingest pipeline's Reporter protocol).
+
+    The same seed gives the same figures: Word2Vec runs on one worker here (gensim with several is
+    not reproducible, see docs/design.md, "Reproducibility"), and every sample is seeded.
+    """
     reporter = reporter or _QuietReporter()
     run = store.run
-    node2vec = _override(Node2VecParams.from_dict(run.node2vec), options.node2vec_overrides)
+    node2vec = _override(Node2VecParams.from_dict(run.node2vec), {**options.node2vec_overrides, "workers": 1})
     linker_params = _override(_recorded_linker(run.linker), options.linker_overrides)
     seconds: dict[str, float] = {}
 
     started = time.perf_counter()
-    catalog = load_catalog(store)
-    codes, vocabularies = attribute_codes(catalog)
-    held = holdout_mask(catalog["has_image"].to_numpy(), options.holdout, options.seed)
-    sample = ~held
-    k = options.k
-    if int((sample & catalog["has_image"].to_numpy()).sum()) <= k:
-        raise CatalogError(f"-k {k} needs more than {k} in-sample products with photos; lower -k or --holdout")
+    split = _split(store, options)
     seconds["load"] = time.perf_counter() - started
-
-    # Rebuild the graph space on the in-sample products only.
+    retrained = _retrain(split, node2vec, linker_params, reporter, seconds)
     started = time.perf_counter()
-    rows = catalog.loc[sample, ["id", *ATTRIBUTE_COLUMNS]].reset_index(drop=True)
-    graph = build_graph(rows)
-    with reporter.stage("node2vec without held-out products", progress_total(graph, node2vec)) as progress:
-        space = embed_graph(graph, node2vec, progress=progress)
-    seconds["node2vec"] = time.perf_counter() - started
-    # build_graph keeps row order, so product vectors line up with `rows`.
-    node_vectors = space.product_vectors
-    attributes = [
-        Attribute(key, key.split("=", 1)[0], key.split("=", 1)[1], vector)
-        for key, vector in zip(graph.attribute_keys, space.attribute_vectors)
-    ]
-
-    image_vectors = np.stack(catalog["image_vector"].to_numpy()).astype(np.float32)
-    sample_images = image_vectors[sample]
-    sample_has_image = catalog["has_image"].to_numpy()[sample]
-
-    started = time.perf_counter()
-    import_keras()  # train_linker imports Keras; this first import keeps TensorFlow's start-up chatter off stderr
-    with reporter.stage(f"linker ({linker_params.kind}) without held-out products", linker_params.epochs) as progress:
-        fit = train_linker(sample_images[sample_has_image], node_vectors[sample_has_image], linker_params, progress)
-    seconds["linker"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    rng = np.random.default_rng(options.seed)
-    held_codes, sample_codes = codes[held], codes[sample]
-    translated = fit.linker.translate(image_vectors[held])
-    with_image = np.flatnonzero(sample_has_image)
-    neighbours = {
-        "rec": cosine_knn(translated, node_vectors, k),
-        "image": with_image[cosine_knn(image_vectors[held], sample_images[with_image], k)],
-        "random": random_neighbours(len(translated), len(node_vectors), k, rng),
-    }
-    graph_queries = _subsample(with_image, min(options.max_queries, max(int(held.sum()), 1)), rng)
-    graph_neighbours = cosine_knn(node_vectors[graph_queries], node_vectors, k, exclude=graph_queries)
-
-    precision = {space: precision_at_k(held_codes, sample_codes[n]) for space, n in neighbours.items()}
-    precision["graph"] = precision_at_k(sample_codes[graph_queries], sample_codes[graph_neighbours])
-    ndcg = {space: ndcg_at_k(held_codes, sample_codes, n) for space, n in neighbours.items()}
-    ndcg["graph"] = ndcg_at_k(sample_codes[graph_queries], sample_codes, graph_neighbours, exclude=graph_queries)
-
-    recall_queries = _subsample(with_image, options.max_queries, rng)
-    recall = own_vector_recall(fit.linker.translate(sample_images[recall_queries]), node_vectors, recall_queries, k)
-    linker = {
-        "kind": linker_params.kind,
-        **{name: fit.metrics[name] for name in ("val_mse", "val_mse_mean_predictor", "val_cosine", "train_cosine", "epochs")
-           if name in fit.metrics},
-        "recall_at_k": round(recall, 4),
-        "recall_chance": round(k / len(node_vectors), 4),
-    }
-
-    arithmetic = arithmetic_trials(
-        translated, held_codes, node_vectors, sample_codes, attributes, vocabularies, k,
-        options.arithmetic_trials, rng,
-    )
-    inferred = infer_top1(translated, attributes, vocabularies)
-    inference = {column: _accuracy(inferred[:, c], held_codes[:, c]) for c, column in enumerate(ATTRIBUTE_COLUMNS)}
-    majority = {
-        column: _accuracy(np.full(len(held_codes), _commonest(sample_codes[:, c])), held_codes[:, c])
-        for c, column in enumerate(ATTRIBUTE_COLUMNS)
-    }
+    measures = _measure(split, retrained, linker_params, options)
     seconds["measure"] = time.perf_counter() - started
-
     return Evaluation(
-        k=k,
-        holdout=int(held.sum()),
-        in_sample=int(sample.sum()),
-        precision={space: _by_column(precision[space]) for space in SPACES},
-        ndcg={space: round(ndcg[space], 4) for space in SPACES},
-        linker=linker,
-        arithmetic=arithmetic,
-        inference=inference,
-        inference_majority=majority,
+        k=options.k,
+        holdout=int(split.held.sum()),
+        in_sample=int(split.sample.sum()),
+        **measures,
         settings={
             "seed": options.seed,
             "holdout_share": options.holdout,
@@ -214,8 +187,92 @@ def evaluate(store: Store, options: EvalOptions = EvalOptions(), reporter=None) 
             "linker": linker_params.to_dict(),
         },
         seconds={name: round(value, 2) for name, value in seconds.items()},
-        held_out_ids=catalog.loc[held, "id"].astype(int).tolist(),
+        held_out_ids=split.catalog.loc[split.held, "id"].astype(int).tolist(),
     )
+
+
+def _split(store: Store, options: EvalOptions) -> _Split:
+    """Load the catalog, code its attributes and choose the held-out products."""
+    catalog = load_catalog(store)
+    codes, vocabularies = attribute_codes(catalog)
+    held = holdout_mask(catalog["has_image"].to_numpy(), options.holdout, options.seed)
+    k = options.k
+    if int((~held & catalog["has_image"].to_numpy()).sum()) <= k:
+        raise CatalogError(f"-k {k} needs more than {k} in-sample products with photos; lower -k or --holdout")
+    image_vectors = np.stack(catalog["image_vector"].to_numpy()).astype(np.float32)
+    return _Split(catalog, codes, vocabularies, held, image_vectors)
+
+
+def _retrain(split: _Split, node2vec: Node2VecParams, linker_params: LinkerParams, reporter,
+             seconds: dict[str, float]) -> _Retrained:
+    """node2vec and the linker on the in-sample products only, so nothing held out leaks in."""
+    started = time.perf_counter()
+    rows = split.catalog.loc[split.sample, ["id", *ATTRIBUTE_COLUMNS]].reset_index(drop=True)
+    graph = build_graph(rows)
+    with reporter.stage("node2vec without held-out products", progress_total(graph, node2vec)) as progress:
+        space = embed_graph(graph, node2vec, progress=progress)
+    seconds["node2vec"] = time.perf_counter() - started
+    # build_graph keeps row order, so product vectors line up with `rows`.
+    attributes = [Attribute(key, *split_key(key), vector) for key, vector in zip(graph.attribute_keys, space.attribute_vectors)]
+
+    started = time.perf_counter()
+    import_keras()  # train_linker imports Keras; this first import keeps TensorFlow's start-up chatter off stderr
+    has_image = split.sample_has_image
+    sample_images = split.image_vectors[split.sample]
+    with reporter.stage(f"linker ({linker_params.kind}) without held-out products", linker_params.epochs) as progress:
+        fit = train_linker(sample_images[has_image], space.product_vectors[has_image], linker_params, progress)
+    seconds["linker"] = time.perf_counter() - started
+    return _Retrained(space.product_vectors, attributes, fit.linker, fit.metrics)
+
+
+def _measure(split: _Split, retrained: _Retrained, linker_params: LinkerParams, options: EvalOptions) -> dict:
+    """Query the held-out photos as new ones and score every space, the linker, arithmetic and inference."""
+    k = options.k
+    rng = np.random.default_rng(options.seed)
+    node_vectors = retrained.node_vectors
+    sample_images = split.image_vectors[split.sample]
+    held_codes, sample_codes = split.codes[split.held], split.codes[split.sample]
+    translated = retrained.linker.translate(split.image_vectors[split.held])
+    with_image = np.flatnonzero(split.sample_has_image)
+    neighbours = {
+        "rec": cosine_knn(translated, node_vectors, k),
+        "image": with_image[cosine_knn(split.image_vectors[split.held], sample_images[with_image], k)],
+        "random": random_neighbours(len(translated), len(node_vectors), k, rng),
+    }
+    graph_queries = _subsample(with_image, min(options.max_queries, max(int(split.held.sum()), 1)), rng)
+    graph_neighbours = cosine_knn(node_vectors[graph_queries], node_vectors, k, exclude=graph_queries)
+
+    precision = {space: precision_at_k(held_codes, sample_codes[n]) for space, n in neighbours.items()}
+    precision["graph"] = precision_at_k(sample_codes[graph_queries], sample_codes[graph_neighbours])
+    ndcg = {space: ndcg_at_k(held_codes, sample_codes, n) for space, n in neighbours.items()}
+    ndcg["graph"] = ndcg_at_k(sample_codes[graph_queries], sample_codes, graph_neighbours, exclude=graph_queries)
+
+    recall_queries = _subsample(with_image, options.max_queries, rng)
+    recall = own_vector_recall(retrained.linker.translate(sample_images[recall_queries]), node_vectors, recall_queries, k)
+    metrics = retrained.linker_metrics
+    linker = {
+        "kind": linker_params.kind,
+        **{name: metrics[name] for name in ("val_mse", "val_mse_mean_predictor", "val_cosine", "train_cosine", "epochs")
+           if name in metrics},
+        "recall_at_k": round(recall, 4),
+        "recall_chance": round(k / len(node_vectors), 4),
+    }
+    arithmetic = arithmetic_trials(
+        translated, held_codes, node_vectors, sample_codes, retrained.attributes, split.vocabularies, k,
+        options.arithmetic_trials, rng,
+    )
+    inferred = infer_top1(translated, retrained.attributes, split.vocabularies)
+    return {
+        "precision": {space: _by_column(precision[space]) for space in SPACES},
+        "ndcg": {space: round(ndcg[space], 4) for space in SPACES},
+        "linker": linker,
+        "arithmetic": arithmetic,
+        "inference": {column: accuracy(inferred[:, c], held_codes[:, c]) for c, column in enumerate(ATTRIBUTE_COLUMNS)},
+        "inference_majority": {
+            column: accuracy(np.full(len(held_codes), commonest(sample_codes[:, c])), held_codes[:, c])
+            for c, column in enumerate(ATTRIBUTE_COLUMNS)
+        },
+    }
 
 
 def _override(params, overrides: dict):
@@ -274,87 +331,7 @@ def _subsample(indices: np.ndarray, count: int, rng: np.random.Generator) -> np.
 # -- neighbours ------------------------------------------------------------------------------
 
 
-def cosine_knn(queries: np.ndarray, pool: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.ndarray:
-    """Indices (queries x k) of the k most cosine-similar pool rows, best first.
-
-    `exclude[i]` is a pool row query i may not return (itself, for in-catalog queries).
-    """
-    q = _unit_rows(queries)
-    p = _unit_rows(pool)
-    out = np.empty((len(q), k), dtype=np.int64)
-    for begin in range(0, len(q), CHUNK):
-        scores = q[begin : begin + CHUNK] @ p.T
-        if exclude is not None:
-            scores[np.arange(len(scores)), exclude[begin : begin + CHUNK]] = -np.inf
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-        out[begin : begin + CHUNK] = np.take_along_axis(top, order, axis=1)
-    return out
-
-
-def random_neighbours(queries: int, pool: int, k: int, rng: np.random.Generator) -> np.ndarray:
-    """k distinct random pool rows per query: the chance baseline."""
-    return np.stack([rng.choice(pool, size=k, replace=False) for _ in range(queries)]) if queries else np.empty((0, k), np.int64)
-
-
-def _unit_rows(v: np.ndarray) -> np.ndarray:
-    v = np.asarray(v, dtype=np.float32)
-    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-
-
 # -- metrics -----------------------------------------------------------------------------------
-
-
-def precision_at_k(query_codes: np.ndarray, neighbour_codes: np.ndarray) -> np.ndarray:
-    """Per column: the share of (query, result) pairs where the result has the query's value.
-
-    query_codes (Q, C), neighbour_codes (Q, k, C). Queries with an empty cell in a column are not
-    scored in that column (nothing to share); a column with no scored query is NaN.
-    """
-    known = query_codes >= 0  # (Q, C)
-    hits = (neighbour_codes == query_codes[:, None, :]).mean(axis=1)  # (Q, C)
-    counts = known.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, (hits * known).sum(axis=0) / np.maximum(counts, 1), np.nan)
-
-
-def relevance(query_codes: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Number of attribute values shared: (Q, C) x (N, C) -> (Q, N); empty cells never match."""
-    return ((codes[None, :, :] == query_codes[:, None, :]) & (query_codes[:, None, :] >= 0)).sum(axis=2)
-
-
-def ndcg_at_k(query_codes: np.ndarray, pool_codes: np.ndarray, neighbours: np.ndarray,
-              exclude: np.ndarray | None = None) -> float:
-    """Mean nDCG@k with graded relevance = shared attribute values.
-
-    The ideal list is the best k of the whole pool (without `exclude[i]`, the query itself, when
-    querying in-catalog). Queries that share nothing with any pool product are not scored.
-    """
-    k = neighbours.shape[1]
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
-    scores = []
-    for begin in range(0, len(query_codes), CHUNK):
-        rel = relevance(query_codes[begin : begin + CHUNK], pool_codes)
-        if exclude is not None:
-            rel[np.arange(len(rel)), exclude[begin : begin + CHUNK]] = 0
-        dcg = np.take_along_axis(rel, neighbours[begin : begin + CHUNK], axis=1) @ discount
-        if rel.shape[1] > k:  # only the best k matter: partition instead of sorting the whole pool
-            rel_top = -np.partition(-rel, k - 1, axis=1)[:, :k]
-        else:
-            rel_top = rel
-        best = -np.sort(-rel_top, axis=1)
-        ideal = best @ discount[: best.shape[1]]
-        scores.append(dcg[ideal > 0] / ideal[ideal > 0])
-    values = np.concatenate(scores) if scores else np.empty(0)
-    return float(values.mean()) if len(values) else float("nan")
-
-
-def own_vector_recall(translated: np.ndarray, node_vectors: np.ndarray, own: np.ndarray, k: int) -> float:
-    """Share of products whose own node vector (row own[i]) is among the k nearest to translated[i]."""
-    if len(translated) == 0:
-        return float("nan")
-    found = cosine_knn(translated, node_vectors, k) == np.asarray(own)[:, None]
-    return float(found.any(axis=1).mean())
 
 
 def infer_top1(vectors: np.ndarray, attributes: list[Attribute], vocabularies: list[list[str]]) -> np.ndarray:
@@ -371,16 +348,6 @@ def infer_top1(vectors: np.ndarray, attributes: list[Attribute], vocabularies: l
             if best:
                 out[row, c] = index[c].get(best[0][0], -1)
     return out
-
-
-def _accuracy(predicted: np.ndarray, truth: np.ndarray) -> float:
-    known = truth >= 0
-    return round(float((predicted[known] == truth[known]).mean()), 4) if known.any() else float("nan")
-
-
-def _commonest(codes: np.ndarray) -> int:
-    known = codes[codes >= 0]
-    return int(np.bincount(known).argmax()) if len(known) else -1
 
 
 def _by_column(values: np.ndarray) -> dict[str, float]:
@@ -416,7 +383,7 @@ def arithmetic_trials(
         c = ATTRIBUTE_COLUMNS.index(column)
         counts = np.bincount(pool_codes[:, c][pool_codes[:, c] >= 0], minlength=len(vocabularies[c]))
         candidates[column] = [code for code in np.flatnonzero(counts >= k) if (column, vocabularies[c][code]) in by_key]
-    pool_unit = _unit_rows(node_vectors)
+    pool_unit = unit(node_vectors)
     for trial in range(trials if len(base_vectors) else 0):
         item = int(rng.integers(len(base_vectors)))
         column = ARITHMETIC_COLUMNS[int(rng.integers(len(ARITHMETIC_COLUMNS)))]
@@ -452,7 +419,7 @@ def arithmetic_trials(
 
 
 def _top_k(pool_unit: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
-    scores = pool_unit @ _unit_rows(np.asarray(query)[None, :])[0]
+    scores = pool_unit @ unit(np.asarray(query)[None, :])[0]
     top = np.argpartition(-scores, k - 1)[:k]
     return top[np.argsort(-scores[top], kind="stable")]
 

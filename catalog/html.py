@@ -18,12 +18,8 @@ from typing import Iterable
 from catalog.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
 from catalog.errors import CatalogError
 from catalog.search import Query, Result
+from catalog.spaces import SPACE_HEADINGS
 
-SPACE_TITLES = {
-    "image": "Image space: nearest photos",
-    "graph": "Graph space: nearest by attributes (node2vec)",
-    "rec": "Rec: photo → image vector → linker → graph space",
-}
 
 STYLE = """
 body { font: 14px/1.35 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #1d1d1f; background: #fafafa; }
@@ -152,7 +148,7 @@ def results_page(title: str, subtitle: str, query: Query, results: dict[str, lis
     body = [f'<div class="row">{_query_cards(query, thumbnails, photo)}</div>', _chips(query), legend]
     for space, rows in results.items():
         cards = "".join(_card(r.row, thumbnails.get(r.id), target, rank, r.score) for rank, r in enumerate(rows, 1))
-        body.append(f"<h2>{_e(SPACE_TITLES.get(space, space))}</h2>")
+        body.append(f"<h2>{_e(SPACE_HEADINGS.get(space, space))}</h2>")
         body.append(f'<div class="row">{cards or "<p>no results</p>"}</div>')
     return _page(title, subtitle, body)
 

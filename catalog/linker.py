@@ -10,7 +10,7 @@ Two variants, both measurable with `catalog eval`:
 - `cosine` (default): the same network on standardised inputs, trained with a cosine loss.
   The random-head image features are unscaled (mean ~2.5, sd ~3.3) and search in the graph
   space is by cosine, so MSE spends its capacity on vector lengths that never matter; the
-  reference run in DESIGN.md measured the cosine variant well above the paper's (held-out
+  reference run in docs/design.md ("Reference run of the paper's recipe") measured the cosine variant well above the paper's (held-out
   articleType P@10 .69 vs .32) and stable across seeds.
 """
 
@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 
 from catalog.errors import CatalogError
+from catalog.vectors import unit as _normalise
 
 LINKER_KINDS = ("cosine", "paper")
 SELU_ALPHA = 1.6732632423543772
@@ -165,5 +166,22 @@ def linker_quality(linker: Linker, image_vectors: np.ndarray, node_vectors: np.n
     return {f"{prefix}_mse": round(mse, 5), f"{prefix}_cosine": round(cosine, 4)}
 
 
-def _normalise(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+def linker_warning(kind: str, metrics: dict) -> str | None:
+    """A warning when the linker is no better than predicting the mean node vector on its validation split.
+
+    Then a translated photo carries little of the photo: Rec ranks products much as it would for
+    any photo. It happens on tiny catalogs (too few products to learn from); the image and graph
+    spaces do not depend on the linker.
+    """
+    if kind == "paper":
+        mine, mean, measure, worse = metrics.get("val_mse"), metrics.get("val_mse_mean_predictor"), "MSE", True
+    else:
+        mine, mean, measure, worse = metrics.get("val_cosine"), metrics.get("val_cosine_mean_predictor"), "cosine", False
+    if mine is None or mean is None or (mine < mean if worse else mine > mean):
+        return None
+    return (
+        f"the linker ({kind}) is no better than predicting the mean vector (validation {measure} {mine:.3f}, "
+        f"mean {mean:.3f}): Rec results (similar, query --image, infer) will hardly depend on the photo; "
+        "use --space image or graph, or ingest more products and run `catalog rebuild`"
+    )
+

@@ -7,31 +7,12 @@ record and its id compared before use; a different `--weights` is refused rather
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-from catalog.encoder import Encoder
+from catalog.encoder import Encoder, weights_identity
 from catalog.errors import CatalogError
 from catalog.linker import Linker
 from catalog.store import Store
-
-
-def weights_identity(weights: str) -> str:
-    """How the database names a --weights choice: imagenet, random, or file:<sha256>."""
-    if weights in ("imagenet", "random"):
-        return weights
-    path = Path(weights)
-    if not path.is_file():
-        raise CatalogError(f"weights file {weights} not found (use --weights imagenet, random or an existing FILE)")
-    return "file:" + file_sha256(path)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_weights(recorded: dict, weights: str | None) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 
 from catalog.columns import ATTRIBUTE_COLUMNS
 from catalog.errors import CatalogError
+from catalog.spaces import EVAL_SPACES, PLOT_LABELS
 from catalog.store import Store
 
 # The paper's Figure 4 settings.
@@ -24,8 +25,7 @@ TSNE_ITERATIONS = 300
 TSNE_PERPLEXITY = 40.0
 MAX_LEGEND = 10  # colours beyond the 10 commonest values are drawn grey as "other"
 SPACE_COLOURS = {"rec": "#1f77b4", "image": "#ff7f0e", "graph": "#2ca02c", "random": "#9a9a9a"}
-SPACE_LABELS = {"rec": "Rec (photo → linker → graph)", "image": "image space", "graph": "graph space (reference)",
-                "random": "random"}
+SPACE_LABELS = PLOT_LABELS
 DPI = 100
 TSNE_SIZE = (13.0, 6.0)  # inches: 1300 x 600 pixels at DPI
 EVAL_SIZE = (13.0, 5.0)
@@ -145,7 +145,7 @@ def eval_figure(document: dict):
     from matplotlib.figure import Figure
 
     precision = document["precision"]
-    spaces = [space for space in ("rec", "image", "graph", "random") if space in precision]
+    spaces = [space for space in EVAL_SPACES if space in precision]
     columns = [c for c in ATTRIBUTE_COLUMNS if any(precision[s].get(c) is not None for s in spaces)]
     figure = Figure(figsize=EVAL_SIZE, dpi=DPI)
     bars, ndcg = figure.subplots(1, 2, width_ratios=[4, 1])

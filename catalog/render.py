@@ -12,8 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, NAME_COLUMN
+from catalog.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
 from catalog.search import Query, Result
+from catalog.spaces import EVAL_SPACES, EVAL_TITLES, SPACE_TITLES
 
 SHORT_HEADERS = {
     "gender": "gender",
@@ -26,7 +27,6 @@ SHORT_HEADERS = {
     "usage": "usage",
     NAME_COLUMN: "name",
 }
-SPACE_TITLES = {"image": "image space", "graph": "graph space", "rec": "Rec (image → linker → graph)"}
 
 
 def console(stderr: bool = False) -> Console:
@@ -98,7 +98,8 @@ def product_table(title: str, rows: list[dict], scores: list[float] | None = Non
     # rank, score and id are never squeezed: a cut id is a wrong id.
     if scores is not None:
         table.add_column("#", justify="right", no_wrap=True, min_width=len(str(len(rows))))
-        table.add_column("score", justify="right", no_wrap=True, min_width=5)
+        # A score is never cut: `-0.123` must not turn into `-0.1…`.
+        table.add_column("score", justify="right", no_wrap=True, min_width=max([len(_score(s)) for s in scores] + [5]))
     table.add_column("id", justify="right", no_wrap=True, min_width=max([len(str(r["id"])) for r in rows] + [2]))
     for column in columns:
         # The budget of visible_columns is each column's floor, so the name absorbs any squeeze.
@@ -109,12 +110,16 @@ def product_table(title: str, rows: list[dict], scores: list[float] | None = Non
     for rank, row in enumerate(rows, 1):
         cells = []
         if scores is not None:
-            cells += [str(rank), f"{scores[rank - 1]:.3f}"]
+            cells += [str(rank), _score(scores[rank - 1])]
         cells.append(str(row["id"]))
         cells += [_mark(row.get(column), column, target) for column in columns]
         cells.append(escape(str(row.get(NAME_COLUMN) or "")))
         table.add_row(*cells)
     return table
+
+
+def _score(score: float) -> str:
+    return f"{score:.3f}"
 
 
 def print_results(query: Query, results: dict[str, list[Result]], heading: str) -> None:
@@ -128,22 +133,34 @@ def print_results(query: Query, results: dict[str, list[Result]], heading: str) 
         out.print(f"where {escape(query.where)}")
     target = query.target()
     if len(results) > 1:
-        out.print(side_by_side(results, target))
+        out.print(side_by_side(results, target, out.width))
         return
     for space, rows in results.items():
         out.print(product_table(SPACE_TITLES.get(space, space), [r.row for r in rows], [r.score for r in rows], target))
 
 
-def print_similar(item: dict | None, results: dict[str, list[Result]], heading: str) -> None:
-    print_results(Query(items=[item] if item else []), results, heading)
+def print_left_out(spaces: list[str], query: Query) -> None:
+    """Under `similar --space all` for a product without a photo: which spaces it has no vector in."""
+    if spaces:
+        item = query.items[0]["id"] if query.items else "the query"
+        names = " and ".join(SPACE_TITLES.get(space, space) for space in spaces)
+        console(stderr=True).print(f"product {item} has no photo, so no {escape(names)} results")
 
 
-def side_by_side(results: dict[str, list[Result]], target: dict[str, set[str]] | None = None) -> Table:
-    """`--space all`: one column per space, like the appendix's image / graph / Rec columns."""
-    table = Table(title="nearest products per space", title_justify="left", pad_edge=False)
-    table.add_column("#", justify="right")
+def side_by_side(results: dict[str, list[Result]], target: dict[str, set[str]] | None = None,
+                 width: int | None = None) -> Table:
+    """`--space all`: one column per space, like the appendix's image / graph / Rec columns.
+
+    One line per rank whatever the width: id and score first (never cut), then articleType and
+    colour, cut with … when the terminal is narrow (`show ID` or `--json` has the rest).
+    """
+    width = width or console().width
+    table = Table(title="nearest products per space", title_justify="left", pad_edge=False, box=None,
+                  header_style="bold", padding=(0, 2, 0, 0))
+    table.add_column("#", justify="right", no_wrap=True)
+    room = max(12, (width - 4 - 2 * len(results)) // max(len(results), 1))
     for space in results:
-        table.add_column(SPACE_TITLES.get(space, space), overflow="fold")
+        table.add_column(SPACE_TITLES.get(space, space), no_wrap=True, overflow="ellipsis", max_width=room)
     depth = max((len(rows) for rows in results.values()), default=0)
     for rank in range(depth):
         cells = [str(rank + 1)]
@@ -151,7 +168,7 @@ def side_by_side(results: dict[str, list[Result]], target: dict[str, set[str]] |
             if rank < len(rows):
                 r = rows[rank]
                 article, colour = _mark(r.row["articleType"], "articleType", target), _mark(r.row["baseColour"], "baseColour", target)
-                cells.append(f"{r.id} {article}, {colour} [dim]{r.score:.2f}[/dim]")
+                cells.append(f"{r.id} [dim]{r.score:.2f}[/dim] {article}, {colour}")
             else:
                 cells.append("")
         table.add_row(*cells)
@@ -266,7 +283,20 @@ def print_info(info: dict) -> None:
 
 
 def _params(values: dict) -> str:
-    return ", ".join(f"{k} {round(v, 4) if isinstance(v, float) else v}" for k, v in values.items() if v is not None)
+    """`walks 100, suggest rebuild no, new attributes baseColour=Teal`: words, not Python reprs."""
+    return ", ".join(f"{str(k).replace('_', ' ')} {_value(v)}" for k, v in values.items() if v not in (None, [], {}, ""))
+
+
+def _value(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e-3 and value else str(round(value, 4))
+    if isinstance(value, (list, tuple)):
+        return " ".join(_value(v) for v in value)
+    if isinstance(value, dict):
+        return "(" + _params(value) + ")"
+    return str(value)
 
 
 def print_demo(run) -> None:
@@ -313,6 +343,8 @@ def print_ingest_report(report) -> None:
             line += f", MSE {linker['val_mse']:.4f} (predicting the mean: {linker['val_mse_mean_predictor']:.4f})"
         out.print(line)
     err = console(stderr=True)
+    for warning in report.warnings:
+        err.print(f"warning: {escape(warning)}")
     for reject in report.rejects[:20]:
         where = f"line {reject.line}" if reject.line else "row"
         ident = f" (id {escape(str(reject.id))})" if reject.id else ""
@@ -382,8 +414,7 @@ def print_evaluation(doc: dict) -> None:
         f"[bold]eval[/bold]: {doc['holdout']} held-out photos queried as new against {doc['in_sample']} products "
         f"(graph and linker rebuilt without them; linker {linker.get('kind')}, seed {doc['settings']['seed']})"
     )
-    spaces = ("rec", "image", "graph", "random")  # the order of `catalog plot eval`
-    titles = {"rec": "Rec", "image": "image", "random": "random", "graph": "graph (ref.)"}
+    spaces, titles = EVAL_SPACES, EVAL_TITLES
     table = Table(title=f"precision@{k}: share of results sharing the query's value", title_justify="left")
     table.add_column("column")
     for space in spaces:

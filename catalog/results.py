@@ -40,6 +40,8 @@ class SearchResults:
     query: Query
     results: dict[str, list[Result]]
     heading: str = ""
+    keyed: bool = False  # --json keys results by space even if only one is left (`similar --space all`)
+    left_out: list[str] = field(default_factory=list)  # spaces asked for that the product has no vector in
 
     @property
     def spaces(self) -> list[str]:
@@ -70,7 +72,7 @@ class SearchResults:
             "where": self.query.where,
         }
         lists = {space: [result_dict(r) for r in rows] for space, rows in self.results.items()}
-        document["results"] = next(iter(lists.values())) if len(lists) == 1 else lists
+        document["results"] = next(iter(lists.values())) if len(lists) == 1 and not self.keyed else lists
         return document
 
     def to_records(self) -> list[dict[str, Any]]:

@@ -1,10 +1,7 @@
-"""Search: nearest products per space, attribute words, and latent-space arithmetic.
+"""Search: nearest products per space, latent-space arithmetic, and attributes read off a vector.
 
-The three spaces of the paper's appendix, by which stored vector queries which column:
-
-- `rec`:   the product's translated vector (`rec_vector`)  against product node vectors (the paper's Rec)
-- `image`: its image vector                                against image vectors
-- `graph`: its node vector                                 against node vectors
+The spaces and which stored vector queries which column are in `catalog/spaces.py`; checking a
+`--where` filter is `catalog/filters.py`, and turning attribute words into vectors `catalog/words.py`.
 
 All scores are cosine similarities. Nothing here imports TensorFlow: the translated vector of every
 product is stored, so only a new photo (`query --image`) needs the encoder.
@@ -18,23 +15,29 @@ filled with the combination's products whose photos are closest (docs/graph-spac
 
 from __future__ import annotations
 
-import difflib
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS
 from catalog.errors import CatalogError, NotFound
+from catalog.filters import FILTER_COLUMNS, check_where, filter_message  # noqa: F401  (re-exported)
 from catalog.index import tune_query
+from catalog.keys import sql_ids
+from catalog.spaces import SPACE_COLUMNS
 from catalog.store import Store
+from catalog.vectors import unit as _unit
+from catalog.words import (  # noqa: F401  (re-exported: search is where callers look for them)
+    COLUMN_ALIASES,
+    Attribute,
+    Term,
+    load_attributes,
+    parse_terms,
+    resolve_attribute,
+    resolve_column,
+)
 
-SPACES = {
-    # space: (column holding the query vector, column searched)
-    "rec": ("rec_vector", "node_vector"),
-    "image": ("image_vector", "image_vector"),
-    "graph": ("node_vector", "node_vector"),
-}
+SPACES = SPACE_COLUMNS  # space -> (column holding the query vector, column searched)
 
 
 @dataclass(frozen=True)
@@ -42,20 +45,6 @@ class Result:
     id: int
     score: float
     row: dict  # the display columns of the product
-
-
-@dataclass
-class Attribute:
-    key: str
-    column: str
-    value: str
-    vector: np.ndarray
-
-
-@dataclass
-class Term:
-    attribute: Attribute
-    weight: float  # positive adds, negative subtracts
 
 
 @dataclass
@@ -132,83 +121,8 @@ def thumbnails(store: Store, product_ids: list[int]) -> dict[int, bytes]:
     """The stored JPEG thumbnails of these products (those without a photo are absent)."""
     if not product_ids:
         return {}
-    ids = ", ".join(str(int(i)) for i in set(product_ids))
-    table = store.table("products").search().where(f"id IN ({ids})").select(["id", "thumbnail"]).limit(len(product_ids)).to_arrow()
+    table = store.table("products").search().where(f"id IN ({sql_ids(set(product_ids))})").select(["id", "thumbnail"]).limit(len(product_ids)).to_arrow()
     return {int(i): t for i, t in zip(table.column("id").to_pylist(), table.column("thumbnail").to_pylist()) if t}
-
-
-# Columns a --where filter may name: the catalog's own, plus where a row's node vector came from.
-FILTER_COLUMNS = (*DISPLAY_COLUMNS, "has_image", "node_source", "run")
-_SQL_WORDS = {"and", "or", "not", "in", "is", "null", "like", "ilike", "between", "true", "false"}
-_TOKEN = re.compile(r"""'(?:[^']|'')*'|"[^"]*"|`[^`]*`|[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|\S""")
-
-
-def check_where(store: Store, where: str) -> str:
-    """A --where filter that names only catalog columns and matches some product, or a one-line error.
-
-    Checked here rather than left to LanceDB because its messages for a misspelt column or a
-    double-quoted string (`gender = "Women"` names a column in SQL) are long and internal.
-    """
-    where = where.strip()
-    if not where:
-        raise CatalogError("empty --where filter")
-    tokens = _TOKEN.findall(where)
-    if any(t.startswith("'") and (len(t) < 2 or not t.endswith("'")) for t in tokens):
-        raise CatalogError(f"bad --where filter {where!r}: unclosed quote")
-    depth = 0
-    for index, token in enumerate(tokens):
-        depth += (token == "(") - (token == ")")
-        if depth < 0:
-            break
-        following = tokens[index + 1] if index + 1 < len(tokens) else ""
-        if token[0] == '"' or token[0] == "`":
-            name = token[1:-1]
-        elif re.fullmatch(r"[A-Za-z_]\w*", token) and token.lower() not in _SQL_WORDS and following != "(":
-            name = token
-        else:
-            continue
-        if name.lower() not in {c.lower() for c in FILTER_COLUMNS}:  # lance resolves names case-insensitively
-            hint = ""
-            if token[0] == '"':
-                hint = f" (text values take single quotes: '{name}')"
-            else:
-                close = difflib.get_close_matches(name, FILTER_COLUMNS, n=1, cutoff=0.5)
-                hint = f"; did you mean {close[0]}?" if close else f"; columns are {', '.join(FILTER_COLUMNS)}"
-            raise CatalogError(f"bad --where filter: unknown column {name!r}{hint}")
-    if depth != 0:
-        raise CatalogError(f"bad --where filter {where!r}: unbalanced parentheses")
-    try:
-        matching = store.table("products").count_rows(where)
-    except Exception as error:  # lance reports a syntax or type error as a generic error
-        raise CatalogError(f"bad --where filter {where!r}: {_filter_message(error)}") from None
-    if matching == 0:
-        raise CatalogError(f"no product matches --where {where!r}{_value_hint(store, where)}")
-    return where
-
-
-def _filter_message(error: Exception) -> str:
-    """The useful part of a lance filter error: no echoed SQL, no Rust source paths."""
-    message = _first_line(error)
-    if "could not convert to literal of type 'Utf8'" in message:
-        return "catalog columns hold text, so quote the value (year = '2012')"
-    message = re.sub(r",? /\S+\.rs:\d+:\d+", "", message)
-    parser = re.search(r"sql parser error: (.*?)\)?$", message)
-    if parser:
-        return parser.group(1)
-    return re.sub(r"^Invalid (user )?input, ", "", message)
-
-
-def _value_hint(store: Store, where: str) -> str:
-    """For `column = 'value'` with a value the column never takes: the values it does take."""
-    attributes = None
-    for column, value in re.findall(r"\b(\w+)\s*=\s*'((?:[^']|'')*)'", where):
-        if column in ATTRIBUTE_COLUMNS:
-            attributes = attributes if attributes is not None else load_attributes(store)
-            values = sorted(a.value for a in attributes if a.column == column)
-            if value.replace("''", "'") not in values:
-                shown = ", ".join(values[:12]) + (", …" if len(values) > 12 else "")
-                return f"; {column} is never {value!r} (values: {shown})"
-    return ""
 
 
 def nearest(
@@ -226,7 +140,7 @@ def nearest(
     of attribute values in the graph space) are ordered by the cosine of their image vector with
     it, and a tie at the k-th place is filled with the closest photos of that combination.
     """
-    filters = [f"id NOT IN ({', '.join(str(int(i)) for i in exclude)})"] if exclude else []
+    filters = [f"id NOT IN ({sql_ids(exclude)})"] if exclude else []
     if column == "image_vector":
         filters.append("has_image = true")  # products without a photo hold a zero image vector
     if where:
@@ -257,7 +171,7 @@ def _search(store: Store, vector, column: str, limit: int, filters: list[str], w
         return search.to_list()
     except Exception as error:  # lance reports a bad user filter as a generic error
         if where:
-            raise CatalogError(f"bad --where filter {where!r}: {_filter_message(error)}") from None
+            raise CatalogError(f"bad --where filter {where!r}: {filter_message(error)}") from None
         raise
 
 
@@ -336,74 +250,7 @@ def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] =
     return {c: product[c] for c in DISPLAY_COLUMNS}, results
 
 
-# -- attribute words and arithmetic ---------------------------------------------------------
-
-
-def load_attributes(store: Store) -> list[Attribute]:
-    rows = store.table("attributes").to_arrow().to_pylist()
-    return [Attribute(r["key"], r["column"], r["value"], np.asarray(r["vector"], dtype=np.float32)) for r in rows]
-
-
-def _fold(text: str) -> str:
-    """Case-, space- and punctuation-insensitive form: `Navy Blue`, `navy-blue`, `navyblue` match."""
-    return re.sub(r"[^0-9a-z]+", "", text.lower())
-
-
-# The short names the result tables use as headers, accepted wherever a column is named.
-COLUMN_ALIASES = {"colour": "baseColour", "color": "baseColour", "article": "articleType", "sub": "subCategory",
-                  "master": "masterCategory"}
-
-
-def resolve_column(name: str) -> str:
-    """`basecolour`, `baseColour` or `colour` -> baseColour; anything else is an error listing the columns."""
-    folded = _fold(name)
-    for column in ATTRIBUTE_COLUMNS:
-        if folded == _fold(column):
-            return column
-    if folded in COLUMN_ALIASES:
-        return COLUMN_ALIASES[folded]
-    raise CatalogError(f"unknown attribute column {name!r}; columns are {', '.join(ATTRIBUTE_COLUMNS)}")
-
-
-def resolve_attribute(word: str, attributes: list[Attribute]) -> Attribute:
-    """`green` -> baseColour=Green; `column=value` is always accepted; ambiguity is an error."""
-    word = word.strip()
-    if "=" in word:
-        name, value = (part.strip() for part in word.split("=", 1))
-        column = resolve_column(name)
-        matches = [a for a in attributes if a.column == column and _fold(a.value) == _fold(value)]
-        if matches:
-            return matches[0]
-        candidates = [a.key for a in attributes if a.column == column]
-        raise CatalogError(f"unknown attribute {word!r}{_suggest(value, candidates)}")
-    matches = [a for a in attributes if _fold(a.value) == _fold(word)]
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        raise CatalogError(
-            f"{word!r} is ambiguous: it could be {' or '.join(a.key for a in matches)}; write one of those"
-        )
-    raise CatalogError(f"unknown attribute {word!r}{_suggest(word, [a.key for a in attributes])}")
-
-
-def _suggest(word: str, keys: list[str]) -> str:
-    by_value = {_fold(key.split("=", 1)[1]): key for key in keys}
-    close = [by_value[v] for v in difflib.get_close_matches(_fold(word), list(by_value), n=5, cutoff=0.6)]
-    return f"; did you mean {', '.join(close)}?" if close else "; see `catalog attributes` for the known values"
-
-
-def parse_terms(plus: list[str], minus: list[str], attributes: list[Attribute]) -> list[Term]:
-    """`--plus green:2,shoes --minus topwear` -> weighted terms. Each option may repeat and holds a comma list."""
-    terms = []
-    for sign, options in ((1.0, plus), (-1.0, minus)):
-        for option in options:
-            for word in filter(None, (w.strip() for w in option.split(","))):
-                name, weight = word, 1.0
-                if re.search(r":[-+]?[0-9.]+$", word):
-                    name, _, number = word.rpartition(":")
-                    weight = float(number)
-                terms.append(Term(resolve_attribute(name, attributes), sign * weight))
-    return terms
+# -- arithmetic and inference ----------------------------------------------------------------
 
 
 def infer_attributes(vector: np.ndarray, attributes: list[Attribute], top: int = 3) -> dict[str, list[tuple[str, float]]]:
@@ -441,10 +288,5 @@ def compose(base: np.ndarray, terms: list[Term]) -> np.ndarray:
     return vector
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(v))
-    return v / norm if norm > 0 else v
 
 
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]

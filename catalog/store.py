@@ -35,6 +35,7 @@ import pyarrow as pa
 from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NAME_COLUMN, NODE_DIM
 from catalog.errors import CatalogError
 from catalog.storage import db_location, open_storage
+from catalog.keys import sql_ids, sql_strings
 
 SCHEMA_VERSION = 1
 # Storage policy: the newest KEEP_RUNS runs stay restorable with `catalog rollback`; table versions
@@ -330,7 +331,7 @@ class Writer:
 
     def delete_products(self, ids: list[int]) -> None:
         if ids:
-            self.products.delete(f"id IN ({', '.join(str(int(i)) for i in ids)})")
+            self.products.delete(f"id IN ({sql_ids(ids)})")
 
     def replace_attributes(self, rows: pa.Table) -> None:
         """Upsert attribute rows by key and drop keys that no longer occur."""
@@ -340,8 +341,7 @@ class Writer:
         keep = set(rows.column("key").to_pylist())
         stale = [key for key in self.attributes.to_arrow().column("key").to_pylist() if key not in keep]
         if stale:
-            quoted = ", ".join("'" + key.replace("'", "''") + "'" for key in stale)
-            self.attributes.delete(f"key IN ({quoted})")
+            self.attributes.delete(f"key IN ({sql_strings(stale)})")
 
     def compact(self) -> None:
         """Merge small fragments and delete table versions older than the kept runs.

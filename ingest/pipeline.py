@@ -34,9 +34,9 @@ import pyarrow as pa
 
 from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, IMAGE_SIZE, NAME_COLUMN, NODE_DIM
 from catalog.errors import CatalogError
-from catalog.linker import Linker, LinkerParams, train_linker
-from catalog.encoder import Encoder, encode_stream, encoding_batch_size
-from catalog.models import file_sha256, weights_identity
+from catalog.encoder import Encoder, encode_stream, encoding_batch_size, weights_identity
+from catalog.keys import file_sha256, split_key
+from catalog.linker import Linker, LinkerParams, linker_warning, train_linker
 from catalog.store import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
 from ingest.checkpoints import EncodeCheckpoints
 from ingest.graph import build_graph
@@ -126,12 +126,21 @@ class IngestReport:
     def linker_metrics(self) -> dict:
         return self.run.linker.get("metrics", {}) if self.run else {}
 
+    @property
+    def warnings(self) -> list[str]:
+        """Things the user should know about the result (a linker no better than the mean)."""
+        if not self.run or self.summary.get("mode") != "full" or not self.run.linker:
+            return []
+        warning = linker_warning(self.run.linker.get("kind", "cosine"), self.linker_metrics)
+        return [warning] if warning else []
+
     def to_dict(self) -> dict:
         return {
             "run": self.run.run if self.run else None,
             "summary": self.summary,
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
             "linker": self.linker_metrics,
+            "warnings": self.warnings,
             "rejected_rows": [{"line": r.line, "id": r.id, "reason": r.reason} for r in self.rejects],
             "image_problems": [{"id": p.id, "reason": p.reason} for p in self.image_problems],
         }
@@ -629,16 +638,7 @@ def _train_spaces(store: Store, state: Products, options: IngestOptions, reporte
         linker_record = {**options.linker.to_dict(), "file": linker_file, "metrics": fit.metrics}
     seconds["linker"] = time.perf_counter() - started
 
-    keys = list(graph.attribute_keys)
-    degrees = attribute_degrees(frame)
-    attributes = pd.DataFrame({
-        "key": keys,
-        "column": [k.split("=", 1)[0] for k in keys],
-        "value": [k.split("=", 1)[1] for k in keys],
-        "degree": [degrees.get(k, 0) for k in keys],
-        "vector": list(space.attribute_vectors.astype(np.float32)),
-        "node_source": "walks",
-    })
+    attributes = attribute_rows(list(graph.attribute_keys), attribute_degrees(frame), space.attribute_vectors, "walks")
     return attributes, linker_record, options.node2vec.to_dict()
 
 
@@ -666,19 +666,25 @@ def _place_incrementally(writer: Writer, state: Products, change: Change, previo
     existing["degree"] = existing["key"].map(degrees).fillna(0).astype("int64")
     new_keys = sorted(set(degrees) - set(existing["key"]))
     vectors = place_attributes(new_keys, frame, state.vectors["node_vector"])
-    additions = pd.DataFrame({
-        "key": new_keys,
-        "column": [k.split("=", 1)[0] for k in new_keys],
-        "value": [k.split("=", 1)[1] for k in new_keys],
-        "degree": [degrees[k] for k in new_keys],
-        "vector": list(vectors),
-        "node_source": "inferred",
-    })
+    additions = attribute_rows(new_keys, degrees, vectors, "inferred")
     attributes = pd.concat([existing.drop(columns=["run"]), additions], ignore_index=True)
     attributes = attributes[attributes["degree"] > 0].reset_index(drop=True)
     attributes["vector"] = [np.asarray(v, np.float32) for v in attributes["vector"]]
     seconds["placement"] = time.perf_counter() - started
     return attributes, new_keys
+
+
+def attribute_rows(keys: list[str], degrees: dict[str, int], vectors: np.ndarray, source: str) -> pd.DataFrame:
+    """Rows of the attributes table: key, column, value, degree, vector, where the vector came from."""
+    split = [split_key(key) for key in keys]
+    return pd.DataFrame({
+        "key": keys,
+        "column": [column for column, _ in split],
+        "value": [value for _, value in split],
+        "degree": [degrees.get(key, 0) for key in keys],
+        "vector": list(np.asarray(vectors, dtype=np.float32)),
+        "node_source": source,
+    })
 
 
 def _inferred_share(state: Products) -> dict:

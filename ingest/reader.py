@@ -1,7 +1,7 @@
 """Read a `styles.csv` the way real users have it: every data line either lands as a row or
 comes back as a `Reject` with its line number and a reason.
 
-What "real" means here (see DESIGN.md, "Real data"): the Kaggle file has ~20 product names with
+What "real" means here (see docs/design.md, "Real data"): the Kaggle file has ~20 product names with
 unquoted commas, empty cells, the literal usage value `NA`, and years written as `2011.0`; users'
 own exports add BOMs, cp1252 bytes, CRLF or CR line endings, `;`/tab/`|` delimiters, duplicate
 ids, short rows and stray quotes. The csv module does the quoting; this module decides what each
