@@ -30,6 +30,7 @@ import pandas as pd
 
 from benchmarks.synthetic import synthetic_styles
 from catalog.columns import ATTRIBUTE_COLUMNS
+from catalog.vectors import unit
 from ingest.graph import build_graph
 from ingest.graph_space import PAPER_PARAMS, Node2VecParams, embed_graph
 
@@ -41,7 +42,7 @@ def neighbour_agreement(
 
     Items with an empty label are not sampled as queries (they can still be neighbours).
     """
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    unit_vectors = unit(vectors)
     candidates = np.flatnonzero(labels != "")
     rng = np.random.default_rng(seed)
     queries = rng.choice(candidates, size=min(sample, candidates.size), replace=False)
@@ -49,7 +50,7 @@ def neighbour_agreement(
     step = max(1, min(500, 20_000_000 // max(len(vectors), 1)))  # ~80 MB of similarities at a time
     for begin in range(0, queries.size, step):
         batch = queries[begin : begin + step]
-        sims = unit[batch] @ unit.T
+        sims = unit_vectors[batch] @ unit_vectors.T
         sims[np.arange(batch.size), batch] = -np.inf  # not its own neighbour
         nearest = np.argpartition(-sims, k, axis=1)[:, :k]
         shares.append((labels[nearest] == labels[batch][:, None]).mean(axis=1))

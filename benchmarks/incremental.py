@@ -56,7 +56,9 @@ import pandas as pd
 
 from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS
 from catalog.demo import make_demo_catalog
+from catalog.metrics import codes_of, precision_at_k
 from catalog.store import Store
+from catalog.vectors import unit
 from ingest.checkpoints import EncodeCheckpoints
 from ingest.pipeline import REBUILD_SUGGESTION_SHARE, IngestOptions, IngestReport, ingest, rebuild
 from ingest.reader import read_styles
@@ -64,8 +66,19 @@ from ingest.updates import remove_products
 
 K = 10
 TARGETS = {"unchanged_vs_first": 0.10, "add_vs_first": 0.30, "precision_gap_points": 5.0}
-PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "lancedb", "pylance", "gensim", "numpy", "pandas",
-            "pyarrow", "scikit-learn", "pillow")
+PACKAGES = (
+    "tensorflow",
+    "tensorflow-cpu",
+    "keras",
+    "lancedb",
+    "pylance",
+    "gensim",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scikit-learn",
+    "pillow",
+)
 
 
 # -- the database as arrays ------------------------------------------------------------------------
@@ -110,11 +123,10 @@ def _matrix(table, name: str) -> np.ndarray:
     return np.asarray(column.flatten().to_numpy(zero_copy_only=False), np.float32).reshape(len(column), -1)
 
 
-def top_k(queries: np.ndarray, candidates: np.ndarray, exclude: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
+def top_k(
+    queries: np.ndarray, candidates: np.ndarray, exclude: np.ndarray, allowed: np.ndarray | None = None
+) -> np.ndarray:
     """Candidate positions of each query's K nearest by cosine (exact); `exclude[i]` is query i's own row."""
-    def unit(m):
-        return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
-
     similarity = unit(queries) @ unit(candidates).T
     similarity[np.arange(len(queries)), exclude] = -np.inf
     if allowed is not None:
@@ -129,9 +141,8 @@ def precision(snapshot: Snapshot, ids, space: str) -> dict:
         rows = rows[snapshot.has_image[rows]]  # no photo, no rec vector
     queries = snapshot.rec[rows] if space == "rec" else snapshot.node[rows]
     neighbours = top_k(queries, snapshot.node, rows)
-    mine = snapshot.attributes[rows][:, None, :]
-    theirs = snapshot.attributes[neighbours]
-    hits = ((theirs == mine) & (mine != "")).mean(axis=1).mean(axis=0) * 100
+    codes = codes_of(snapshot.attributes)  # "" (an empty cell) is never a match, nor scored as a query
+    hits = precision_at_k(codes[rows], codes[neighbours]) * 100
     result = {column: round(float(v), 2) for column, v in zip(ATTRIBUTE_COLUMNS, hits)}
     result["mean"] = round(float(hits.mean()), 2)
     result["queries"] = int(len(rows))
@@ -186,8 +197,10 @@ def stability(before: Snapshot, after: Snapshot) -> dict:
 
 def gap(reference: dict, measured: dict) -> dict:
     """Points by which `measured` precision falls short of `reference` (negative: better)."""
-    return {space: {key: round(reference[space][key] - measured[space][key], 2)
-                    for key in (*ATTRIBUTE_COLUMNS, "mean")} for space in reference}
+    return {
+        space: {key: round(reference[space][key] - measured[space][key], 2) for key in (*ATTRIBUTE_COLUMNS, "mean")}
+        for space in reference
+    }
 
 
 # -- running the pipeline ---------------------------------------------------------------------------
@@ -210,8 +223,15 @@ def write_rows(rows: pd.DataFrame, path: Path) -> Path:
 
 def seed_checkpoints(db: Path, source: Path, ids) -> int:
     """Put the stored photo vectors of `ids` (from the database `source`) where an ingest of `db` finds them."""
-    table = Store.open(source).table("products").to_arrow().select(["id", "has_image", "image_hash", "image_vector", "thumbnail"])
-    wanted = np.isin(table.column("id").to_numpy(), np.asarray(ids, np.int64)) & table.column("has_image").to_numpy(zero_copy_only=False)
+    table = (
+        Store.open(source)
+        .table("products")
+        .to_arrow()
+        .select(["id", "has_image", "image_hash", "image_vector", "thumbnail"])
+    )
+    wanted = np.isin(table.column("id").to_numpy(), np.asarray(ids, np.int64)) & table.column("has_image").to_numpy(
+        zero_copy_only=False
+    )
     vectors = _matrix(table, "image_vector")
     checkpoints = EncodeCheckpoints(db, Store.open(db).run.encoder["id"])
     hashes, thumbnails = table.column("image_hash").to_pylist(), table.column("thumbnail").to_pylist()
@@ -221,12 +241,16 @@ def seed_checkpoints(db: Path, source: Path, ids) -> int:
     return int(wanted.sum())
 
 
-def sweep_point(share: float, reference_db: Path, rows: pd.DataFrame, images: Path, options: IngestOptions,
-                folder: Path, seed: int) -> dict:
+def sweep_point(
+    share: float, reference_db: Path, rows: pd.DataFrame, images: Path, options: IngestOptions, folder: Path, seed: int
+) -> dict:
     """Quality gap against a full training when `share` of the catalog's products are placed, not trained."""
     reference = Snapshot.read(reference_db)
-    chosen = np.sort(np.random.default_rng((seed, round(share * 1000))).choice(
-        reference.ids, size=round(share * len(reference.ids)), replace=False))
+    chosen = np.sort(
+        np.random.default_rng((seed, round(share * 1000))).choice(
+            reference.ids, size=round(share * len(reference.ids)), replace=False
+        )
+    )
     db = folder / f"sweep-{share:g}"
     shutil.copytree(reference_db, db)
     remove_products(db, chosen.tolist())
@@ -239,10 +263,15 @@ def sweep_point(share: float, reference_db: Path, rows: pd.DataFrame, images: Pa
     incremental, full = quality(placed, chosen), quality(reference, chosen)
     heldout = heldout_rec_precision(reference, chosen)
     return {
-        "share": share, "added": int(len(chosen)), "base": int(len(reference.ids) - len(chosen)),
-        "photos_from_checkpoints": seeded, "encoded": report.summary.get("encoded"),
-        "inferred_share": report.summary.get("inferred_share"), "suggest_rebuild": report.summary.get("suggest_rebuild"),
-        "base_training_seconds": round(train_seconds, 1), "add_seconds": round(add_seconds, 1),
+        "share": share,
+        "added": int(len(chosen)),
+        "base": int(len(reference.ids) - len(chosen)),
+        "photos_from_checkpoints": seeded,
+        "encoded": report.summary.get("encoded"),
+        "inferred_share": report.summary.get("inferred_share"),
+        "suggest_rebuild": report.summary.get("suggest_rebuild"),
+        "base_training_seconds": round(train_seconds, 1),
+        "add_seconds": round(add_seconds, 1),
         "precision": {"incremental": incremental, "rebuild": full, "rebuild_linker_heldout_rec": heldout},
         "gap_points": gap(full, incremental),
         "rec_gap_vs_heldout_linker_points": round(heldout["mean"] - incremental["rec"]["mean"], 2),
@@ -255,7 +284,9 @@ def sweep_point(share: float, reference_db: Path, rows: pd.DataFrame, images: Pa
 def machine() -> dict:
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")), "")
+        model = next(
+            (line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")), ""
+        )
     except (OSError, subprocess.CalledProcessError):
         model = platform.processor()
     meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
@@ -267,8 +298,11 @@ def machine() -> dict:
         except metadata.PackageNotFoundError:
             pass
     return {
-        "cpu": model, "cores": os.cpu_count(), "ram_gb": round(total_kb / 2**20, 1),
-        "python": platform.python_version(), "packages": versions,
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "ram_gb": round(total_kb / 2**20, 1),
+        "python": platform.python_version(),
+        "packages": versions,
     }
 
 
@@ -282,23 +316,40 @@ def load_average() -> list[float]:
 def run(args: argparse.Namespace, log) -> dict:
     folder = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="catalog-incremental-"))
     folder.mkdir(parents=True, exist_ok=True)
-    result: dict = {"benchmark": "incremental", "params": {
-        "products": args.products, "add": args.add, "image_size": args.image_size, "weights": args.weights,
-        "seed": args.seed, "shares": args.shares, "k": K, "node2vec": "defaults", "linker": "defaults",
-    }, "machine": machine(), "load_average_start": load_average()}
+    result: dict = {
+        "benchmark": "incremental",
+        "params": {
+            "products": args.products,
+            "add": args.add,
+            "image_size": args.image_size,
+            "weights": args.weights,
+            "seed": args.seed,
+            "shares": args.shares,
+            "k": K,
+            "node2vec": "defaults",
+            "linker": "defaults",
+        },
+        "machine": machine(),
+        "load_average_start": load_average(),
+    }
     try:
         started = time.perf_counter()
         demo = make_demo_catalog(folder / "demo", args.products + args.add, seed=args.seed, image_size=args.image_size)
         rows = read_styles(demo.csv_path).rows
-        base_rows, add_rows = rows.iloc[: args.products], rows.iloc[args.products:]
+        base_rows, add_rows = rows.iloc[: args.products], rows.iloc[args.products :]
         base_csv = write_rows(base_rows, folder / "base.csv")
         add_csv = write_rows(add_rows, folder / "add.csv")
-        result["catalog"] = {"base": len(base_rows), "added": len(add_rows), "without_photo": len(demo.missing_image_ids),
-                             "generate_seconds": round(time.perf_counter() - started, 1)}
+        result["catalog"] = {
+            "base": len(base_rows),
+            "added": len(add_rows),
+            "without_photo": len(demo.missing_image_ids),
+            "generate_seconds": round(time.perf_counter() - started, 1),
+        }
         log(f"demo catalog: {len(base_rows)} + {len(add_rows)} products in {result['catalog']['generate_seconds']} s")
 
         started = time.perf_counter()
         import tensorflow  # noqa: F401  (loaded once, outside every timing)
+
         result["tensorflow_import_seconds"] = round(time.perf_counter() - started, 1)
 
         options = IngestOptions(weights=args.weights, seed=args.seed, image_size=args.image_size)
@@ -321,32 +372,51 @@ def run(args: argparse.Namespace, log) -> dict:
         log(f"retrain of the unchanged base catalog: {retrained_s:.1f} s")
 
         new_ids = add_rows["id"].to_numpy(np.int64)
-        result["seconds"] = {"first_ingest": round(first_s, 1), "unchanged_reingest": round(again_s, 1),
-                             "add": round(added_s, 1), "rebuild": round(rebuilt_s, 1),
-                             "retrain_unchanged_base": round(retrained_s, 1)}
-        result["stages"] = {"first_ingest": stages(first), "unchanged_reingest": stages(again),
-                            "add": stages(added), "rebuild": stages(rebuilt_report)}
-        result["ratios"] = {"unchanged_vs_first": round(again_s / first_s, 4), "add_vs_first": round(added_s / first_s, 4),
-                            "rebuild_vs_first": round(rebuilt_s / first_s, 4)}
+        result["seconds"] = {
+            "first_ingest": round(first_s, 1),
+            "unchanged_reingest": round(again_s, 1),
+            "add": round(added_s, 1),
+            "rebuild": round(rebuilt_s, 1),
+            "retrain_unchanged_base": round(retrained_s, 1),
+        }
+        result["stages"] = {
+            "first_ingest": stages(first),
+            "unchanged_reingest": stages(again),
+            "add": stages(added),
+            "rebuild": stages(rebuilt_report),
+        }
+        result["ratios"] = {
+            "unchanged_vs_first": round(again_s / first_s, 4),
+            "add_vs_first": round(added_s / first_s, 4),
+            "rebuild_vs_first": round(rebuilt_s / first_s, 4),
+        }
         result["summaries"] = {"unchanged_reingest": again.summary, "add": added.summary}
         incremental, full = quality(after, new_ids), quality(rebuilt, new_ids)
         old_ids = base_rows["id"].to_numpy(np.int64)
         heldout = heldout_rec_precision(rebuilt, new_ids)
         result["precision"] = {
-            "added_incremental": incremental, "added_rebuild": full, "gap_points": gap(full, incremental),
+            "added_incremental": incremental,
+            "added_rebuild": full,
+            "gap_points": gap(full, incremental),
             "added_rebuild_linker_heldout_rec": heldout,
-            "rec_gap_vs_heldout_linker_points": {key: round(heldout[key] - incremental["rec"][key], 2)
-                                                 for key in (*ATTRIBUTE_COLUMNS, "mean")},
+            "rec_gap_vs_heldout_linker_points": {
+                key: round(heldout[key] - incremental["rec"][key], 2) for key in (*ATTRIBUTE_COLUMNS, "mean")
+            },
             "existing_before": quality(before, old_ids),
         }
-        result["jaccard"] = {"incremental": stability(before, after), "rebuild": stability(before, rebuilt),
-                             "retrain_unchanged_base": stability(before, retrained)}
+        result["jaccard"] = {
+            "incremental": stability(before, after),
+            "rebuild": stability(before, rebuilt),
+            "retrain_unchanged_base": stability(before, retrained),
+        }
 
         result["sweep"] = []
         for share in args.shares:
             point = sweep_point(share, folder / "db-rebuilt", rows, demo.images_dir, options, folder, args.seed)
-            log(f"share {share:g}: gap {point['gap_points']['rec']['mean']} (rec) "
-                f"{point['gap_points']['graph']['mean']} (graph) points")
+            log(
+                f"share {share:g}: gap {point['gap_points']['rec']['mean']} (rec) "
+                f"{point['gap_points']['graph']['mean']} (graph) points"
+            )
             result["sweep"].append(point)
         result["rebuild_suggestion_share"] = REBUILD_SUGGESTION_SHARE
         result["targets"] = verdicts(result)
@@ -360,49 +430,75 @@ def run(args: argparse.Namespace, log) -> dict:
 def verdicts(result: dict) -> dict:
     gaps = result["precision"]["gap_points"]
     return {
-        "unchanged_vs_first": {"target": TARGETS["unchanged_vs_first"], "measured": result["ratios"]["unchanged_vs_first"],
-                               "pass": result["ratios"]["unchanged_vs_first"] <= TARGETS["unchanged_vs_first"]},
-        "add_vs_first": {"target": TARGETS["add_vs_first"], "measured": result["ratios"]["add_vs_first"],
-                         "pass": result["ratios"]["add_vs_first"] <= TARGETS["add_vs_first"]},
-        **{f"precision_gap_{space}": {"target": TARGETS["precision_gap_points"], "measured": gaps[space]["mean"],
-                                      "pass": gaps[space]["mean"] <= TARGETS["precision_gap_points"]}
-           for space in ("rec", "graph")},
+        "unchanged_vs_first": {
+            "target": TARGETS["unchanged_vs_first"],
+            "measured": result["ratios"]["unchanged_vs_first"],
+            "pass": result["ratios"]["unchanged_vs_first"] <= TARGETS["unchanged_vs_first"],
+        },
+        "add_vs_first": {
+            "target": TARGETS["add_vs_first"],
+            "measured": result["ratios"]["add_vs_first"],
+            "pass": result["ratios"]["add_vs_first"] <= TARGETS["add_vs_first"],
+        },
+        **{
+            f"precision_gap_{space}": {
+                "target": TARGETS["precision_gap_points"],
+                "measured": gaps[space]["mean"],
+                "pass": gaps[space]["mean"] <= TARGETS["precision_gap_points"],
+            }
+            for space in ("rec", "graph")
+        },
     }
 
 
 def table(result: dict) -> str:
     """The figures as aligned text for a terminal."""
     s, r, p, j = result["seconds"], result["ratios"], result["precision"], result["jaccard"]
-    lines = [f"machine: {result['machine']['cpu']}, {result['machine']['cores']} cores, {result['machine']['ram_gb']} GB; "
-             f"load {result['load_average_start']} -> {result['load_average_end']}",
-             f"catalog: {result['catalog']['base']} + {result['catalog']['added']} demo products, "
-             f"{result['params']['image_size']} px, weights={result['params']['weights']}", "",
-             f"{'figure':54} {'target':>8} {'measured':>10} {'ratio':>7}  ok"]
+    lines = [
+        f"machine: {result['machine']['cpu']}, {result['machine']['cores']} cores, {result['machine']['ram_gb']} GB; "
+        f"load {result['load_average_start']} -> {result['load_average_end']}",
+        f"catalog: {result['catalog']['base']} + {result['catalog']['added']} demo products, "
+        f"{result['params']['image_size']} px, weights={result['params']['weights']}",
+        "",
+        f"{'figure':54} {'target':>8} {'measured':>10} {'ratio':>7}  ok",
+    ]
     first = s["first_ingest"]
     lines.append(f"{'first ingest (s)':54} {'':>8} {first:>10} {1:>7.2f}")
-    for name, key, ratio in (("unchanged re-ingest (s)", "unchanged_reingest", "unchanged_vs_first"),
-                             ("add new products (s)", "add", "add_vs_first")):
+    for name, key, ratio in (
+        ("unchanged re-ingest (s)", "unchanged_reingest", "unchanged_vs_first"),
+        ("add new products (s)", "add", "add_vs_first"),
+    ):
         t = result["targets"][ratio]
-        lines.append(f"{name:54} {'<=' + format(t['target'], '.0%'):>8} {s[key]:>10} {r[ratio]:>7.3f}  {'PASS' if t['pass'] else 'FAIL'}")
+        lines.append(
+            f"{name:54} {'<=' + format(t['target'], '.0%'):>8} {s[key]:>10} {r[ratio]:>7.3f}  {'PASS' if t['pass'] else 'FAIL'}"
+        )
     lines.append(f"{'rebuild, whole catalog (s)':54} {'':>8} {s['rebuild']:>10} {r['rebuild_vs_first']:>7.3f}")
     for space in ("rec", "graph"):
         inc, full, g = p["added_incremental"][space], p["added_rebuild"][space], p["gap_points"][space]
         for key in ("mean", "articleType", "baseColour"):
             label = f"added {space} P@10 {key}: incremental / rebuild"
             ok = "PASS" if g[key] <= TARGETS["precision_gap_points"] else "FAIL"
-            lines.append(f"{label:54} {'gap<=5':>8} {inc[key]:>5.1f}/{full[key]:<5.1f} {g[key]:>+7.1f}  {ok if key == 'mean' else ''}")
+            lines.append(
+                f"{label:54} {'gap<=5':>8} {inc[key]:>5.1f}/{full[key]:<5.1f} {g[key]:>+7.1f}  {ok if key == 'mean' else ''}"
+            )
     heldout = p["added_rebuild_linker_heldout_rec"]
-    lines.append(f"{'added rec P@10 mean: rebuild, linker held out':54} {'':>8} {heldout['mean']:>10.1f} "
-                 f"{p['rec_gap_vs_heldout_linker_points']['mean']:>+7.1f}")
+    lines.append(
+        f"{'added rec P@10 mean: rebuild, linker held out':54} {'':>8} {heldout['mean']:>10.1f} "
+        f"{p['rec_gap_vs_heldout_linker_points']['mean']:>+7.1f}"
+    )
     for space in ("graph", "rec"):
         for name in ("incremental", "rebuild", "retrain_unchanged_base"):
             figure = j[name][space]
-            lines.append(f"{'Jaccard@10 ' + space + ' ' + name + ' raw / ign.new':54} {'':>8} "
-                         f"{figure['raw']:>5.3f}/{figure['ignoring_new']:<5.3f}")
+            lines.append(
+                f"{'Jaccard@10 ' + space + ' ' + name + ' raw / ign.new':54} {'':>8} "
+                f"{figure['raw']:>5.3f}/{figure['ignoring_new']:<5.3f}"
+            )
     for point in result["sweep"]:
         g = point["gap_points"]
-        lines.append(f"{'share ' + format(point['share'], '.0%') + ' inferred: gap rec / graph / rec-heldout':54} {'':>8} "
-                     f"{g['rec']['mean']:>+5.1f}/{g['graph']['mean']:<+5.1f}/{point['rec_gap_vs_heldout_linker_points']:<+5.1f}")
+        lines.append(
+            f"{'share ' + format(point['share'], '.0%') + ' inferred: gap rec / graph / rec-heldout':54} {'':>8} "
+            f"{g['rec']['mean']:>+5.1f}/{g['graph']['mean']:<+5.1f}/{point['rec_gap_vs_heldout_linker_points']:<+5.1f}"
+        )
     return "\n".join(lines)
 
 
@@ -413,8 +509,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--image-size", type=int, default=128, help="photo and encoder size in pixels (default 128)")
     parser.add_argument("--weights", default="random", help="encoder backbone weights (default random)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--shares", type=lambda text: [float(v) for v in text.split(",") if v], default=[],
-                        help="inferred shares for the rebuild-threshold sweep, e.g. 0.1,0.2,0.4 (default none)")
+    parser.add_argument(
+        "--shares",
+        type=lambda text: [float(v) for v in text.split(",") if v],
+        default=[],
+        help="inferred shares for the rebuild-threshold sweep, e.g. 0.1,0.2,0.4 (default none)",
+    )
     parser.add_argument("--workdir", help="keep the catalog and databases in this folder (default: a temporary one)")
     parser.add_argument("--json", action="store_true", help="also print one JSON line on stdout")
     args = parser.parse_args(argv)

@@ -44,13 +44,22 @@ from benchmarks.synthetic import synthetic_styles
 from catalog import search
 from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NAME_COLUMN, NODE_DIM
 from catalog.store import PRODUCTS_SCHEMA, Store
+from catalog.vectors import unit
 
 CHUNK_ROWS = 250_000  # rows generated and written per batch, to bound memory at 1M rows
 # How strongly each attribute pulls a product's vector, and the noise around that. Chosen so that
 # at 44k products a product's 10 nearest share its articleType 92.5% and its baseColour 95.5% of
 # the time, like the real graph space (~93% / ~95%, docs/design.md): about as hard for an ANN index.
-ATTRIBUTE_WEIGHTS = {"articleType": 1.0, "baseColour": 1.1, "gender": 0.5, "subCategory": 0.4,
-                     "usage": 0.35, "masterCategory": 0.3, "season": 0.3, "year": 0.3}
+ATTRIBUTE_WEIGHTS = {
+    "articleType": 1.0,
+    "baseColour": 1.1,
+    "gender": 0.5,
+    "subCategory": 0.4,
+    "usage": 0.35,
+    "masterCategory": 0.3,
+    "season": 0.3,
+    "year": 0.3,
+}
 NOISE = 0.8
 SPACE_OF_COLUMN = {"node_vector": "graph", "image_vector": "image"}
 
@@ -65,10 +74,12 @@ def synthetic_vectors(styles, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     node = NOISE * rng.standard_normal((len(styles), NODE_DIM), dtype=np.float32)
     for column, weight in ATTRIBUTE_WEIGHTS.items():
         values, codes = np.unique(styles[column].to_numpy(dtype=object).astype(str), return_inverse=True)
-        centres = np.stack([
-            np.random.default_rng([seed, zlib.crc32(f"{column}={value}".encode())]).normal(size=NODE_DIM)
-            for value in values
-        ]).astype(np.float32)
+        centres = np.stack(
+            [
+                np.random.default_rng([seed, zlib.crc32(f"{column}={value}".encode())]).normal(size=NODE_DIM)
+                for value in values
+            ]
+        ).astype(np.float32)
         node += weight * centres[codes]
     # Image features: a fixed non-negative projection of the same structure, like ReLU outputs.
     projection = np.random.default_rng([seed, 1]).normal(size=(NODE_DIM, IMAGE_DIM)).astype(np.float32)
@@ -98,8 +109,10 @@ def products_batches(rows: int, seed: int = 0):
         }
         # Columns the benchmark has no use for (and any the schema gains later) stay empty.
         columns.update({f.name: pa.nulls(size, f.type) for f in PRODUCTS_SCHEMA if f.name not in columns})
-        yield pa.table(columns, schema=PRODUCTS_SCHEMA), {"node_vector": node, "image_vector": image,
-                                                         "has_image": has_image}
+        yield (
+            pa.table(columns, schema=PRODUCTS_SCHEMA),
+            {"node_vector": node, "image_vector": image, "has_image": has_image},
+        )
 
 
 def _fixed(matrix: np.ndarray) -> pa.FixedSizeListArray:
@@ -149,9 +162,7 @@ def exact_top(unit: np.ndarray, searchable: np.ndarray, query: int, k: int) -> n
     return top[np.argsort(-scores[top])]
 
 
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.where(norms > 0, norms, 1.0)
+unit_rows = unit  # catalog.vectors.unit: one definition of unit-normalising
 
 
 def ms(seconds: list[float], q: float) -> float:
@@ -219,11 +230,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=200, help="timed queries (default 200)")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--column", default="node_vector", choices=index.VECTOR_COLUMNS)
-    parser.add_argument("--threshold", type=int, default=index.ROWS_THRESHOLD,
-                        help=f"rows from which indexes are built (default {index.ROWS_THRESHOLD})")
+    parser.add_argument(
+        "--threshold",
+        type=int,
+        default=index.ROWS_THRESHOLD,
+        help=f"rows from which indexes are built (default {index.ROWS_THRESHOLD})",
+    )
     parser.add_argument("--nprobes", type=int, help=f"override catalog.index.NPROBES ({index.NPROBES}) for a sweep")
-    parser.add_argument("--db", type=Path, metavar="FOLDER",
-                        help="keep the database (FOLDER/db) and its vectors here, to reuse on the next run")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        metavar="FOLDER",
+        help="keep the database (FOLDER/db) and its vectors here, to reuse on the next run",
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
     if args.nprobes:
@@ -244,16 +263,19 @@ def main(argv: list[str] | None = None) -> None:
         "rows": args.rows,
         "column": args.column,
         **timings,
-        "index": "exact (flat scan)" if action in ("exact", "dropped") else f"IVF_FLAT cosine, "
-                 f"{index.num_partitions(args.rows)} partitions, nprobes {index.NPROBES}",
+        "index": "exact (flat scan)"
+        if action in ("exact", "dropped")
+        else f"IVF_FLAT cosine, {index.num_partitions(args.rows)} partitions, nprobes {index.NPROBES}",
         **built,
         "threshold": args.threshold,
         "load_average": round(os.getloadavg()[0], 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
     if not args.json:
-        print(f"{args.rows} rows, {result['index']}: p50 {result['p50_ms']} ms, "
-              f"recall@10 {result['recall_at_10']}", file=sys.stderr)
+        print(
+            f"{args.rows} rows, {result['index']}: p50 {result['p50_ms']} ms, recall@10 {result['recall_at_10']}",
+            file=sys.stderr,
+        )
     print(json.dumps(result))
 
 

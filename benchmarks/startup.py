@@ -43,9 +43,23 @@ def build_demo_database(folder: Path, products: int) -> tuple[Path, int]:
     demo = make_demo_catalog(folder / "demo", count=products, image_size=64)
     db = folder / "db"
     subprocess.run(
-        [*catalog_command(), "ingest", "--csv", str(demo.csv_path), "--images", str(demo.images_dir),
-         "--weights", "random", "--image-size", "64", "--db", str(db), "--json"],
-        check=True, stdout=subprocess.DEVNULL,
+        [
+            *catalog_command(),
+            "ingest",
+            "--csv",
+            str(demo.csv_path),
+            "--images",
+            str(demo.images_dir),
+            "--weights",
+            "random",
+            "--image-size",
+            "64",
+            "--db",
+            str(db),
+            "--json",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     with demo.csv_path.open(encoding="utf-8") as rows:
         next(rows)
@@ -66,8 +80,13 @@ def import_costs(command: list[str]) -> tuple[list[str], list[tuple[str, float]]
     everything spent inside pandas modules and nothing spent in what they import from elsewhere.
     """
     script = command[1:] if command[0] == sys.executable else command
-    finished = subprocess.run([sys.executable, "-X", "importtime", *script], check=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    finished = subprocess.run(
+        [sys.executable, "-X", "importtime", *script],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     by_package: dict[str, float] = {}
     for line in finished.stderr.splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", line)
@@ -119,8 +138,11 @@ def main(argv: list[str] | None = None) -> None:
         "load_average": round(os.getloadavg()[0], 2),
     }
     if not args.json:
-        print(f"similar {similar_s:.2f} s vs import lancedb {baseline_s:.2f} s "
-              f"(+{similar_s - baseline_s:.2f} s, budget {BUDGET_SECONDS} s)", file=sys.stderr)
+        print(
+            f"similar {similar_s:.2f} s vs import lancedb {baseline_s:.2f} s "
+            f"(+{similar_s - baseline_s:.2f} s, budget {BUDGET_SECONDS} s)",
+            file=sys.stderr,
+        )
     print(json.dumps(result))
 
 

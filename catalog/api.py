@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from catalog.encoder import Encoder
 from catalog.errors import CatalogError, NotFound
-from catalog.spaces import SPACES
 from catalog.results import (
     AttributeCount,
     AttributeCounts,
@@ -35,6 +34,7 @@ from catalog.results import (
     ProductPage,
     SearchResults,
 )
+from catalog.spaces import SPACES
 
 if TYPE_CHECKING:
     from catalog.evaluate import Evaluation
@@ -96,7 +96,7 @@ class Catalog:
     @property
     def run(self) -> int:
         """The number of the committed run this handle reads."""
-        return self._current().store.run.run
+        return _committed(self._current().store).run
 
     def refresh(self) -> None:
         """See what other processes committed since this handle first read."""
@@ -136,7 +136,7 @@ class Catalog:
     def _follow(self, view: _View) -> None:
         """Move to the newest committed run if it is not the one being read (holds `_opening`)."""
         try:
-            if view.store.latest_run_number() != view.store.run.run and self._view is view:
+            if view.store.latest_run_number() != _committed(view.store).run and self._view is view:
                 self._view = self._open()
         except Exception as error:  # a failed look (a writer mid-cleanup, a vanished file): keep reading, look again
             logging.getLogger("catalog").warning("could not look for a newer run in %s: %s", self.path, error)
@@ -459,7 +459,7 @@ class Catalog:
         with self._encoding:
             encoder = self.encoder
             if encoder is None and weights is None:
-                recorded = (store.run.encoder or {}).get("id")
+                recorded = (_committed(store).encoder or {}).get("id")
                 if self._built_encoder is None or self._built_encoder.id != recorded:
                     self._built_encoder = None
                     self._built_encoder = database_encoder(store)
@@ -541,6 +541,13 @@ def _image_label(image) -> str | None:
     if image is None:
         return None
     return "upload" if isinstance(image, bytes) else str(image)
+
+
+def _committed(store: Store) -> Run:
+    """The run a store reads (Store.open refuses a database without one)."""
+    run = store.run
+    assert run is not None
+    return run
 
 
 def _term_list(terms: Terms) -> list[str]:

@@ -14,10 +14,16 @@ from catalog.cli_results import csv_option, html_option
 
 
 @click.command()
-@click.option("--image", "image_path", type=click.Path(path_type=Path), default=None, help="A photo (need not be in the catalog).")
-@click.option("--id", "product_id", type=int, default=None, help="A catalog product (from its stored translated photo).")
+@click.option(
+    "--image", "image_path", type=click.Path(path_type=Path), default=None, help="A photo (need not be in the catalog)."
+)
+@click.option(
+    "--id", "product_id", type=int, default=None, help="A catalog product (from its stored translated photo)."
+)
 @click.option("--top", type=click.IntRange(1, 50), default=3, show_default=True, help="Values per attribute column.")
-@click.option("--weights", default=None, help="Backbone weights for --image (default: what the database was built with).")
+@click.option(
+    "--weights", default=None, help="Backbone weights for --image (default: what the database was built with)."
+)
 @html_option
 @db_option
 @json_option

@@ -12,14 +12,28 @@ from catalog.columns import ATTRIBUTE_COLUMNS
 
 
 @click.command("eval")
-@click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1, show_default=True,
-              help="Share of the products with photos held out of graph and linker training and queried as new photos.")
+@click.option(
+    "--holdout",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.1,
+    show_default=True,
+    help="Share of the products with photos held out of graph and linker training and queried as new photos.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the held-out choice and the samples.")
 @k_option(10)
-@click.option("--linker", "linker_kind", type=click.Choice(LINKER_CHOICES), default=None,
-              help="Linker to retrain (default: the one the database was built with).")
-@click.option("--walks", "num_walks", type=click.IntRange(1), default=None, help="node2vec walks per node (default: as recorded).")
-@click.option("--walk-length", type=click.IntRange(2), default=None, help="node2vec walk length (default: as recorded).")
+@click.option(
+    "--linker",
+    "linker_kind",
+    type=click.Choice(LINKER_CHOICES),
+    default=None,
+    help="Linker to retrain (default: the one the database was built with).",
+)
+@click.option(
+    "--walks", "num_walks", type=click.IntRange(1), default=None, help="node2vec walks per node (default: as recorded)."
+)
+@click.option(
+    "--walk-length", type=click.IntRange(2), default=None, help="node2vec walk length (default: as recorded)."
+)
 @click.option("-p", "p", type=float, default=None, help="node2vec return parameter (default: as recorded).")
 @click.option("-q", "q", type=float, default=None, help="node2vec in-out parameter (default: as recorded).")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Linker epochs at most (default: as recorded).")
@@ -42,11 +56,23 @@ def eval_command(holdout, seed, k, linker_kind, num_walks, walk_length, p, q, ep
     from catalog.cli import reporter
 
     catalog = open_catalog(db)
-    result = catalog.evaluate(holdout=holdout, seed=seed, k=k, linker=linker_kind, walks=num_walks,
-                              walk_length=walk_length, p=p, q=q, epochs=epochs, trials=trials,
-                              reporter=reporter(as_json))
+    result = catalog.evaluate(
+        holdout=holdout,
+        seed=seed,
+        k=k,
+        linker=linker_kind,
+        walks=num_walks,
+        walk_length=walk_length,
+        p=p,
+        q=q,
+        epochs=epochs,
+        trials=trials,
+        reporter=reporter(as_json),
+    )
     if result.save_error:  # a read-only database still gets its numbers printed
-        render.console(stderr=True).print(f"warning: could not save the eval run in {catalog.path}: {result.save_error}")
+        render.console(stderr=True).print(
+            f"warning: could not save the eval run in {catalog.path}: {result.save_error}"
+        )
     render.emit_json(result.to_dict()) if as_json else render.print_evaluation(result.to_dict())
 
 
@@ -62,11 +88,23 @@ def plot():
 
 
 @plot.command("tsne")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("spaces.png"), show_default=True, help="PNG to write.")
-@click.option("--color", type=click.Choice(ATTRIBUTE_COLUMNS), default="masterCategory", show_default=True,
-              help="Attribute column that colours the points.")
-@click.option("--sample", type=click.IntRange(10), default=3000, show_default=True,
-              help="At most this many products with photos (t-SNE time grows with the points).")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("spaces.png"), show_default=True, help="PNG to write."
+)
+@click.option(
+    "--color",
+    type=click.Choice(ATTRIBUTE_COLUMNS),
+    default="masterCategory",
+    show_default=True,
+    help="Attribute column that colours the points.",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(10),
+    default=3000,
+    show_default=True,
+    help="At most this many products with photos (t-SNE time grows with the points).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the sample and t-SNE.")
 @db_option
 def plot_tsne(out, color, sample, seed, db):
@@ -85,7 +123,9 @@ def plot_tsne(out, color, sample, seed, db):
 
 
 @plot.command("eval")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("eval.png"), show_default=True, help="PNG to write.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("eval.png"), show_default=True, help="PNG to write."
+)
 @db_option
 def plot_eval_command(out, db):
     """Precision per attribute column and space, and nDCG, from the last `catalog eval` run."""

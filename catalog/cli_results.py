@@ -17,7 +17,9 @@ from catalog.errors import CatalogError
 
 def where_option(command):
     return click.option(
-        "--where", default=None, metavar="SQL",
+        "--where",
+        default=None,
+        metavar="SQL",
         help="Only products matching this filter on catalog columns, e.g. \"gender = 'Women' AND season = 'Summer'\".",
     )(command)
 
@@ -28,7 +30,10 @@ def csv_option(command):
 
 def html_option(command):
     return click.option(
-        "--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        "--html",
+        "html_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
         help="Also write a self-contained HTML page with the pictures to FILE.",
     )(command)
 
@@ -62,7 +67,9 @@ def emit_results(catalog, found, *, as_json: bool, as_csv: bool, html_path: Path
 
         store = catalog.store
         ids = [item["id"] for item in query.items] + [r.id for rows in results.values() for r in rows]
-        page = html.results_page(heading, _subtitle(store), query, results, search.thumbnails(store, ids), _photo(query))
+        page = html.results_page(
+            heading, _subtitle(store), query, results, search.thumbnails(store, ids), _photo(query)
+        )
         _write(html_path, page)
 
 

@@ -24,8 +24,13 @@ def remove(ids, db, as_json):
 
 
 @click.command()
-@click.option("--linker", "linker_kind", type=click.Choice(LINKER_CHOICES), default=None,
-              help="Linker variant (default: the one the database uses).")
+@click.option(
+    "--linker",
+    "linker_kind",
+    type=click.Choice(LINKER_CHOICES),
+    default=None,
+    help="Linker variant (default: the one the database uses).",
+)
 @click.option("--walks", "num_walks", type=click.IntRange(1), default=None, help="node2vec walks per node.")
 @db_option
 @json_option

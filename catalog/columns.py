@@ -21,4 +21,3 @@ IMAGE_SIZE = 256  # the paper bilinear-resizes every photo to 256x256
 IMAGE_DIM = 128  # I_ResNet output
 NODE_DIM = 32  # G_n2v output
 THUMBNAIL_SIZE = 96  # longest side of the JPEG thumbnail stored in each row
-

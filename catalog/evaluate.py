@@ -38,8 +38,6 @@ from catalog.encoder import import_keras
 from catalog.errors import CatalogError
 from catalog.keys import split_key
 from catalog.linker import LinkerParams, train_linker
-from catalog.search import Attribute, Term, compose, infer_attributes
-from catalog.spaces import EVAL_SPACES
 from catalog.metrics import (  # noqa: F401  (re-exported: the metrics eval reports)
     accuracy,
     commonest,
@@ -49,6 +47,8 @@ from catalog.metrics import (  # noqa: F401  (re-exported: the metrics eval repo
     random_neighbours,
     relevance,
 )
+from catalog.search import Attribute, Term, compose, infer_attributes
+from catalog.spaces import EVAL_SPACES
 from catalog.store import Store
 from catalog.vectors import cosine_top_k as cosine_knn
 from catalog.vectors import unit
@@ -384,7 +384,7 @@ def arithmetic_trials(
         counts = np.bincount(pool_codes[:, c][pool_codes[:, c] >= 0], minlength=len(vocabularies[c]))
         candidates[column] = [code for code in np.flatnonzero(counts >= k) if (column, vocabularies[c][code]) in by_key]
     pool_unit = unit(node_vectors)
-    for trial in range(trials if len(base_vectors) else 0):
+    for _trial in range(trials if len(base_vectors) else 0):
         item = int(rng.integers(len(base_vectors)))
         column = ARITHMETIC_COLUMNS[int(rng.integers(len(ARITHMETIC_COLUMNS)))]
         c = ATTRIBUTE_COLUMNS.index(column)

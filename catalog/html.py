@@ -20,7 +20,6 @@ from catalog.errors import CatalogError
 from catalog.search import Query, Result
 from catalog.spaces import SPACE_HEADINGS
 
-
 STYLE = """
 body { font: 14px/1.35 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #1d1d1f; background: #fafafa; }
 h1 { font-size: 20px; margin: 0 0 4px; }
@@ -51,8 +50,14 @@ table.infer th, table.infer td { border-bottom: 1px solid #e5e5e5; padding: 4px 
 """
 
 SHORT = {
-    "gender": "gender", "masterCategory": "master", "subCategory": "sub", "articleType": "article",
-    "baseColour": "colour", "season": "season", "year": "year", "usage": "usage",
+    "gender": "gender",
+    "masterCategory": "master",
+    "subCategory": "sub",
+    "articleType": "article",
+    "baseColour": "colour",
+    "season": "season",
+    "year": "year",
+    "usage": "usage",
 }
 
 
@@ -91,12 +96,18 @@ def _attributes(row: dict, target: dict[str, set[str]]) -> str:
     for column in ATTRIBUTE_COLUMNS:
         value = row.get(column)
         match = bool(value) and value in target.get(column, ())
-        cells.append(f'<dt>{SHORT[column]}</dt><dd{" class=match" if match else ""}>{_e(value) or "–"}</dd>')
+        cells.append(f"<dt>{SHORT[column]}</dt><dd{' class=match' if match else ''}>{_e(value) or '–'}</dd>")
     return f"<dl>{''.join(cells)}</dl>"
 
 
-def _card(row: dict, jpeg: bytes | None, target: dict[str, set[str]], rank: int | None = None,
-          score: float | None = None, query: bool = False) -> str:
+def _card(
+    row: dict,
+    jpeg: bytes | None,
+    target: dict[str, set[str]],
+    rank: int | None = None,
+    score: float | None = None,
+    query: bool = False,
+) -> str:
     head = f"<span>{'#' + str(rank) + ' · ' if rank else ''}id {_e(row['id'])}</span>"
     if score is not None:
         head += f'<span class="score">{score:.3f}</span>'
@@ -140,8 +151,14 @@ def _page(title: str, subtitle: str, body: Iterable[str]) -> str:
     )
 
 
-def results_page(title: str, subtitle: str, query: Query, results: dict[str, list[Result]],
-                 thumbnails: dict[int, bytes], photo: bytes | None = None) -> str:
+def results_page(
+    title: str,
+    subtitle: str,
+    query: Query,
+    results: dict[str, list[Result]],
+    thumbnails: dict[int, bytes],
+    photo: bytes | None = None,
+) -> str:
     """The query, its arithmetic, then one row of result cards per space (image, graph, Rec order)."""
     target = query.target()
     legend = '<p class="meta"><span class="hit">highlighted</span>: attributes a result shares with the query</p>'
@@ -153,8 +170,14 @@ def results_page(title: str, subtitle: str, query: Query, results: dict[str, lis
     return _page(title, subtitle, body)
 
 
-def inference_page(title: str, subtitle: str, query: Query, inferred: dict[str, list[tuple[str, float]]],
-                   thumbnails: dict[int, bytes], photo: bytes | None = None) -> str:
+def inference_page(
+    title: str,
+    subtitle: str,
+    query: Query,
+    inferred: dict[str, list[tuple[str, float]]],
+    thumbnails: dict[int, bytes],
+    photo: bytes | None = None,
+) -> str:
     """The photo beside a table: per attribute column, the inferred values with score bars.
 
     For a catalog product its recorded value is shown too, and a predicted value equal to it is
@@ -169,9 +192,15 @@ def inference_page(title: str, subtitle: str, query: Query, inferred: dict[str, 
         for value, score in values:
             width = max(0.0, min(1.0, score)) * 100
             hit = ' class="hit"' if item and value == actual else ""
-            guesses.append(f'<div><span class="track"><span class="bar" style="width:{width:.0f}%"></span></span>'
-                           f'<span{hit}>{_e(value)}</span> <span class="score">{score:.3f}</span></div>')
+            guesses.append(
+                f'<div><span class="track"><span class="bar" style="width:{width:.0f}%"></span></span>'
+                f'<span{hit}>{_e(value)}</span> <span class="score">{score:.3f}</span></div>'
+            )
         catalog_cell = f"<td>{_e(actual) or '–'}</td>" if item else ""
         rows.append(f"<tr><th>{_e(column)}</th>{catalog_cell}<td>{''.join(guesses) or '–'}</td></tr>")
     table = f'<table class="infer">{head}{"".join(rows)}</table>'
-    return _page(title, subtitle, [f'<div class="layout"><div class="row">{_query_cards(query, thumbnails, photo)}</div>{table}</div>'])
+    return _page(
+        title,
+        subtitle,
+        [f'<div class="layout"><div class="row">{_query_cards(query, thumbnails, photo)}</div>{table}</div>'],
+    )

@@ -33,8 +33,9 @@ def relevance(query_codes: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return ((codes[None, :, :] == query_codes[:, None, :]) & (query_codes[:, None, :] >= 0)).sum(axis=2)
 
 
-def ndcg_at_k(query_codes: np.ndarray, pool_codes: np.ndarray, neighbours: np.ndarray,
-              exclude: np.ndarray | None = None) -> float:
+def ndcg_at_k(
+    query_codes: np.ndarray, pool_codes: np.ndarray, neighbours: np.ndarray, exclude: np.ndarray | None = None
+) -> float:
     """Mean nDCG@k with graded relevance = shared attribute values.
 
     The ideal list is the best k of the whole pool (without `exclude[i]`, the query itself, when
@@ -69,7 +70,11 @@ def own_vector_recall(translated: np.ndarray, node_vectors: np.ndarray, own: np.
 
 def random_neighbours(queries: int, pool: int, k: int, rng: np.random.Generator) -> np.ndarray:
     """k distinct random pool rows per query: the chance baseline."""
-    return np.stack([rng.choice(pool, size=k, replace=False) for _ in range(queries)]) if queries else np.empty((0, k), np.int64)
+    return (
+        np.stack([rng.choice(pool, size=k, replace=False) for _ in range(queries)])
+        if queries
+        else np.empty((0, k), np.int64)
+    )
 
 
 def accuracy(predicted: np.ndarray, truth: np.ndarray) -> float:

@@ -61,21 +61,34 @@ def load_spaces(store: Store, color: str = "masterCategory", sample: int = 3000,
     )
 
 
-def tsne_2d(vectors: np.ndarray, seed: int = 0, perplexity: float = TSNE_PERPLEXITY,
-            iterations: int = TSNE_ITERATIONS) -> np.ndarray:
+def tsne_2d(
+    vectors: np.ndarray, seed: int = 0, perplexity: float = TSNE_PERPLEXITY, iterations: int = TSNE_ITERATIONS
+) -> np.ndarray:
     """2-d t-SNE. Perplexity must stay below the number of points, so small samples lower it."""
     from sklearn.manifold import TSNE
 
     perplexity = min(perplexity, max(1.0, (len(vectors) - 1) / 3))
     # scikit-learn renamed n_iter to max_iter in 1.5 and removed n_iter in 1.7.
     iteration_name = "max_iter" if "max_iter" in inspect.signature(TSNE).parameters else "n_iter"
-    tsne = TSNE(n_components=TSNE_COMPONENTS, perplexity=perplexity, init="pca", learning_rate="auto",
-                random_state=seed, **{iteration_name: iterations})
+    tsne = TSNE(
+        n_components=TSNE_COMPONENTS,
+        perplexity=perplexity,
+        init="pca",
+        learning_rate="auto",
+        random_state=seed,
+        **{iteration_name: iterations},
+    )
     return tsne.fit_transform(np.asarray(vectors, dtype=np.float64)).astype(np.float32)
 
 
-def plot_spaces(store: Store, out: Path, color: str = "masterCategory", sample: int = 3000, seed: int = 0,
-                progress: Callable[[int], None] | None = None) -> Path:
+def plot_spaces(
+    store: Store,
+    out: Path,
+    color: str = "masterCategory",
+    sample: int = 3000,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
     """Figure 4: t-SNE of the image space (left) and graph space (right), one colour per value."""
     points = load_spaces(store, color, sample, seed)
     layouts = []
@@ -99,8 +112,15 @@ def draw_spaces(points: SpacesSample, image_xy: np.ndarray, graph_xy: np.ndarray
         for label, colour in colours.items():
             here = labels == label
             if here.any():
-                ax.scatter(xy[here, 0], xy[here, 1], s=size, color=colour, label=f"{label} ({int(here.sum())})",
-                           alpha=0.75, linewidths=0)
+                ax.scatter(
+                    xy[here, 0],
+                    xy[here, 1],
+                    s=size,
+                    color=colour,
+                    label=f"{label} ({int(here.sum())})",
+                    alpha=0.75,
+                    linewidths=0,
+                )
         ax.set_title(title)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -153,16 +173,24 @@ def eval_figure(document: dict):
     x = np.arange(len(columns))
     for n, space in enumerate(spaces):
         values = [precision[space].get(c) or 0.0 for c in columns]
-        bars.bar(x + (n - (len(spaces) - 1) / 2) * width, values, width, label=SPACE_LABELS.get(space, space),
-                 color=SPACE_COLOURS.get(space))
+        bars.bar(
+            x + (n - (len(spaces) - 1) / 2) * width,
+            values,
+            width,
+            label=SPACE_LABELS.get(space, space),
+            color=SPACE_COLOURS.get(space),
+        )
     bars.set_xticks(x, columns, rotation=20)
     bars.set_ylim(0, 1)
     bars.set_ylabel(f"precision@{document['k']}")
     bars.legend(loc="upper right", fontsize="small", ncols=2)
     bars.grid(axis="y", alpha=0.3)
     kind = document.get("linker", {}).get("kind", "?")
-    bars.set_title(f"{document['holdout']} held-out photos queried against {document.get('in_sample', '?')} "
-                   f"products (linker: {kind})", fontsize="medium")
+    bars.set_title(
+        f"{document['holdout']} held-out photos queried against {document.get('in_sample', '?')} "
+        f"products (linker: {kind})",
+        fontsize="medium",
+    )
     scores = [document.get("ndcg", {}).get(space) or 0.0 for space in spaces]
     ndcg.bar(np.arange(len(spaces)), scores, color=[SPACE_COLOURS.get(s) for s in spaces])
     ndcg.set_xticks(np.arange(len(spaces)), spaces, rotation=20)

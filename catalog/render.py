@@ -53,8 +53,16 @@ def write_results_csv(results: dict[str, list[Result]]) -> None:
     writer.writerow([*(["space"] if several else []), "rank", "id", "score", *ATTRIBUTE_COLUMNS, NAME_COLUMN])
     for space, rows in results.items():
         for rank, r in enumerate(rows, 1):
-            writer.writerow([*([space] if several else []), rank, r.id, f"{r.score:.4f}",
-                             *(r.row.get(c) or "" for c in ATTRIBUTE_COLUMNS), r.row.get(NAME_COLUMN) or ""])
+            writer.writerow(
+                [
+                    *([space] if several else []),
+                    rank,
+                    r.id,
+                    f"{r.score:.4f}",
+                    *(r.row.get(c) or "" for c in ATTRIBUTE_COLUMNS),
+                    r.row.get(NAME_COLUMN) or "",
+                ]
+            )
 
 
 # Columns by priority: an 80-column terminal shows the first ones, a wide one all of the appendix.
@@ -85,16 +93,28 @@ def _mark(value, column: str, target: dict[str, set[str]] | None) -> str:
     return text
 
 
-def product_table(title: str, rows: list[dict], scores: list[float] | None = None,
-                  target: dict[str, set[str]] | None = None, width: int | None = None) -> Table:
+def product_table(
+    title: str,
+    rows: list[dict],
+    scores: list[float] | None = None,
+    target: dict[str, set[str]] | None = None,
+    width: int | None = None,
+) -> Table:
     """The paper's appendix table: rank, score, id and the styles columns that fit the terminal.
 
     Attribute cells matching the query (`Query.target`) are highlighted so a glance shows what a
     result shares with it.
     """
     columns = visible_columns(width or console().width, scores is not None)
-    table = Table(title=title, title_justify="left", pad_edge=False, expand=False, box=None, header_style="bold",
-                  padding=(0, 1, 0, 0))
+    table = Table(
+        title=title,
+        title_justify="left",
+        pad_edge=False,
+        expand=False,
+        box=None,
+        header_style="bold",
+        padding=(0, 1, 0, 0),
+    )
     # rank, score and id are never squeezed: a cut id is a wrong id.
     if scores is not None:
         table.add_column("#", justify="right", no_wrap=True, min_width=len(str(len(rows))))
@@ -104,8 +124,13 @@ def product_table(title: str, rows: list[dict], scores: list[float] | None = Non
     for column in columns:
         # The budget of visible_columns is each column's floor, so the name absorbs any squeeze.
         natural = max([len(SHORT_HEADERS[column])] + [len(str(r.get(column) or "")) for r in rows])
-        table.add_column(SHORT_HEADERS[column], overflow="ellipsis", no_wrap=True, max_width=16,
-                         min_width=min(natural, COLUMN_WIDTHS.get(column, 8)))
+        table.add_column(
+            SHORT_HEADERS[column],
+            overflow="ellipsis",
+            no_wrap=True,
+            max_width=16,
+            min_width=min(natural, COLUMN_WIDTHS.get(column, 8)),
+        )
     table.add_column("name", overflow="ellipsis", no_wrap=True, min_width=MIN_NAME_WIDTH)
     for rank, row in enumerate(rows, 1):
         cells = []
@@ -147,16 +172,23 @@ def print_left_out(spaces: list[str], query: Query) -> None:
         console(stderr=True).print(f"product {item} has no photo, so no {escape(names)} results")
 
 
-def side_by_side(results: dict[str, list[Result]], target: dict[str, set[str]] | None = None,
-                 width: int | None = None) -> Table:
+def side_by_side(
+    results: dict[str, list[Result]], target: dict[str, set[str]] | None = None, width: int | None = None
+) -> Table:
     """`--space all`: one column per space, like the appendix's image / graph / Rec columns.
 
     One line per rank whatever the width: id and score first (never cut), then articleType and
     colour, cut with … when the terminal is narrow (`show ID` or `--json` has the rest).
     """
     width = width or console().width
-    table = Table(title="nearest products per space", title_justify="left", pad_edge=False, box=None,
-                  header_style="bold", padding=(0, 2, 0, 0))
+    table = Table(
+        title="nearest products per space",
+        title_justify="left",
+        pad_edge=False,
+        box=None,
+        header_style="bold",
+        padding=(0, 2, 0, 0),
+    )
     table.add_column("#", justify="right", no_wrap=True)
     room = max(12, (width - 4 - 2 * len(results)) // max(len(results), 1))
     for space in results:
@@ -167,7 +199,10 @@ def side_by_side(results: dict[str, list[Result]], target: dict[str, set[str]] |
         for rows in results.values():
             if rank < len(rows):
                 r = rows[rank]
-                article, colour = _mark(r.row["articleType"], "articleType", target), _mark(r.row["baseColour"], "baseColour", target)
+                article, colour = (
+                    _mark(r.row["articleType"], "articleType", target),
+                    _mark(r.row["baseColour"], "baseColour", target),
+                )
                 cells.append(f"{r.id} [dim]{r.score:.2f}[/dim] {article}, {colour}")
             else:
                 cells.append("")
@@ -193,8 +228,14 @@ def print_inference(query: Query, inferred: dict[str, list[tuple[str, float]]], 
         out.print(product_table(heading, [item]))
     else:
         out.print(f"[bold]{escape(heading)}[/bold]")
-    table = Table(title="inferred attributes (cosine in the graph space)", title_justify="left", pad_edge=False,
-                  box=None, header_style="bold", padding=(0, 2, 0, 0))
+    table = Table(
+        title="inferred attributes (cosine in the graph space)",
+        title_justify="left",
+        pad_edge=False,
+        box=None,
+        header_style="bold",
+        padding=(0, 2, 0, 0),
+    )
     table.add_column("attribute", no_wrap=True)
     if item:
         table.add_column("catalog", overflow="fold", max_width=16)
@@ -205,7 +246,10 @@ def print_inference(query: Query, inferred: dict[str, list[tuple[str, float]]], 
     room = out.width - max(len(c) for c in [*inferred, "attribute"]) - 2 - catalog_width
     for column, values in inferred.items():
         cells = [column] + ([escape(str(item.get(column) or ""))] if item else [])
-        guesses = [(f"{value} {score:.2f}", f"{_mark(value, column, target)} [dim]{score:.2f}[/dim]") for value, score in values]
+        guesses = [
+            (f"{value} {score:.2f}", f"{_mark(value, column, target)} [dim]{score:.2f}[/dim]")
+            for value, score in values
+        ]
         cells.append(_pack(guesses, room))
         table.add_row(*cells)
     out.print(table)
@@ -231,8 +275,14 @@ def _pack(pieces: list[tuple[str, str]], width: int, gap: str = "  ") -> str:
 
 def print_product(details: dict) -> None:
     """`show`: every field of one product, with how many products share each attribute value."""
-    table = Table(title=f"product {details['id']}", title_justify="left", pad_edge=False, box=None,
-                  header_style="bold", padding=(0, 2, 0, 0))
+    table = Table(
+        title=f"product {details['id']}",
+        title_justify="left",
+        pad_edge=False,
+        box=None,
+        header_style="bold",
+        padding=(0, 2, 0, 0),
+    )
     table.add_column("field", no_wrap=True)
     table.add_column("value", overflow="fold")
     table.add_column("products with it", justify="right", no_wrap=True)
@@ -263,10 +313,21 @@ def print_info(info: dict) -> None:
     lines = [
         ("database", f"{info['database']} — {info['disk_bytes'] / 1e6:.1f} MB on disk (every kept version)"),
         ("run", f"{run['run']} ({run['kind']}) of {run['created_at']:%Y-%m-%d %H:%M} UTC; {run['runs']} in the log"),
-        ("products", f"{info['products']}, {info['with_image']} with a photo; {info['attribute_values']} attribute values"),
+        (
+            "products",
+            f"{info['products']}, {info['with_image']} with a photo; {info['attribute_values']} attribute values",
+        ),
         ("node vectors", ", ".join(f"{n} {source}" for source, n in info["node_source"].items())),
-        ("encoder", f"{encoder.get('id', 'none')}" + (f" (weights {encoder.get('weights_path') or encoder['weights']}, "
-                                                      f"seed {encoder['seed']}, {encoder['image_size']} px)" if encoder else "")),
+        (
+            "encoder",
+            f"{encoder.get('id', 'none')}"
+            + (
+                f" (weights {encoder.get('weights_path') or encoder['weights']}, "
+                f"seed {encoder['seed']}, {encoder['image_size']} px)"
+                if encoder
+                else ""
+            ),
+        ),
         ("node2vec", _params(info["node2vec"])),
         ("linker", _params({k: v for k, v in linker.items() if k not in ("metrics", "file")})),
         ("linker fit", _params({k: v for k, v in metrics.items() if isinstance(v, (int, float))})),
@@ -284,7 +345,9 @@ def print_info(info: dict) -> None:
 
 def _params(values: dict) -> str:
     """`walks 100, suggest rebuild no, new attributes baseColour=Teal`: words, not Python reprs."""
-    return ", ".join(f"{str(k).replace('_', ' ')} {_value(v)}" for k, v in values.items() if v not in (None, [], {}, ""))
+    return ", ".join(
+        f"{str(k).replace('_', ' ')} {_value(v)}" for k, v in values.items() if v not in (None, [], {}, "")
+    )
 
 
 def _value(value) -> str:
@@ -314,8 +377,10 @@ def print_ingest_report(report) -> None:
     out = console()
     s = report.summary
     head = f"run {report.run.run}" if report.run else "nothing to do"
-    line = (f"[bold]{escape(head)}[/bold] ({s['mode']}): {s['products']} products — {s['added']} added, "
-            f"{s['changed']} changed, {s['removed']} removed")
+    line = (
+        f"[bold]{escape(head)}[/bold] ({s['mode']}): {s['products']} products — {s['added']} added, "
+        f"{s['changed']} changed, {s['removed']} removed"
+    )
     if s["mode"] != "full" or s.get("encoded"):
         line += f"; {s.get('encoded', 0)} photos encoded"
     out.print(line)
@@ -337,8 +402,10 @@ def print_ingest_report(report) -> None:
     if "val_cosine" in linker:
         # The cosine linker ignores vector length, so its MSE says nothing; the paper's is judged by MSE.
         kind = report.run.linker.get("kind")
-        line = (f"linker ({kind}): validation cosine {linker['val_cosine']:.3f} "
-                f"(predicting the mean: {linker.get('val_cosine_mean_predictor', float('nan')):.3f})")
+        line = (
+            f"linker ({kind}): validation cosine {linker['val_cosine']:.3f} "
+            f"(predicting the mean: {linker.get('val_cosine_mean_predictor', float('nan')):.3f})"
+        )
         if kind == "paper":
             line += f", MSE {linker['val_mse']:.4f} (predicting the mean: {linker['val_mse_mean_predictor']:.4f})"
         out.print(line)
@@ -367,11 +434,25 @@ class RichReporter:
         if not self.enabled:
             yield lambda n=1: None
             return
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
-        columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+        columns = [
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        ]
         with Progress(*columns, console=console(stderr=True), transient=False) as progress:
             task = progress.add_task(name, total=total)
             yield lambda n=1: progress.advance(task, n)
@@ -393,16 +474,28 @@ def print_rollback(run, run_number: int) -> None:
 
 def history_table(runs) -> Table:
     table = Table(title="history", title_justify="left", pad_edge=False, box=None, header_style="bold")
-    for name, justify in (("run", "right"), ("time (UTC)", "left"), ("kind", "left"), ("products", "right"),
-                          ("change", "left"), ("inferred", "right")):
+    for name, justify in (
+        ("run", "right"),
+        ("time (UTC)", "left"),
+        ("kind", "left"),
+        ("products", "right"),
+        ("change", "left"),
+        ("inferred", "right"),
+    ):
         table.add_column(name, justify=justify, no_wrap=True)
     for run in runs:
         s = run.summary
         change = f"+{s.get('added', 0)} ~{s.get('changed', 0)} −{s.get('removed', 0)}"
         if run.kind == "rollback":
             change += f" (to run {s.get('rolled_back_to')})"
-        table.add_row(str(run.run), run.created_at.strftime("%Y-%m-%d %H:%M:%S"), run.kind,
-                      str(s.get("products", "")), change, str(s.get("inferred", "")))
+        table.add_row(
+            str(run.run),
+            run.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            run.kind,
+            str(s.get("products", "")),
+            change,
+            str(s.get("inferred", "")),
+        )
     return table
 
 
@@ -429,9 +522,21 @@ def print_evaluation(doc: dict) -> None:
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("for comparison", justify="right")
-    table.add_row("validation MSE", _number(linker.get("val_mse")), f"mean predictor {_number(linker.get('val_mse_mean_predictor'))}")
-    table.add_row("validation cosine (translated vs true)", _number(linker.get("val_cosine")), f"train {_number(linker.get('train_cosine'))}")
-    table.add_row(f"recall@{k} of own node vector (in-catalog)", _number(linker.get("recall_at_k")), f"chance {_number(linker.get('recall_chance'))}")
+    table.add_row(
+        "validation MSE",
+        _number(linker.get("val_mse")),
+        f"mean predictor {_number(linker.get('val_mse_mean_predictor'))}",
+    )
+    table.add_row(
+        "validation cosine (translated vs true)",
+        _number(linker.get("val_cosine")),
+        f"train {_number(linker.get('train_cosine'))}",
+    )
+    table.add_row(
+        f"recall@{k} of own node vector (in-catalog)",
+        _number(linker.get("recall_at_k")),
+        f"chance {_number(linker.get('recall_chance'))}",
+    )
     table.add_row("epochs", str(linker.get("epochs", "–")), "")
     out.print(table)
 
@@ -440,10 +545,21 @@ def print_evaluation(doc: dict) -> None:
     for name in ("column swapped", "trials", "success", "kept", "kept without arithmetic"):
         table.add_column(name, justify="left" if name == "column swapped" else "right")
     for column, stats in arithmetic.get("by_column", {}).items():
-        table.add_row(column, str(stats["trials"]), _number(stats["success"]), _number(stats["kept"]), _number(stats["kept_without_arithmetic"]))
+        table.add_row(
+            column,
+            str(stats["trials"]),
+            _number(stats["success"]),
+            _number(stats["kept"]),
+            _number(stats["kept_without_arithmetic"]),
+        )
     table.add_section()
-    table.add_row("all", str(arithmetic["trials"]), _number(arithmetic["success"]), _number(arithmetic["kept"]),
-                  _number(arithmetic["kept_without_arithmetic"]))
+    table.add_row(
+        "all",
+        str(arithmetic["trials"]),
+        _number(arithmetic["success"]),
+        _number(arithmetic["kept"]),
+        _number(arithmetic["kept_without_arithmetic"]),
+    )
     out.print(table)
 
     table = Table(title="attribute inference from held-out photos", title_justify="left")

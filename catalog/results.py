@@ -246,8 +246,13 @@ class ProductPage:
         return [row["id"] for row in self.rows]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "page": self.page, "per_page": self.per_page, "pages": self.pages,
-                "products": self.rows}
+        return {
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "pages": self.pages,
+            "products": self.rows,
+        }
 
     def to_pandas(self) -> pd.DataFrame:
         return _frame(self.rows, list(DISPLAY_COLUMNS))

@@ -30,6 +30,7 @@ from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, NAME_COLUMN, att
 from catalog.errors import CatalogError, NotFound
 from catalog.results import ProductPage
 from catalog.search import SPACES, TIE_TOLERANCE, Attribute, Result, check_where, load_attributes
+from catalog.vectors import unit
 
 VECTOR_COLUMNS = ("image_vector", "node_vector", "rec_vector")
 FILTER_CACHE = 64
@@ -108,9 +109,7 @@ class Snapshot:
     def nearest(self, vector: np.ndarray, column: str, k: int, exclude: tuple[int, ...] = (),
                 mask: np.ndarray | None = None, tie_vector: np.ndarray | None = None) -> list[Result]:
         """Cosine top-k over one vector column, as `catalog.search.nearest` computes it (ties included)."""
-        query = np.asarray(vector, dtype=np.float32)
-        norm = float(np.linalg.norm(query))
-        scores = self.vectors[column] @ (query / norm if norm > 0 else query)
+        scores = self.vectors[column] @ unit(vector)
         # Rows that may not be returned get -inf (scores is a fresh array): cheaper than gathering the rest.
         if column == "image_vector":
             scores[self._no_image] = -np.inf  # products without a photo hold a zero image vector
@@ -133,8 +132,7 @@ class Snapshot:
         by_score = candidates[np.argsort(-scores[candidates], kind="stable")]
         values = scores[by_score]
         group = np.concatenate([[0], np.cumsum(np.diff(values) < -TIE_TOLERANCE)])
-        unit = tie_vector / max(float(np.linalg.norm(tie_vector)), 1e-12)
-        closeness = np.where(self.has_image[by_score], self.vectors["image_vector"][by_score] @ unit, 0.0)
+        closeness = np.where(self.has_image[by_score], self.vectors["image_vector"][by_score] @ unit(tie_vector), 0.0)
         order = np.lexsort((self.ids[by_score], -closeness, ~self.has_image[by_score], group))[:k]
         return by_score[order], values[order]
 
@@ -238,5 +236,4 @@ def _top_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.ascontiguousarray(matrix / np.where(norms > 0, norms, 1.0), dtype=np.float32)
+    return np.ascontiguousarray(unit(matrix))

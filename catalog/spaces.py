@@ -31,5 +31,9 @@ SPACE_HEADINGS = {
 # Column titles of `catalog eval` (the graph space is the upper reference there).
 EVAL_TITLES = {"rec": "Rec", "image": "image", "graph": "graph (ref.)", "random": "random"}
 # Legend labels of `catalog plot eval`.
-PLOT_LABELS = {"rec": "Rec (photo → linker → graph)", "image": "image space", "graph": "graph space (reference)",
-               "random": "random"}
+PLOT_LABELS = {
+    "rec": "Rec (photo → linker → graph)",
+    "image": "image space",
+    "graph": "graph space (reference)",
+    "random": "random",
+}

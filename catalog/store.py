@@ -34,8 +34,8 @@ import pyarrow as pa
 
 from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NAME_COLUMN, NODE_DIM
 from catalog.errors import CatalogError
-from catalog.storage import db_location, open_storage
 from catalog.keys import sql_ids, sql_strings
+from catalog.storage import DbLocation, db_location, open_storage
 
 SCHEMA_VERSION = 1
 # Storage policy: the newest KEEP_RUNS runs stay restorable with `catalog rollback`; table versions
@@ -144,7 +144,7 @@ def default_db_path() -> Path | str:
 class Store:
     """A catalog database (a folder, or an object-store prefix). Reads see the newest committed run."""
 
-    def __init__(self, path: Path | str, storage_options: dict[str, str] | None = None):
+    def __init__(self, path: Path | str | DbLocation, storage_options: dict[str, str] | None = None):
         self.storage = open_storage(path, storage_options)
         # Shown in messages; a Path for a folder, the URI for an object store.
         self.path = self.storage.root if self.storage.is_local else self.storage.uri
@@ -155,7 +155,7 @@ class Store:
     # -- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | str, storage_options: dict[str, str] | None = None) -> "Store":
+    def open(cls, path: Path | str | DbLocation, storage_options: dict[str, str] | None = None) -> "Store":
         """Open an existing database for reading; a clear error if there is none."""
         store = cls(path, storage_options)
         if not store.storage.exists():

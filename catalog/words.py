@@ -44,8 +44,13 @@ def _fold(text: str) -> str:
 
 
 # The short names the result tables use as headers, accepted wherever a column is named.
-COLUMN_ALIASES = {"colour": "baseColour", "color": "baseColour", "article": "articleType", "sub": "subCategory",
-                  "master": "masterCategory"}
+COLUMN_ALIASES = {
+    "colour": "baseColour",
+    "color": "baseColour",
+    "article": "articleType",
+    "sub": "subCategory",
+    "master": "masterCategory",
+}
 
 
 def resolve_column(name: str) -> str:

@@ -33,10 +33,11 @@ import pandas as pd
 import pyarrow as pa
 
 from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, IMAGE_SIZE, NAME_COLUMN, NODE_DIM
-from catalog.errors import CatalogError
 from catalog.encoder import Encoder, encode_stream, encoding_batch_size, weights_identity
+from catalog.errors import CatalogError
 from catalog.keys import file_sha256, split_key
 from catalog.linker import Linker, LinkerParams, linker_warning, train_linker
+from catalog.storage import DbLocation
 from catalog.store import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
 from ingest.checkpoints import EncodeCheckpoints
 from ingest.graph import build_graph
@@ -198,7 +199,7 @@ class Products:
 
 
 def ingest(
-    db_path: Path,
+    db_path: Path | str | DbLocation,
     csv_path: Path,
     images_dir: Path,
     options: IngestOptions = IngestOptions(),
@@ -263,7 +264,7 @@ def ingest(
 
 
 def rebuild(
-    db_path: Path,
+    db_path: Path | str | DbLocation,
     options: IngestOptions | None = None,
     reporter: Reporter = QuietReporter(),
     *,

@@ -112,8 +112,7 @@ def read_styles(path: str | Path) -> StylesTable:
     rejects.sort(key=lambda r: r.line or 0)
     if not kept:
         raise CatalogError(
-            f"{path}: none of its {len(rejects)} data rows is usable "
-            f"(line {rejects[0].line}: {rejects[0].reason})"
+            f"{path}: none of its {len(rejects)} data rows is usable (line {rejects[0].line}: {rejects[0].reason})"
         )
     return StylesTable(rows=_frame(kept), rejects=rejects, encoding=encoding)
 

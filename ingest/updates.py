@@ -8,12 +8,13 @@ import numpy as np
 import pyarrow as pa
 
 from catalog.errors import CatalogError
+from catalog.storage import DbLocation
 from catalog.store import ATTRIBUTES_SCHEMA, KEEP_RUNS, Run, Store
 from ingest.pipeline import Products, _inferred_share
 from ingest.placement import attribute_degrees
 
 
-def remove_products(db_path: Path, ids: list[int]) -> Run:
+def remove_products(db_path: Path | str | DbLocation, ids: list[int]) -> Run:
     """Delete the named products (all must exist) and update attribute degrees, as one run."""
     store = Store.open(db_path)
     with store.writer() as writer:
@@ -32,13 +33,25 @@ def remove_products(db_path: Path, ids: list[int]) -> Run:
         attributes = attributes[attributes["degree"] > 0]
         writer.replace_attributes(pa.Table.from_pandas(attributes, schema=ATTRIBUTES_SCHEMA, preserve_index=False))
         writer.compact()
-        summary = {"products": len(remaining.frame), "added": 0, "changed": 0, "removed": len(set(ids)),
-                   "mode": "remove", **_inferred_share(remaining)}
-        return writer.commit("remove", encoder=previous.encoder, node2vec=previous.node2vec,
-                             linker=previous.linker, metrics={}, summary=summary)
+        summary = {
+            "products": len(remaining.frame),
+            "added": 0,
+            "changed": 0,
+            "removed": len(set(ids)),
+            "mode": "remove",
+            **_inferred_share(remaining),
+        }
+        return writer.commit(
+            "remove",
+            encoder=previous.encoder,
+            node2vec=previous.node2vec,
+            linker=previous.linker,
+            metrics={},
+            summary=summary,
+        )
 
 
-def rollback(db_path: Path, run_number: int) -> Run:
+def rollback(db_path: Path | str | DbLocation, run_number: int) -> Run:
     """Bring products, attributes and models back to run `run_number`, as a new run."""
     store = Store.open(db_path)
     with store.writer() as writer:
@@ -57,11 +70,21 @@ def rollback(db_path: Path, run_number: int) -> Run:
                 f"run {run_number} is older than the kept history (the newest {KEEP_RUNS} runs stay restorable)"
             ) from None
         restored = writer.products.to_arrow()
-        summary = {**_diff(current, restored.select(["id", "row_hash", "image_hash"])), "mode": "rollback",
-                   "rolled_back_to": run_number, "products": restored.num_rows,
-                   **_inferred_share(Products.from_arrow(restored))}
-        return writer.commit("rollback", encoder=target.encoder, node2vec=target.node2vec,
-                             linker=target.linker, metrics={}, summary=summary)
+        summary = {
+            **_diff(current, restored.select(["id", "row_hash", "image_hash"])),
+            "mode": "rollback",
+            "rolled_back_to": run_number,
+            "products": restored.num_rows,
+            **_inferred_share(Products.from_arrow(restored)),
+        }
+        return writer.commit(
+            "rollback",
+            encoder=target.encoder,
+            node2vec=target.node2vec,
+            linker=target.linker,
+            metrics={},
+            summary=summary,
+        )
 
 
 def _diff(before: pa.Table, after: pa.Table) -> dict:

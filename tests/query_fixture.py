@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAKE_ENCODER, FAST_INGEST, FakeEncoder
+from tests.conftest import FAKE_ENCODER, FAST_INGEST
 from tests.conftest import run_cli as run
 
 EVIL_NAME = """Evil <script>alert('x')</script> "Tee" & <b>co</b>"""
@@ -43,10 +43,10 @@ def query_db(tmp_path_factory, demo_catalog) -> QueryDB:
         csv_path = root / "styles.csv"
         csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         with pytest.MonkeyPatch.context() as patch:
-
             patch.setenv("CATALOG_ENCODER", FAKE_ENCODER)
             run("ingest", "--csv", csv_path, "--images", demo_catalog.images_dir, "--db", db, *FAST_INGEST)
     present = {int(p.stem) for p in demo_catalog.images_dir.glob("*.jpg")}
     ids = [int(line.split(",", 1)[0]) for line in lines[1:]]
-    return QueryDB(db, demo_catalog.images_dir, evil_id, [i for i in ids if i in present],
-                   next(i for i in ids if i not in present))
+    return QueryDB(
+        db, demo_catalog.images_dir, evil_id, [i for i in ids if i in present], next(i for i in ids if i not in present)
+    )

@@ -36,7 +36,7 @@ class S3Server:
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"moto_server did not start on port {self.port}")
+                    raise RuntimeError(f"moto_server did not start on port {self.port}") from None
                 time.sleep(0.05)
 
     @property

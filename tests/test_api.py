@@ -49,8 +49,10 @@ def test_results_to_dict_is_the_cli_json(api_db, demo_catalog, fake_encoder):
     product_id = catalog.similar(_with_photo(catalog), k=1, space="graph").ids[0]
     for method, command in [
         (lambda: catalog.similar(product_id, k=4, space="all"), ["similar", product_id, "-k", 4, "--space", "all"]),
-        (lambda: catalog.query(ids=[product_id], plus="black", minus={"topwear": 0.5}, k=3),
-         ["query", "--id", product_id, "--plus", "black", "--minus", "topwear:0.5", "-k", 3]),
+        (
+            lambda: catalog.query(ids=[product_id], plus="black", minus={"topwear": 0.5}, k=3),
+            ["query", "--id", product_id, "--plus", "black", "--minus", "topwear:0.5", "-k", 3],
+        ),
         (lambda: catalog.infer(id=product_id, top=2), ["infer", "--id", product_id, "--top", 2]),
         (lambda: catalog.product(product_id), ["show", product_id]),
         (lambda: catalog.attributes("colour"), ["attributes", "colour"]),
@@ -109,4 +111,3 @@ def test_lists_convert_to_pandas(api_db):
 
 def _with_photo(catalog: Catalog) -> int:
     return next(a for a in catalog.store.table("products").search().where("has_image = true").limit(1).to_list())["id"]
-

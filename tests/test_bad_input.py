@@ -17,7 +17,6 @@ import struct
 import subprocess
 import sys
 import zlib
-from functools import partial
 from pathlib import Path
 
 import lancedb
@@ -29,14 +28,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-import catalog.encoder
-import catalog.linker
-from catalog.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
 from catalog.cli import cli
+from catalog.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
 from catalog.store import SCHEMA_VERSION, Store
 from ingest.images import MAX_PIXELS, find_image
 from ingest.reader import MISSING_MARKERS, read_styles
-from tests.conftest import FAKE_ENCODER, FAST_INGEST, FakeEncoder
+from tests.conftest import FAKE_ENCODER, FAST_INGEST
 
 REPO = Path(__file__).resolve().parent.parent
 HEADER = ["id", *ATTRIBUTE_COLUMNS, NAME_COLUMN]
@@ -79,8 +76,18 @@ def base_db(tmp_path_factory, demo_catalog):
     path = tmp_path_factory.mktemp("bad-input") / "db"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CATALOG_ENCODER", FAKE_ENCODER)
-        result = run("ingest", "--csv", demo_catalog.csv_path, "--images", demo_catalog.images_dir, "--db", path,
-                     *FAST_INGEST, "--epochs", LINKER_EPOCHS)
+        result = run(
+            "ingest",
+            "--csv",
+            demo_catalog.csv_path,
+            "--images",
+            demo_catalog.images_dir,
+            "--db",
+            path,
+            *FAST_INGEST,
+            "--epochs",
+            LINKER_EPOCHS,
+        )
         assert result.exit_code == 0, result.output
     return path
 
@@ -100,9 +107,19 @@ def ingest(db: Path, csv_path: Path, images: Path, *more):
 
 
 def row(product_id, name="Nike Men Blue Shirt", colour="Blue", **changes):
-    values = {"id": str(product_id), "gender": "Men", "masterCategory": "Apparel", "subCategory": "Topwear",
-              "articleType": "Shirts", "baseColour": colour, "season": "Summer", "year": "2012", "usage": "Casual",
-              NAME_COLUMN: name, **changes}
+    values = {
+        "id": str(product_id),
+        "gender": "Men",
+        "masterCategory": "Apparel",
+        "subCategory": "Topwear",
+        "articleType": "Shirts",
+        "baseColour": colour,
+        "season": "Summer",
+        "year": "2012",
+        "usage": "Casual",
+        NAME_COLUMN: name,
+        **changes,
+    }
     return [values[c] for c in HEADER]
 
 
@@ -123,50 +140,152 @@ WILD_CSV = [
     ("utf16-be", codecs.BOM_UTF16_BE + csv_text(G).encode("utf-16-be"), GOOD, []),
     ("utf16-le-no-bom", csv_text(G).encode("utf-16-le"), GOOD, []),
     ("cp1252", csv_text([row(NEW_ID, name="Café Crème €20 “quoted”"), *G[1:]]).encode("cp1252"), GOOD, []),
-    ("utf8-with-one-cp1252-line",
-     csv_text(G[:2]).encode() + ",".join(row(NEW_ID + 2, name="Señor Niño")).encode("cp1252") + b"\n"
-     + ",".join(G[3]).encode(), GOOD, []),
+    (
+        "utf8-with-one-cp1252-line",
+        csv_text(G[:2]).encode()
+        + ",".join(row(NEW_ID + 2, name="Señor Niño")).encode("cp1252")
+        + b"\n"
+        + ",".join(G[3]).encode(),
+        GOOD,
+        [],
+    ),
     ("crlf", csv_text(G, newline="\r\n").encode(), GOOD, []),
     ("cr-only-old-mac", csv_text(G, newline="\r").encode(), GOOD, []),
-    ("mixed-line-ends", (",".join(HEADER) + "\r\n" + ",".join(G[0]) + "\n" + ",".join(G[1]) + "\r"
-                         + ",".join(G[2]) + "\r\n" + ",".join(G[3])).encode(), GOOD, []),
+    (
+        "mixed-line-ends",
+        (
+            ",".join(HEADER)
+            + "\r\n"
+            + ",".join(G[0])
+            + "\n"
+            + ",".join(G[1])
+            + "\r"
+            + ",".join(G[2])
+            + "\r\n"
+            + ",".join(G[3])
+        ).encode(),
+        GOOD,
+        [],
+    ),
     ("semicolon-export", csv_text(G, delimiter=";").encode(), GOOD, []),
     ("tab-export", csv_text(G, delimiter="\t").encode(), GOOD, []),
-    ("unquoted-commas-in-name", (",".join(HEADER) + "\n" + "\n".join(",".join(r) for r in G[:3])
-                                 + "\n" + ",".join(row(NEW_ID + 3, name="Puma, Men, Black, Shoes")) + "\n").encode(),
-     GOOD, []),
+    (
+        "unquoted-commas-in-name",
+        (
+            ",".join(HEADER)
+            + "\n"
+            + "\n".join(",".join(r) for r in G[:3])
+            + "\n"
+            + ",".join(row(NEW_ID + 3, name="Puma, Men, Black, Shoes"))
+            + "\n"
+        ).encode(),
+        GOOD,
+        [],
+    ),
     ("quoted-newline-in-name", csv_text([*G[:3], row(NEW_ID + 3, name="two\nlines")]).encode(), GOOD, []),
     # short rows are rejected; a long row's surplus fields are unquoted commas of the last column, the name
-    ("short-and-long-rows", csv_text([*G, ["1", "Men", "Apparel"], row(NEW_ID + 9)[:5],
-                                      [*row(NEW_ID + 8)[:-1], "Shirt", " Blue", " Slim"]]).encode(),
-     GOOD | {NEW_ID + 8}, [6, 7]),
-    ("missing-trailing-name", (",".join(HEADER) + "\n" + "\n".join(",".join(r) for r in G[:3])
-                               + "\n" + ",".join(G[3][:-1]) + "\n").encode(), GOOD, []),
-    ("extra-columns", csv_text([[*r, "19.99", "http://x"] for r in G], header=[*HEADER, "price", "link"]).encode(),
-     GOOD, []),
-    ("columns-reordered-and-renamed", csv_text([list(reversed(r)) for r in G], header=[
-        "product display name", "Usage", "YEAR", "season", "base_colour", "article-type", "sub category",
-        "master_category", "Gender", "ID"]).encode(), GOOD, []),
+    (
+        "short-and-long-rows",
+        csv_text(
+            [*G, ["1", "Men", "Apparel"], row(NEW_ID + 9)[:5], [*row(NEW_ID + 8)[:-1], "Shirt", " Blue", " Slim"]]
+        ).encode(),
+        GOOD | {NEW_ID + 8},
+        [6, 7],
+    ),
+    (
+        "missing-trailing-name",
+        (",".join(HEADER) + "\n" + "\n".join(",".join(r) for r in G[:3]) + "\n" + ",".join(G[3][:-1]) + "\n").encode(),
+        GOOD,
+        [],
+    ),
+    (
+        "extra-columns",
+        csv_text([[*r, "19.99", "http://x"] for r in G], header=[*HEADER, "price", "link"]).encode(),
+        GOOD,
+        [],
+    ),
+    (
+        "columns-reordered-and-renamed",
+        csv_text(
+            [list(reversed(r)) for r in G],
+            header=[
+                "product display name",
+                "Usage",
+                "YEAR",
+                "season",
+                "base_colour",
+                "article-type",
+                "sub category",
+                "master_category",
+                "Gender",
+                "ID",
+            ],
+        ).encode(),
+        GOOD,
+        [],
+    ),
     ("duplicate-ids-last-wins", csv_text([row(NEW_ID, name="old"), *G]).encode(), GOOD, [2]),
-    ("invalid-ids", csv_text([*G, row("abc"), row("-5"), row("1.5"), row(""), row("1e3"), row("9" * 30),
-                              row("../../etc/passwd"), row("12; rm -rf /")]).encode(), GOOD, list(range(6, 14))),
-    ("whole-number-ids", csv_text([row(f"{NEW_ID}.0", name="Good 0"), row(f" {NEW_ID + 1} ", name="Good 1"),
-                                   *G[2:]]).encode(), GOOD, []),
-    ("oversized-fields", csv_text([*G, row(NEW_ID + 5, colour="B" * 5000), row(NEW_ID + 6, name="N" * 300_000)]
-                                  ).encode(), GOOD, [6, 7]),
+    (
+        "invalid-ids",
+        csv_text(
+            [
+                *G,
+                row("abc"),
+                row("-5"),
+                row("1.5"),
+                row(""),
+                row("1e3"),
+                row("9" * 30),
+                row("../../etc/passwd"),
+                row("12; rm -rf /"),
+            ]
+        ).encode(),
+        GOOD,
+        list(range(6, 14)),
+    ),
+    (
+        "whole-number-ids",
+        csv_text([row(f"{NEW_ID}.0", name="Good 0"), row(f" {NEW_ID + 1} ", name="Good 1"), *G[2:]]).encode(),
+        GOOD,
+        [],
+    ),
+    (
+        "oversized-fields",
+        csv_text([*G, row(NEW_ID + 5, colour="B" * 5000), row(NEW_ID + 6, name="N" * 300_000)]).encode(),
+        GOOD,
+        [6, 7],
+    ),
     ("nul-bytes", csv_text([*G, row(NEW_ID + 5, name="bad\x00name")]).encode(), GOOD, [6]),
-    ("unclosed-quote-swallows-rows", (",".join(HEADER) + "\n" + ",".join(row(NEW_ID + 7, name='"broken')) + "\n"
-                                      + "\n".join(",".join(r) for r in G) + "\n").encode(), GOOD, [2]),
-    ("blank-and-delimiter-only-lines", ("\n" + csv_text(G[:2]) + "\n,,,,,,,,,\n   \n" + "\n".join(",".join(r) for r in G[2:])
-                                        ).encode(), GOOD, []),
+    (
+        "unclosed-quote-swallows-rows",
+        (
+            ",".join(HEADER)
+            + "\n"
+            + ",".join(row(NEW_ID + 7, name='"broken'))
+            + "\n"
+            + "\n".join(",".join(r) for r in G)
+            + "\n"
+        ).encode(),
+        GOOD,
+        [2],
+    ),
+    (
+        "blank-and-delimiter-only-lines",
+        ("\n" + csv_text(G[:2]) + "\n,,,,,,,,,\n   \n" + "\n".join(",".join(r) for r in G[2:])).encode(),
+        GOOD,
+        [],
+    ),
 ]
 
 WHOLE_FILE_ERRORS = [
     ("empty", b"", "is empty"),
     ("only-blank-lines", b"\n\r\n  \n", "is empty"),
     ("header-only", csv_text([]).encode(), "no data rows"),
-    ("missing-required-column", csv_text([r[:5] + r[6:] for r in G], header=HEADER[:5] + HEADER[6:]).encode(),
-     "lacks baseColour"),
+    (
+        "missing-required-column",
+        csv_text([r[:5] + r[6:] for r in G], header=HEADER[:5] + HEADER[6:]).encode(),
+        "lacks baseColour",
+    ),
     ("duplicate-header-column", csv_text(G, header=[*HEADER[:-1], "id"]).encode(), "appears twice"),
     ("html-error-page", b"<!DOCTYPE html><html><body><h1>403 Forbidden</h1></body></html>\n", "lacks"),
     ("a-jpeg-given-as-csv", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)) * 4, "lacks"),
@@ -229,11 +348,25 @@ def test_csv_that_is_not_a_file(db, tmp_path, demo_catalog):
 
 # Cell text as exports have it: any letters, digits, punctuation (quotes, delimiters, brackets, <script>),
 # symbols and spaces, in any script; no control characters (those are a separate, rejected case).
-cell_text = st.text(
-    st.characters(categories=("L", "N", "P", "S", "Zs"), exclude_characters="\ufeff"), min_size=1, max_size=16
-).map(str.strip).filter(lambda s: s and s.lower() not in MISSING_MARKERS)
-tricky_text = st.sampled_from(["<script>alert(1)</script>", '"quoted"', "it's", "[bold red]x[/bold red]", "[/]",
-                               "a,b;c|d e", "back\\", "Navy Blue", "Ünïcødé 中文 🧥", "=SUM(A1)"])
+cell_text = (
+    st.text(st.characters(categories=("L", "N", "P", "S", "Zs"), exclude_characters="\ufeff"), min_size=1, max_size=16)
+    .map(str.strip)
+    .filter(lambda s: s and s.lower() not in MISSING_MARKERS)
+)
+tricky_text = st.sampled_from(
+    [
+        "<script>alert(1)</script>",
+        '"quoted"',
+        "it's",
+        "[bold red]x[/bold red]",
+        "[/]",
+        "a,b;c|d e",
+        "back\\",
+        "Navy Blue",
+        "Ünïcødé 中文 🧥",
+        "=SUM(A1)",
+    ]
+)
 value = st.one_of(cell_text, tricky_text, st.just(""))
 BAD_IDS = ["abc", "-5", "1.5", "", "1e3", "9" * 25, "../x", "0x10"]
 
@@ -273,9 +406,12 @@ def styles_files(draw):
             # may land or not; the rows after it must.
             column = draw(st.sampled_from(ATTRIBUTE_COLUMNS))
             cells[column] = '"open'
-            lines.append(delimiter.join(
-                cells[c] if c in ("id", column) else cells[c].replace('"', "").replace(delimiter, " ") for c in columns
-            ))
+            lines.append(
+                delimiter.join(
+                    cells[c] if c in ("id", column) else cells[c].replace('"', "").replace(delimiter, " ")
+                    for c in columns
+                )
+            )
             expected.pop(product_id, None)
             maybe.add(product_id)
             unclosed = True
@@ -320,8 +456,13 @@ def check_against(stored: dict[int, dict], expected: dict[int, dict], maybe: set
         assert got == values, (product_id, got, values)
 
 
-@settings(max_examples=30, deadline=None, database=None, derandomize=IN_CI,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=30,
+    deadline=None,
+    database=None,
+    derandomize=IN_CI,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(case=styles_files(), as_json=st.booleans())
 def test_generated_csvs_through_the_cli(case, as_json, db, tmp_path, demo_catalog):
     """Each generated file is ingested on top of the previous ones: good rows land with their exact values,
@@ -375,6 +516,7 @@ def test_generated_csvs_through_the_reader(case, tmp_path_factory):
 
 def _png(width: int, height: int, mode_byte: int = 0, rows: int | None = None) -> bytes:
     """A PNG of zeros with any declared size; `rows` < height writes only that many rows (header-only bombs)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -396,7 +538,7 @@ def _jpeg_claiming(width: int, height: int) -> bytes:
     """A small JPEG whose frame header claims another size (what a decompression bomb looks like)."""
     data = bytearray(_saved(Image.new("RGB", (16, 16), "red"), "JPEG"))
     sof = data.index(b"\xff\xc0")
-    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
     return bytes(data)
 
 
@@ -490,8 +632,9 @@ def test_decompression_bombs_keep_memory_bounded(tmp_path):
         "out['peak_mb'] = rss()\n"
         "print(json.dumps(out))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, cwd=REPO,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     # refused from the header: no time, no memory (its pixels would take 1.6 GB)
@@ -515,8 +658,14 @@ def test_image_paths_come_from_ids_and_stay_in_the_folder(tmp_path):
     assert find_image(images, 7) is None  # never the 7.jpg one folder up
 
 
-HOSTILE_NAMES = ['<script>alert("x")</script>', "[bold red]boom[/bold red]", "[/]", "Tom's \"best\" & co",
-                 "trailing backslash\\", "[link=https://example.com]click[/link]"]
+HOSTILE_NAMES = [
+    '<script>alert("x")</script>',
+    "[bold red]boom[/bold red]",
+    "[/]",
+    'Tom\'s "best" & co',
+    "trailing backslash\\",
+    "[link=https://example.com]click[/link]",
+]
 
 
 def test_markup_in_names_is_shown_literally(db, tmp_path, demo_catalog):
@@ -550,8 +699,10 @@ def test_markup_in_names_is_shown_literally(db, tmp_path, demo_catalog):
 
 # -- the database folder -------------------------------------------------------------------------------
 
-FAKE_ENTRY = ("import os, sys; os.environ['CATALOG_ENCODER'] = 'tests.conftest:FakeEncoder'; "
-              "from catalog.cli import main; sys.argv[0] = 'catalog'; main()")
+FAKE_ENTRY = (
+    "import os, sys; os.environ['CATALOG_ENCODER'] = 'tests.conftest:FakeEncoder'; "
+    "from catalog.cli import main; sys.argv[0] = 'catalog'; main()"
+)
 
 
 def test_db_that_is_a_file_or_another_folder(tmp_path, demo_catalog, fake_encoder):
@@ -572,11 +723,26 @@ def test_db_that_is_a_file_or_another_folder(tmp_path, demo_catalog, fake_encode
 def test_db_from_a_newer_catalog_is_refused_untouched(db, demo_catalog):
     runs = lancedb.connect(str(db)).open_table("runs")
     last = runs.to_arrow().sort_by("run").to_pylist()[-1]
-    runs.add(pa.Table.from_pylist([{**last, "run": last["run"] + 1, "schema_version": SCHEMA_VERSION + 1}],
-                                  schema=runs.schema))
+    runs.add(
+        pa.Table.from_pylist(
+            [{**last, "run": last["run"] + 1, "schema_version": SCHEMA_VERSION + 1}], schema=runs.schema
+        )
+    )
     versions = {name: lancedb.connect(str(db)).open_table(name).version for name in ("products", "attributes", "runs")}
-    for args in (["similar", "1", "--db", db], ["ingest", "--csv", demo_catalog.csv_path, "--images",
-                                                demo_catalog.images_dir, "--db", db, *FAST_INGEST, "--rebuild"]):
+    for args in (
+        ["similar", "1", "--db", db],
+        [
+            "ingest",
+            "--csv",
+            demo_catalog.csv_path,
+            "--images",
+            demo_catalog.images_dir,
+            "--db",
+            db,
+            *FAST_INGEST,
+            "--rebuild",
+        ],
+    ):
         result = run(*args)
         assert_clean_exit(result)
         assert result.exit_code == 1 and "newer catalog" in result.stderr, result.stderr
@@ -591,8 +757,9 @@ def _in_mount_namespace(script: str, *args) -> subprocess.CompletedProcess:
     if probe.returncode:
         pytest.skip(f"cannot make a mount namespace here: {probe.stderr.decode().strip()}")
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(["unshare", "-m", "sh", "-c", script, *args], capture_output=True, text=True, env=env,
-                          timeout=300)
+    return subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, *args], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def test_read_only_database_folder(db, demo_catalog):
@@ -605,8 +772,9 @@ def test_read_only_database_folder(db, demo_catalog):
         '"$1" -m catalog similar "$5" --db "$0" --json -k 2 > "$0.similar.json"; echo "similar=$?"\n'
     )
     before = committed(db)
-    done = _in_mount_namespace(script, db, sys.executable, FAKE_ENTRY, demo_catalog.csv_path,
-                               demo_catalog.images_dir, str(product_id))
+    done = _in_mount_namespace(
+        script, db, sys.executable, FAKE_ENTRY, demo_catalog.csv_path, demo_catalog.images_dir, str(product_id)
+    )
     assert "ingest=1" in done.stdout and "similar=0" in done.stdout, done.stdout + done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("Error")]
     assert errors == [f"Error: cannot write to the database folder {db}: Read-only file system"], done.stderr
@@ -633,7 +801,7 @@ def test_full_disk_fails_cleanly_and_the_next_ingest_recovers(db, tmp_path, demo
         'cat /dev/zero > "$0/filler" 2>/dev/null; truncate -s -32K "$0/filler"\n'
         'disk="$0" python="$2" entry="$3" styles="$4" images="$5"\n'
         'run() { "$python" -c "$entry" ingest --csv "$styles" --images "$images" --db "$disk/db" --weights random '
-        '--image-size 64 --json; }\n'
+        "--image-size 64 --json; }\n"
         'run > /dev/null; echo "full=$?"; cp -a "$disk/db/." "$6"\n'
         'rm "$disk/filler"; run > /dev/null 2>&1; echo "again=$?"; cp -a "$disk/db/." "$7"\n'
     )
@@ -641,8 +809,9 @@ def test_full_disk_fails_cleanly_and_the_next_ingest_recovers(db, tmp_path, demo
     done = _in_mount_namespace(script, disk, db, sys.executable, FAKE_ENTRY, styles, images, failed, recovered)
     assert "full=1" in done.stdout and "again=0" in done.stdout, done.stdout + done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("Error")]
-    assert errors == [f"Error: cannot write to the database folder {disk}/db: No space left on device; "
-                      "nothing was committed"], done.stderr
+    assert errors == [
+        f"Error: cannot write to the database folder {disk}/db: No space left on device; nothing was committed"
+    ], done.stderr
     assert committed(failed) == before
     runs, rows = committed(recovered)
     assert runs == [*before[0], before[0][-1] + 1] and len(rows) == len(before[1]) + 40

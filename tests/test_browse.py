@@ -18,7 +18,13 @@ from tests.query_fixture import EVIL_NAME, query_db, run  # noqa: F401  (query_d
 
 
 def products(query_db) -> list[dict]:
-    return Store.open(query_db.path).table("products").to_arrow().select(["id", *ATTRIBUTE_COLUMNS, "has_image"]).to_pylist()
+    return (
+        Store.open(query_db.path)
+        .table("products")
+        .to_arrow()
+        .select(["id", *ATTRIBUTE_COLUMNS, "has_image"])
+        .to_pylist()
+    )
 
 
 # -- infer ---------------------------------------------------------------------------------------
@@ -52,7 +58,9 @@ def test_inference_recovers_attributes_in_the_graph_space(query_db):
     store = Store.open(query_db.path)
     attributes = load_attributes(store)
     rows = store.table("products").to_arrow().select(["articleType", "node_vector"]).to_pylist()
-    hits = sum(r["articleType"] in [v for v, _ in infer_attributes(r["node_vector"], attributes)["articleType"]] for r in rows)
+    hits = sum(
+        r["articleType"] in [v for v, _ in infer_attributes(r["node_vector"], attributes)["articleType"]] for r in rows
+    )
     commonest = Counter(r["articleType"] for r in rows).most_common(1)[0][1]
     assert hits > 2 * commonest, (hits, commonest, len(rows))
 
@@ -63,10 +71,20 @@ def test_infer_by_image_csv_and_table(query_db, fake_encoder):
     by_id = json.loads(run("infer", "--id", query_db.ids[0], "--db", query_db.path, "--json").stdout)
     assert by_image["query"] is None and by_image["image"] == str(photo)
     # the stored translated vector is the same photo through the same models
-    assert [v["value"] for v in by_image["attributes"]["articleType"]] == [v["value"] for v in by_id["attributes"]["articleType"]]
+    assert [v["value"] for v in by_image["attributes"]["articleType"]] == [
+        v["value"] for v in by_id["attributes"]["articleType"]
+    ]
     assert fake_encoder.calls == 1
-    rows = list(csv.DictReader(io.StringIO(run("infer", "--id", query_db.ids[0], "--db", query_db.path, "--csv").stdout)))
-    assert len(rows) == 3 * len(ATTRIBUTE_COLUMNS) and set(rows[0]) == {"column", "rank", "value", "score", "catalog_value"}
+    rows = list(
+        csv.DictReader(io.StringIO(run("infer", "--id", query_db.ids[0], "--db", query_db.path, "--csv").stdout))
+    )
+    assert len(rows) == 3 * len(ATTRIBUTE_COLUMNS) and set(rows[0]) == {
+        "column",
+        "rank",
+        "value",
+        "score",
+        "catalog_value",
+    }
     text = run("infer", "--id", query_db.ids[0], "--db", query_db.path, env={"COLUMNS": "80"}).stdout
     assert "inferred attributes" in text and all(column in text for column in ATTRIBUTE_COLUMNS)
     assert max(len(line) for line in text.splitlines()) <= 80

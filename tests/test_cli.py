@@ -28,12 +28,25 @@ def db(tmp_path_factory, demo_catalog):
 def state(path):
     """Everything an error must leave untouched: the runs and each table's latest version."""
     store = Store(path)
-    return [r.run for r in store.runs()], store.db.open_table("products").version, store.db.open_table("attributes").version
+    return (
+        [r.run for r in store.runs()],
+        store.db.open_table("products").version,
+        store.db.open_table("attributes").version,
+    )
 
 
 def test_ingest_reports_counts_and_problems(tmp_path, demo_catalog, fake_encoder):
-    out = run("ingest", "--csv", demo_catalog.csv_path, "--images", demo_catalog.images_dir,
-              "--db", tmp_path / "db", "--json", *FAST_INGEST)
+    out = run(
+        "ingest",
+        "--csv",
+        demo_catalog.csv_path,
+        "--images",
+        demo_catalog.images_dir,
+        "--db",
+        tmp_path / "db",
+        "--json",
+        *FAST_INGEST,
+    )
     doc = json.loads(out.stdout)
     assert doc["summary"]["products"] == demo_catalog.count
     assert doc["summary"]["added"] == demo_catalog.count
@@ -47,7 +60,17 @@ def test_ingest_reports_counts_and_problems(tmp_path, demo_catalog, fake_encoder
 
 def test_reingest_encodes_nothing(db, demo_catalog, fake_encoder):
     fake_encoder.calls = 0
-    out = run("ingest", "--csv", demo_catalog.csv_path, "--images", demo_catalog.images_dir, "--db", db, "--json", *FAST_INGEST)
+    out = run(
+        "ingest",
+        "--csv",
+        demo_catalog.csv_path,
+        "--images",
+        demo_catalog.images_dir,
+        "--db",
+        db,
+        "--json",
+        *FAST_INGEST,
+    )
     doc = json.loads(out.stdout)
     assert fake_encoder.calls == 0
     assert doc["summary"]["added"] == 0 and doc["summary"]["encoded"] == 0
@@ -95,7 +118,9 @@ def test_query_by_id_with_arithmetic_moves_toward_added_attributes(db):
     before = after = 0
     for item in items:
         plain = json.loads(run("query", "--id", item["id"], "--db", db, "--json").stdout)
-        doc = json.loads(run("query", "--id", item["id"], "--plus", "shoes", "--minus", "topwear", "--db", db, "--json").stdout)
+        doc = json.loads(
+            run("query", "--id", item["id"], "--plus", "shoes", "--minus", "topwear", "--db", db, "--json").stdout
+        )
         assert [t["attribute"] for t in doc["terms"]] == ["subCategory=Shoes", "subCategory=Topwear"]
         before += sum(r["subCategory"] == "Shoes" for r in plain["results"])
         after += sum(r["subCategory"] == "Shoes" for r in doc["results"])
@@ -150,7 +175,10 @@ def test_bad_ingest_inputs_leave_database_as_it_was(db, tmp_path, demo_catalog):
         (["--csv", demo_catalog.csv_path, "--images", tmp_path / "no-images"], "no-images"),
         (["--csv", empty, "--images", demo_catalog.images_dir], "empty"),
         (["--csv", no_columns, "--images", demo_catalog.images_dir], "gender"),
-        (["--csv", demo_catalog.csv_path, "--images", demo_catalog.images_dir, "--weights", "no-such.h5"], "no-such.h5"),
+        (
+            ["--csv", demo_catalog.csv_path, "--images", demo_catalog.images_dir, "--weights", "no-such.h5"],
+            "no-such.h5",
+        ),
     ]
     for args, needle in cases:
         result = run("ingest", *args, "--db", db, *FAST_INGEST[2:], ok=False)
@@ -160,8 +188,20 @@ def test_bad_ingest_inputs_leave_database_as_it_was(db, tmp_path, demo_catalog):
 
 
 def test_changing_encoder_is_refused(db, demo_catalog):
-    result = run("ingest", "--csv", demo_catalog.csv_path, "--images", demo_catalog.images_dir, "--db", db,
-                 "--weights", "random", "--image-size", "96", ok=False)
+    result = run(
+        "ingest",
+        "--csv",
+        demo_catalog.csv_path,
+        "--images",
+        demo_catalog.images_dir,
+        "--db",
+        db,
+        "--weights",
+        "random",
+        "--image-size",
+        "96",
+        ok=False,
+    )
     assert result.exit_code == 1 and "image_size" in result.stderr
 
 

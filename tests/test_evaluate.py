@@ -28,7 +28,7 @@ from catalog.evaluate import (
 )
 from catalog.search import Attribute
 from catalog.store import Store
-from tests.conftest import FAKE_ENCODER, FAST_INGEST, FakeEncoder
+from tests.conftest import FAKE_ENCODER, FAST_INGEST
 from tests.conftest import run_cli as run
 
 # Quick retraining for the tests: few walks, few linker epochs.
@@ -195,7 +195,7 @@ def test_eval_json_document_and_saved_run(db):
     doc = json.loads(out.stdout)  # exactly one document on stdout
     assert doc["k"] == 10 and doc["holdout"] == round(0.3 * (120 - 2))  # the demo lacks 2 photos
     assert set(doc["precision"]) == {"rec", "image", "graph", "random"}
-    for space, columns in doc["precision"].items():
+    for _space, columns in doc["precision"].items():
         assert set(columns) == set(ATTRIBUTE_COLUMNS)
         assert all(0 <= p <= 1 for p in columns.values() if p is not None)
     assert set(doc["ndcg"]) == {"rec", "image", "graph", "random"}

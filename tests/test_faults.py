@@ -22,7 +22,6 @@ import subprocess
 import sys
 import threading
 import time
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +30,10 @@ import pytest
 import catalog.encoder
 import catalog.linker
 from catalog import search
-from tests.conftest import run_cli as run
 from catalog.store import Store
 from ingest.reader import read_styles
 from tests.conftest import FAST_INGEST, FakeEncoder
+from tests.conftest import run_cli as run
 
 REPO = Path(__file__).resolve().parent.parent
 LINKER_EPOCHS = 3  # the linker's training is not what these tests are about
@@ -151,21 +150,52 @@ main()
 class Ingest:
     """One `catalog ingest` subprocess, stopped at a stage by FAULT_PAUSE_AT."""
 
-    def __init__(self, tmp_path: Path, db: Path, csv: Path, images: Path, *more: str, pause_at: str = "",
-                 seconds: float = 3600, real_encoder: bool = False, name: str = "ingest", epochs: int = LINKER_EPOCHS):
+    def __init__(
+        self,
+        tmp_path: Path,
+        db: Path,
+        csv: Path,
+        images: Path,
+        *more: str,
+        pause_at: str = "",
+        seconds: float = 3600,
+        real_encoder: bool = False,
+        name: str = "ingest",
+        epochs: int = LINKER_EPOCHS,
+    ):
         self.marks = tmp_path / f"marks-{name}"
         self.marks.mkdir()
-        env = {**os.environ, "PYTHONPATH": str(REPO), "FAULT_MARKS": str(self.marks), "FAULT_PAUSE_AT": pause_at,
-               "FAULT_PAUSE_SECONDS": str(seconds),
-               "TF_CPP_MIN_LOG_LEVEL": "3"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "FAULT_MARKS": str(self.marks),
+            "FAULT_PAUSE_AT": pause_at,
+            "FAULT_PAUSE_SECONDS": str(seconds),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+        }
         if real_encoder:
             env["FAULT_REAL_ENCODER"] = "1"
-        args = ["ingest", "--csv", str(csv), "--images", str(images), "--db", str(db), "--json", "--epochs", str(epochs),
-                *more]
+        args = [
+            "ingest",
+            "--csv",
+            str(csv),
+            "--images",
+            str(images),
+            "--db",
+            str(db),
+            "--json",
+            "--epochs",
+            str(epochs),
+            *more,
+        ]
         self.stderr_path = tmp_path / f"{name}.stderr"
         self.process = subprocess.Popen(
-            [sys.executable, "-c", FAULT_ENTRY, *args], cwd=tmp_path, env=env,
-            stdout=subprocess.PIPE, stderr=open(self.stderr_path, "w"), text=True,
+            [sys.executable, "-c", FAULT_ENTRY, *args],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=open(self.stderr_path, "w"),
+            text=True,
         )
 
     def wait_for(self, stage: str, timeout: float = 180) -> None:
@@ -226,7 +256,9 @@ def assert_complete(db: Path, ids: set[int], with_photo: set[int]) -> None:
         if row["id"] in with_photo:
             assert row["has_image"] and row["thumbnail"], row["id"]
             assert np.linalg.norm(row["image_vector"]) > 0 and np.linalg.norm(row["rec_vector"]) > 0, row["id"]
-    assert store.table("attributes").count_rows() == len({r["key"] for r in store.table("attributes").to_arrow().to_pylist()})
+    assert store.table("attributes").count_rows() == len(
+        {r["key"] for r in store.table("attributes").to_arrow().to_pylist()}
+    )
     assert not (db / "checkpoints").exists()  # cleared after the commit
 
 
@@ -246,10 +278,27 @@ def catalog_files(tmp_path_factory, demo_catalog):
     base_db = folder / "base-db"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
-        run("ingest", "--csv", base_csv, "--images", demo_catalog.images_dir, "--db", base_db, *FAST_INGEST,
-            "--epochs", LINKER_EPOCHS)
-    return {"base_csv": base_csv, "all_csv": all_csv, "images": demo_catalog.images_dir, "base_db": base_db,
-            "ids": ids, "base_ids": set(int(i) for i in rows["id"].iloc[:BASE_ROWS]), "with_photo": with_photo}
+        run(
+            "ingest",
+            "--csv",
+            base_csv,
+            "--images",
+            demo_catalog.images_dir,
+            "--db",
+            base_db,
+            *FAST_INGEST,
+            "--epochs",
+            LINKER_EPOCHS,
+        )
+    return {
+        "base_csv": base_csv,
+        "all_csv": all_csv,
+        "images": demo_catalog.images_dir,
+        "base_db": base_db,
+        "ids": ids,
+        "base_ids": set(int(i) for i in rows["id"].iloc[:BASE_ROWS]),
+        "with_photo": with_photo,
+    }
 
 
 @pytest.fixture
@@ -285,14 +334,29 @@ KILL_POINTS = [
 def test_kill_leaves_previous_version_and_next_ingest_completes(stage, flags, tmp_path, db, catalog_files, in_process):
     before = snapshot(db)
     files = catalog_files
-    ingest = Ingest(tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, "--batch-size", "4", *flags,
-                    pause_at=stage)
+    ingest = Ingest(
+        tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, "--batch-size", "4", *flags, pause_at=stage
+    )
     ingest.wait_for(stage)
     assert ingest.kill() == -signal.SIGKILL
     assert_readable(db, before)
 
-    doc = json.loads(run("ingest", "--csv", files["all_csv"], "--images", files["images"], "--db", db, "--json",
-                         *FAST_INGEST, "--batch-size", "4", *flags).stdout)
+    doc = json.loads(
+        run(
+            "ingest",
+            "--csv",
+            files["all_csv"],
+            "--images",
+            files["images"],
+            "--db",
+            db,
+            "--json",
+            *FAST_INGEST,
+            "--batch-size",
+            "4",
+            *flags,
+        ).stdout
+    )
     assert doc["run"] == 2 and doc["summary"]["products"] == len(files["ids"])
     assert_complete(db, files["ids"], files["with_photo"])
     new_photos = len(files["with_photo"] - files["base_ids"])
@@ -320,8 +384,9 @@ def test_kill_mid_word2vec_training(tmp_path, db, catalog_files, in_process):
     """No pause: the kill lands while gensim's worker threads are training."""
     before = snapshot(db)
     files = catalog_files
-    ingest = Ingest(tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, "--rebuild",
-                    pause_at="word2vec", seconds=0)
+    ingest = Ingest(
+        tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, "--rebuild", pause_at="word2vec", seconds=0
+    )
     ingest.wait_for("word2vec")
     time.sleep(0.2)
     ingest.kill()
@@ -336,8 +401,9 @@ def test_kill_after_commit_keeps_the_new_version(tmp_path, db, catalog_files, in
     ingest.kill()
     assert Store.open(db).run.run == 2
     assert sorted(r["id"] for r in Store.open(db).table("products").to_arrow().to_pylist()) == sorted(files["ids"])
-    doc = json.loads(run("ingest", "--csv", files["all_csv"], "--images", files["images"], "--db", db, "--json",
-                         *FAST_INGEST).stdout)
+    doc = json.loads(
+        run("ingest", "--csv", files["all_csv"], "--images", files["images"], "--db", db, "--json", *FAST_INGEST).stdout
+    )
     assert doc["run"] is None and in_process.calls == 0  # nothing left to do
 
 
@@ -351,7 +417,18 @@ def test_kill_while_writing_the_head_file(tmp_path, catalog_files, in_process):
     ingest.kill()
     result = run("similar", "1", "--db", db, ok=False)
     assert result.exit_code == 1 and "no completed ingest" in result.stderr
-    run("ingest", "--csv", files["base_csv"], "--images", files["images"], "--db", db, *FAST_INGEST, "--epochs", LINKER_EPOCHS)
+    run(
+        "ingest",
+        "--csv",
+        files["base_csv"],
+        "--images",
+        files["images"],
+        "--db",
+        db,
+        *FAST_INGEST,
+        "--epochs",
+        LINKER_EPOCHS,
+    )
     store = Store.open(db)
     head = db / store.run.encoder["head_file"]
     assert head.read_bytes() == FakeEncoder().info.head_sha256.encode()
@@ -361,18 +438,30 @@ def test_kill_while_writing_the_head_file(tmp_path, catalog_files, in_process):
 # -- Ctrl-C -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stage, seconds, flags", [
-    pytest.param("encode", 3600, [], id="encoding"),
-    pytest.param("word2vec", 0, ["--rebuild"], id="inside-word2vec"),
-    pytest.param("compact", 3600, [], id="before-commit"),
-    # 60 epochs (early stopping allowing): the signal lands while Keras is fitting, not after.
-    pytest.param("linker", 0, ["--rebuild"], id="inside-keras-fit", marks=pytest.mark.slow),
-])
+@pytest.mark.parametrize(
+    "stage, seconds, flags",
+    [
+        pytest.param("encode", 3600, [], id="encoding"),
+        pytest.param("word2vec", 0, ["--rebuild"], id="inside-word2vec"),
+        pytest.param("compact", 3600, [], id="before-commit"),
+        # 60 epochs (early stopping allowing): the signal lands while Keras is fitting, not after.
+        pytest.param("linker", 0, ["--rebuild"], id="inside-keras-fit", marks=pytest.mark.slow),
+    ],
+)
 def test_ctrl_c_prints_one_line_and_changes_nothing(stage, seconds, flags, tmp_path, db, catalog_files, in_process):
     before = snapshot(db)
     files = catalog_files
-    ingest = Ingest(tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, *flags, pause_at=stage,
-                    seconds=seconds, epochs=60)
+    ingest = Ingest(
+        tmp_path,
+        db,
+        files["all_csv"],
+        files["images"],
+        *FAST_INGEST,
+        *flags,
+        pause_at=stage,
+        seconds=seconds,
+        epochs=60,
+    )
     ingest.wait_for(stage)
     assert ingest.kill(signal.SIGINT) == 130
     lines = [line for line in ingest.stderr().splitlines() if line.startswith(("Error", "Interrupted", "Traceback"))]
@@ -410,8 +499,13 @@ def test_readers_see_one_consistent_version_while_an_ingest_writes(tmp_path, db,
     ingest = Ingest(tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, pause_at="compact", seconds=4)
     ingest.wait_for("compact")
     # While both tables hold uncommitted versions: a CLI reader in another process sees the old state.
-    during = subprocess.run([sys.executable, "-m", "catalog", "similar", str(query_id), "--db", str(db), "--json"],
-                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    during = subprocess.run(
+        [sys.executable, "-m", "catalog", "similar", str(query_id), "--db", str(db), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert during.returncode == 0, during.stderr
     assert json.loads(during.stdout)["query"]["id"] == query_id
     assert ingest.finish() == 0, ingest.stderr()
@@ -427,8 +521,19 @@ def test_readers_see_one_consistent_version_while_an_ingest_writes(tmp_path, db,
 def test_two_ingests_at_once_one_proceeds_the_other_gets_a_clear_error(tmp_path, db, catalog_files):
     files = catalog_files
     # Whoever takes the lock first holds it for a few seconds, so the other surely meets it.
-    ingests = [Ingest(tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, pause_at="products", seconds=4,
-                      name=f"ingest{n}") for n in range(2)]
+    ingests = [
+        Ingest(
+            tmp_path,
+            db,
+            files["all_csv"],
+            files["images"],
+            *FAST_INGEST,
+            pause_at="products",
+            seconds=4,
+            name=f"ingest{n}",
+        )
+        for n in range(2)
+    ]
     codes = sorted(ingest.finish() for ingest in ingests)
     assert codes == [0, 1], [i.stderr() for i in ingests]
     loser = next(i for i in ingests if i.process.returncode == 1)
@@ -446,7 +551,18 @@ def test_first_ingest_killed_then_completed(tmp_path, catalog_files, in_process)
     ingest.kill()
     result = run("similar", "1", "--db", db, ok=False)
     assert result.exit_code == 1 and "no completed ingest" in result.stderr
-    run("ingest", "--csv", files["base_csv"], "--images", files["images"], "--db", db, *FAST_INGEST, "--epochs", LINKER_EPOCHS)
+    run(
+        "ingest",
+        "--csv",
+        files["base_csv"],
+        "--images",
+        files["images"],
+        "--db",
+        db,
+        *FAST_INGEST,
+        "--epochs",
+        LINKER_EPOCHS,
+    )
     assert_complete(db, files["base_ids"], files["with_photo"])
 
 
@@ -470,8 +586,9 @@ def test_kill_real_keras_encoder_and_resume(tmp_path, catalog_files):
     assert_complete(db, ids, files["with_photo"])
 
 
-@pytest.mark.parametrize("args", [["similar", "{id}"], ["query", "--id", "{id}", "--plus", "green"], ["show", "{id}"],
-                                  ["info"]])
+@pytest.mark.parametrize(
+    "args", [["similar", "{id}"], ["query", "--id", "{id}", "--plus", "green"], ["show", "{id}"], ["info"]]
+)
 def test_ctrl_c_in_a_read_command_is_one_line(args, db, catalog_files, monkeypatch):
     """Ctrl-C arrives as KeyboardInterrupt wherever the command is; the read is simply abandoned."""
     import lancedb.table

@@ -30,9 +30,12 @@ def test_nodes_are_products_then_attribute_values_per_column(rows):
     graph = build_graph(rows, COLUMNS)
     assert graph.product_ids.tolist() == [15970, 39386, 59263, 21379]
     assert graph.attribute_keys == [
-        "gender=Men", "gender=Women",
-        "subCategory=Topwear", "subCategory=Watches",
-        "articleType=Shirts", "articleType=Watches",
+        "gender=Men",
+        "gender=Women",
+        "subCategory=Topwear",
+        "subCategory=Watches",
+        "articleType=Shirts",
+        "articleType=Watches",
         "baseColour=Navy Blue",
     ]
     assert graph.num_products == 4 and graph.num_nodes == 11
@@ -81,10 +84,18 @@ def test_networkx_view_is_bipartite_with_the_same_edges(rows):
 
 def test_default_columns_and_non_string_cells():
     rows = pd.DataFrame(
-        {"id": [1, 2], "gender": ["Men", "Men"], "masterCategory": ["Apparel", "Footwear"],
-         "subCategory": ["Topwear", "Shoes"], "articleType": ["Tshirts", "Casual Shoes"],
-         "baseColour": ["Blue", "Blue"], "season": ["Summer", " Summer "], "year": [2012, 2012],
-         "usage": ["Casual", np.nan], "productDisplayName": ["a", "b"]}
+        {
+            "id": [1, 2],
+            "gender": ["Men", "Men"],
+            "masterCategory": ["Apparel", "Footwear"],
+            "subCategory": ["Topwear", "Shoes"],
+            "articleType": ["Tshirts", "Casual Shoes"],
+            "baseColour": ["Blue", "Blue"],
+            "season": ["Summer", " Summer "],
+            "year": [2012, 2012],
+            "usage": ["Casual", np.nan],
+            "productDisplayName": ["a", "b"],
+        }
     )
     graph = build_graph(rows)
     assert "year=2012" in graph.attribute_keys

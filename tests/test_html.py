@@ -61,8 +61,21 @@ def test_query_page_embeds_the_uploaded_photo(query_db, tmp_path, fake_encoder):
     photo = tmp_path / "upload.png"
     Image.new("RGB", (1600, 1200), (200, 30, 40)).save(photo)
     out = tmp_path / "query.html"
-    run("query", "--image", photo, "--plus", "white:2", "--minus", "red", "--where", "gender = 'Men'",
-        "--db", query_db.path, "--html", out)
+    run(
+        "query",
+        "--image",
+        photo,
+        "--plus",
+        "white:2",
+        "--minus",
+        "red",
+        "--where",
+        "gender = 'Men'",
+        "--db",
+        query_db.path,
+        "--html",
+        out,
+    )
     page = out.read_text(encoding="utf-8")
     first = embedded_images(page)[0]
     assert max(first.size) <= 320 and first.getpixel((10, 10))[0] > 150  # the red upload, shrunk
@@ -78,7 +91,9 @@ def test_infer_page(query_db, tmp_path):
 
 
 def test_unwritable_page_is_a_one_line_error(query_db, tmp_path):
-    result = run("similar", query_db.ids[0], "--db", query_db.path, "--html", tmp_path / "no" / "such" / "page.html", ok=False)
+    result = run(
+        "similar", query_db.ids[0], "--db", query_db.path, "--html", tmp_path / "no" / "such" / "page.html", ok=False
+    )
     assert result.exit_code == 1 and "cannot write" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
@@ -93,10 +108,23 @@ def test_page_renders_in_headless_chromium(query_db, tmp_path):
     run("similar", query_db.ids[0], "--space", "all", "--db", query_db.path, "--html", page)
     shot = tmp_path / "similar.png"
     done = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-         f"--screenshot={shot}", "--window-size=1200,900", page.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1200,900",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert shot.exists(), done.stderr[-2000:]
     image = Image.open(shot).convert("RGB")

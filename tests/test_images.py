@@ -44,12 +44,7 @@ def png_header(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 16))
-        + chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
 
 
 def close_to(pixel, colour, tolerance=8) -> bool:
@@ -205,7 +200,14 @@ def test_corrupted_bytes_give_an_image_or_a_reason_never_a_crash(tmp_path, fmt):
             outcomes.add(load_image(path, size=16).pixels.shape)
         except ImageError as exc:
             outcomes.add(str(exc).split(":")[0])
-    assert outcomes <= {(16, 16, 3), "not an image", f"truncated {fmt}", f"corrupt {fmt}", "truncated image", "corrupt image"}
+    assert outcomes <= {
+        (16, 16, 3),
+        "not an image",
+        f"truncated {fmt}",
+        f"corrupt {fmt}",
+        "truncated image",
+        "corrupt image",
+    }
 
 
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # pytest resets our filter

@@ -124,7 +124,11 @@ def test_ensure_indexes_covers_the_vector_and_filter_columns(tmp_path, vectors):
     assert {c.column: c.rows for c in changes}["image_vector"] == ROWS
     opened = Store.open(store.path)
     assert {i.columns[0]: i.index_type for i in opened.table("products").list_indices()} == {
-        "node_vector": "IvfFlat", "image_vector": "IvfFlat", "id": "BTree", "has_image": "Bitmap"}
+        "node_vector": "IvfFlat",
+        "image_vector": "IvfFlat",
+        "id": "BTree",
+        "has_image": "Bitmap",
+    }
     assert search.get_product(opened, 77)["id"] == 77
     image_results = search.nearest(opened, np.ones(IMAGE_DIM), "image_vector", 5, exclude=(2,))
     assert len(image_results) == 5 and all(r.id % 2 == 0 and r.id != 2 for r in image_results)

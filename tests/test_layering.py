@@ -13,14 +13,39 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Lowest first. A module not listed here is an error: a new module must choose its layer.
 LAYERS = {
-    "core": {"catalog.columns", "catalog.errors", "catalog.keys", "catalog.photos", "catalog.vectors",
-             "catalog.spaces", "catalog.metrics"},
+    "core": {
+        "catalog.columns",
+        "catalog.errors",
+        "catalog.keys",
+        "catalog.photos",
+        "catalog.vectors",
+        "catalog.spaces",
+        "catalog.metrics",
+    },
     "models": {"catalog.encoder", "catalog.linker"},
-    "read": {"catalog.store", "catalog.index", "catalog.filters", "catalog.words", "catalog.search",
-             "catalog.browse", "catalog.results", "catalog.models"},
+    "read": {
+        "catalog.store",
+        "catalog.storage",
+        "catalog.lease",
+        "catalog.index",
+        "catalog.filters",
+        "catalog.words",
+        "catalog.search",
+        "catalog.browse",
+        "catalog.results",
+        "catalog.models",
+    },
     "write": {"ingest", "ingest.*", "catalog.evaluate", "catalog.plot", "catalog.demo", "catalog.demo.*"},
     "api": {"catalog.api", "catalog"},
-    "faces": {"catalog.cli", "catalog.cli_*", "catalog.render", "catalog.html", "catalog.__main__"},
+    "faces": {
+        "catalog.cli",
+        "catalog.cli_*",
+        "catalog.render",
+        "catalog.html",
+        "catalog.__main__",
+        "catalog.web",
+        "catalog.web.*",
+    },
 }
 ORDER = list(LAYERS)
 

@@ -33,8 +33,10 @@ def test_rebuild_prints_its_report(db_copy, fake_encoder):
 
 
 def test_negative_scores_are_shown_in_full():
-    rows = [{"id": 7, "articleType": "Shirts", "baseColour": "Red", "productDisplayName": "A shirt"},
-            {"id": 12345, "articleType": "Heels", "baseColour": "Black", "productDisplayName": "Some heels"}]
+    rows = [
+        {"id": 7, "articleType": "Shirts", "baseColour": "Red", "productDisplayName": "A shirt"},
+        {"id": 12345, "articleType": "Heels", "baseColour": "Black", "productDisplayName": "Some heels"},
+    ]
     for width in (60, 80, 120):
         out = Console(width=width, record=True)
         out.print(render.product_table("t", rows, scores=[0.5, -0.123], width=width))
@@ -47,8 +49,9 @@ def test_a_later_ingest_uses_the_encoder_the_database_records(db_copy, query_db,
     csv = query_db.path.parent / "styles.csv"
     doc = json.loads(run("ingest", "--csv", csv, "--images", query_db.images_dir, "--db", db_copy, "--json").stdout)
     assert doc["run"] is None and doc["summary"]["added"] == 0  # nothing changed, and no --weights needed
-    refused = run("ingest", "--csv", csv, "--images", query_db.images_dir, "--db", db_copy, "--weights", "imagenet",
-                  ok=False)
+    refused = run(
+        "ingest", "--csv", csv, "--images", query_db.images_dir, "--db", db_copy, "--weights", "imagenet", ok=False
+    )
     assert refused.exit_code == 1 and "weights=random" in refused.stderr
 
 
@@ -58,7 +61,7 @@ def test_similar_all_fits_80_columns_one_line_per_rank(query_db, monkeypatch):  
     lines = out.splitlines()
     assert max(len(line) for line in lines) <= 80
     # under the title and the header: one line per rank, nothing wrapped onto a second line
-    table = lines[next(i for i, line in enumerate(lines) if "nearest products per space" in line):]
+    table = lines[next(i for i, line in enumerate(lines) if "nearest products per space" in line) :]
     assert [line.split()[0] for line in table[2:8]] == ["1", "2", "3", "4", "5", "6"], out
 
 
@@ -82,7 +85,9 @@ def test_eval_is_reproducible_for_a_seed(db_copy):
 
 
 def test_html_to_a_missing_folder_fails_before_the_work(query_db, tmp_path):  # noqa: F811
-    result = run("similar", query_db.ids[0], "--db", query_db.path, "--html", tmp_path / "nowhere" / "page.html", ok=False)
+    result = run(
+        "similar", query_db.ids[0], "--db", query_db.path, "--html", tmp_path / "nowhere" / "page.html", ok=False
+    )
     assert result.exit_code == 1 and "does not exist" in result.stderr and result.stdout == ""
 
 
@@ -114,10 +119,13 @@ def test_info_has_no_python_reprs(query_db):  # noqa: F811
 def test_a_linker_worse_than_the_mean_is_reported(capsys):
     assert linker_warning("cosine", {"val_cosine": 0.6, "val_cosine_mean_predictor": 0.4}) is None
     assert "no better than predicting the mean" in linker_warning(
-        "cosine", {"val_cosine": 0.193, "val_cosine_mean_predictor": 0.416})
+        "cosine", {"val_cosine": 0.193, "val_cosine_mean_predictor": 0.416}
+    )
     assert "MSE" in linker_warning("paper", {"val_mse": 0.31, "val_mse_mean_predictor": 0.07})
     metrics = {"val_cosine": 0.193, "val_cosine_mean_predictor": 0.416}
-    run_record = Run(1, "ingest", datetime.now(timezone.utc), 1, 1, {}, {}, {"kind": "cosine", "metrics": metrics}, {}, {})
+    run_record = Run(
+        1, "ingest", datetime.now(timezone.utc), 1, 1, {}, {}, {"kind": "cosine", "metrics": metrics}, {}, {}
+    )
     summary = {"mode": "full", "products": 9, "added": 9, "changed": 0, "removed": 0, "encoded": 9}
     report = IngestReport(run_record, 9, [], [], {"read": 0.1}, summary)
     render.print_ingest_report(report)

@@ -35,7 +35,9 @@ def db(tmp_path_factory):
         "masterCategory": [CATEGORIES[c] for c in category],
         "articleType": [f"type{n % 14}" for n in range(count)],
         "has_image": has_image,
-        "image_vector": _fixed((image_centres[category] + rng.normal(size=(count, IMAGE_DIM))) * has_image[:, None], IMAGE_DIM),
+        "image_vector": _fixed(
+            (image_centres[category] + rng.normal(size=(count, IMAGE_DIM))) * has_image[:, None], IMAGE_DIM
+        ),
         "node_vector": _fixed(node_centres[category] + rng.normal(size=(count, NODE_DIM)), NODE_DIM),
         "rec_vector": _fixed(np.zeros((count, NODE_DIM)), NODE_DIM),
     }
@@ -67,12 +69,16 @@ class _FakeTSNE:
 
 
 class _NewTSNE(_FakeTSNE):
-    def __init__(self, n_components=2, *, perplexity=30.0, max_iter=1000, init="pca", learning_rate="auto", random_state=None):
+    def __init__(
+        self, n_components=2, *, perplexity=30.0, max_iter=1000, init="pca", learning_rate="auto", random_state=None
+    ):
         super().__init__(n_components, perplexity=perplexity, max_iter=max_iter)
 
 
 class _OldTSNE(_FakeTSNE):
-    def __init__(self, n_components=2, *, perplexity=30.0, n_iter=1000, init="pca", learning_rate="auto", random_state=None):
+    def __init__(
+        self, n_components=2, *, perplexity=30.0, n_iter=1000, init="pca", learning_rate="auto", random_state=None
+    ):
         super().__init__(n_components, perplexity=perplexity, n_iter=n_iter)
 
 
@@ -131,9 +137,12 @@ def test_many_values_share_grey_beyond_the_ten_commonest():
 def _eval_document(rec: float) -> dict:
     spaces = {"rec": rec, "image": 0.2, "graph": 0.2, "random": 0.2}
     return {
-        "k": 10, "holdout": 7, "in_sample": 60,
+        "k": 10,
+        "holdout": 7,
+        "in_sample": 60,
         "precision": {space: {c: value for c in ATTRIBUTE_COLUMNS} for space, value in spaces.items()},
-        "ndcg": {**{space: 0.5 for space in spaces}, "rec": 0.0}, "linker": {"kind": "cosine"},
+        "ndcg": {**{space: 0.5 for space in spaces}, "rec": 0.0},
+        "linker": {"kind": "cosine"},
     }
 
 

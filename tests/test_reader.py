@@ -110,8 +110,7 @@ def test_surplus_is_absorbed_by_a_name_that_is_not_last_when_all_columns_are_kno
     ("header", "name_column"),
     [
         (
-            " ID ;Gender;master_category;SUB-CATEGORY;article type;baseColor;Season;YEAR;usage;"
-            "product display name",
+            " ID ;Gender;master_category;SUB-CATEGORY;article type;baseColor;Season;YEAR;usage;product display name",
             ";",
         ),
         ('"id",gender,masterCategory,subCategory,articleType,base_colour,season,year,usage,name', ","),
@@ -349,8 +348,7 @@ def test_a_long_foreign_header_is_truncated_in_the_message(tmp_path):
 
 def test_reads_44k_rows_well_under_two_seconds(tmp_path):
     body = [HEADER] + [
-        f"{i},Men,Apparel,Topwear,Shirts,Navy Blue,Fall,2011.0,Casual,Brand Men Shirt, model {i}"
-        for i in range(44_446)
+        f"{i},Men,Apparel,Topwear,Shirts,Navy Blue,Fall,2011.0,Casual,Brand Men Shirt, model {i}" for i in range(44_446)
     ]
     path = write(tmp_path, lines(*body))
     started = time.process_time()  # CPU time: other processes on a busy machine do not count

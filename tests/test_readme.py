@@ -48,8 +48,11 @@ def command_lines() -> list[str]:
 
 
 def python_blocks() -> list[str]:
-    return [code for heading, language, code, _ in code_blocks(README.read_text())
-            if language == "python" and heading == "## Python API"]
+    return [
+        code
+        for heading, language, code, _ in code_blocks(README.read_text())
+        if language == "python" and heading == "## Python API"
+    ]
 
 
 @contextlib.contextmanager

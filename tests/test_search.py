@@ -13,8 +13,18 @@ import numpy as np
 import pytest
 
 from catalog.columns import ATTRIBUTE_COLUMNS
-from catalog.search import (Attribute, Query, Term, base_vector, compose, get_product, infer_attributes,
-                            load_attributes, nearest, parse_terms)
+from catalog.search import (
+    Attribute,
+    Query,
+    Term,
+    base_vector,
+    compose,
+    get_product,
+    infer_attributes,
+    load_attributes,
+    nearest,
+    parse_terms,
+)
 from catalog.store import Store
 from tests.query_fixture import query_db, run  # noqa: F401  (query_db is a fixture)
 

@@ -11,9 +11,9 @@ import io
 import json
 import shutil
 import socket
+import struct
 import subprocess
 import sys
-import struct
 import time
 import uuid
 

@@ -41,7 +41,6 @@ COLOURS: dict[str, tuple[int, int, int]] = {
 }
 
 
-
 def _shade(rgb, factor: float) -> tuple[int, int, int]:
     return tuple(int(max(0, min(255, c * factor))) for c in rgb)
 
@@ -104,8 +103,17 @@ class Canvas:
     def rect(self, x0: float, y0: float, x1: float, y1: float, role: str = "main", outline: bool = True) -> None:
         self.polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], role, outline)
 
-    def ellipse(self, cx: float, cy: float, rx: float, ry: float, role: str = "main",
-                start: float = 0.0, end: float = 360.0, outline: bool = True) -> None:
+    def ellipse(
+        self,
+        cx: float,
+        cy: float,
+        rx: float,
+        ry: float,
+        role: str = "main",
+        start: float = 0.0,
+        end: float = 360.0,
+        outline: bool = True,
+    ) -> None:
         """An ellipse, or the part of it between two angles (degrees, clockwise from +x) closed by its chord."""
         self.polygon(_arc(cx, cy, rx, ry, start, end), role, outline)
 
@@ -114,8 +122,9 @@ class Canvas:
         points = [p for cx, cy, a in corners for p in _arc(cx, cy, r, r, a, a + 90, steps=6)]
         self.polygon(points, role)
 
-    def band(self, cx: float, cy: float, rx: float, ry: float, thickness: float,
-             start: float, end: float, role: str = "main") -> None:
+    def band(
+        self, cx: float, cy: float, rx: float, ry: float, thickness: float, start: float, end: float, role: str = "main"
+    ) -> None:
         """A curved strap (bag handle, cap seam): the ring between two concentric elliptic arcs."""
         outer = _arc(cx, cy, rx, ry, start, end)
         inner = _arc(cx, cy, rx - thickness, ry - thickness, start, end)
@@ -149,6 +158,7 @@ def _print_on(c: Canvas, rng: np.random.Generator, x0: float, x1: float, y0: flo
 
 # ---- apparel ----
 
+
 def tshirt(c: Canvas, rng: np.random.Generator) -> None:
     left = [(0.5, 0.21), (0.38, 0.14), (0.24, 0.18), (0.06, 0.34), (0.15, 0.45), (0.27, 0.37), (0.28, 0.9)]
     c.polygon(left + _mirror(left)[:-1])
@@ -157,8 +167,17 @@ def tshirt(c: Canvas, rng: np.random.Generator) -> None:
 
 
 def shirt(c: Canvas, rng: np.random.Generator) -> None:
-    left = [(0.5, 0.2), (0.38, 0.12), (0.22, 0.17), (0.12, 0.45), (0.08, 0.8), (0.18, 0.82), (0.24, 0.5),
-            (0.27, 0.4), (0.27, 0.9)]
+    left = [
+        (0.5, 0.2),
+        (0.38, 0.12),
+        (0.22, 0.17),
+        (0.12, 0.45),
+        (0.08, 0.8),
+        (0.18, 0.82),
+        (0.24, 0.5),
+        (0.27, 0.4),
+        (0.27, 0.9),
+    ]
     c.polygon(left + _mirror(left)[:-1])
     if rng.random() < 0.4:  # checks or stripes
         for x in np.linspace(0.32, 0.68, 5):
@@ -180,8 +199,17 @@ def top(c: Canvas, rng: np.random.Generator) -> None:
 
 
 def sweatshirt(c: Canvas, rng: np.random.Generator) -> None:
-    left = [(0.5, 0.19), (0.4, 0.12), (0.22, 0.17), (0.1, 0.48), (0.07, 0.84), (0.19, 0.86), (0.23, 0.52),
-            (0.27, 0.4), (0.27, 0.9)]
+    left = [
+        (0.5, 0.19),
+        (0.4, 0.12),
+        (0.22, 0.17),
+        (0.1, 0.48),
+        (0.07, 0.84),
+        (0.19, 0.86),
+        (0.23, 0.52),
+        (0.27, 0.4),
+        (0.27, 0.9),
+    ]
     c.polygon(left + _mirror(left)[:-1])
     c.rect(0.27, 0.84, 0.73, 0.9, "dark")
     c.polygon([(0.07, 0.8), (0.19, 0.82), (0.19, 0.86), (0.07, 0.84)], "dark")
@@ -193,8 +221,17 @@ def sweatshirt(c: Canvas, rng: np.random.Generator) -> None:
 
 
 def jacket(c: Canvas, rng: np.random.Generator) -> None:
-    left = [(0.5, 0.16), (0.38, 0.1), (0.2, 0.16), (0.09, 0.48), (0.06, 0.86), (0.18, 0.88), (0.22, 0.52),
-            (0.25, 0.42), (0.25, 0.92)]
+    left = [
+        (0.5, 0.16),
+        (0.38, 0.1),
+        (0.2, 0.16),
+        (0.09, 0.48),
+        (0.06, 0.86),
+        (0.18, 0.88),
+        (0.22, 0.52),
+        (0.25, 0.42),
+        (0.25, 0.92),
+    ]
     c.polygon(left + _mirror(left)[:-1])
     c.rect(0.38, 0.06, 0.62, 0.14, "dark")
     c.line([(0.5, 0.14), (0.5, 0.92)], "metal", 0.018)
@@ -203,8 +240,17 @@ def jacket(c: Canvas, rng: np.random.Generator) -> None:
 
 
 def kurta(c: Canvas, rng: np.random.Generator) -> None:
-    left = [(0.5, 0.12), (0.4, 0.06), (0.27, 0.1), (0.16, 0.4), (0.12, 0.62), (0.21, 0.64), (0.26, 0.42),
-            (0.29, 0.3), (0.28, 0.96)]
+    left = [
+        (0.5, 0.12),
+        (0.4, 0.06),
+        (0.27, 0.1),
+        (0.16, 0.4),
+        (0.12, 0.62),
+        (0.21, 0.64),
+        (0.26, 0.42),
+        (0.29, 0.3),
+        (0.28, 0.96),
+    ]
     c.polygon(left + _mirror(left)[:-1])
     c.line([(0.5, 0.12), (0.5, 0.34)], "dark", 0.014)
     if rng.random() < 0.6:  # an embroidered hem and neck
@@ -253,9 +299,21 @@ def shorts(c: Canvas, rng: np.random.Generator) -> None:
 
 # ---- footwear (side view, toe to the left) ----
 
+
 def casual_shoe(c: Canvas, rng: np.random.Generator) -> None:
-    c.polygon([(0.1, 0.62), (0.14, 0.52), (0.3, 0.46), (0.44, 0.4), (0.58, 0.34), (0.66, 0.36), (0.78, 0.32),
-               (0.88, 0.34), (0.9, 0.62)])
+    c.polygon(
+        [
+            (0.1, 0.62),
+            (0.14, 0.52),
+            (0.3, 0.46),
+            (0.44, 0.4),
+            (0.58, 0.34),
+            (0.66, 0.36),
+            (0.78, 0.32),
+            (0.88, 0.34),
+            (0.9, 0.62),
+        ]
+    )
     c.polygon([(0.08, 0.62), (0.92, 0.62), (0.92, 0.7), (0.12, 0.7), (0.08, 0.66)], "sole")
     for i in range(4):
         x = 0.42 + 0.05 * i
@@ -265,8 +323,19 @@ def casual_shoe(c: Canvas, rng: np.random.Generator) -> None:
 
 
 def sports_shoe(c: Canvas, rng: np.random.Generator) -> None:
-    c.polygon([(0.07, 0.6), (0.1, 0.52), (0.28, 0.46), (0.45, 0.36), (0.6, 0.3), (0.7, 0.34), (0.8, 0.28),
-               (0.9, 0.32), (0.92, 0.6)])
+    c.polygon(
+        [
+            (0.07, 0.6),
+            (0.1, 0.52),
+            (0.28, 0.46),
+            (0.45, 0.36),
+            (0.6, 0.3),
+            (0.7, 0.34),
+            (0.8, 0.28),
+            (0.9, 0.32),
+            (0.92, 0.6),
+        ]
+    )
     c.polygon([(0.05, 0.6), (0.94, 0.58), (0.94, 0.72), (0.12, 0.72), (0.05, 0.66)], "sole")
     c.line([(0.05, 0.66), (0.94, 0.65)], "dark", 0.012)
     c.polygon([(0.3, 0.56), (0.58, 0.4), (0.8, 0.42), (0.6, 0.48), (0.36, 0.58)], "contrast")
@@ -275,8 +344,9 @@ def sports_shoe(c: Canvas, rng: np.random.Generator) -> None:
 
 
 def formal_shoe(c: Canvas, rng: np.random.Generator) -> None:
-    c.polygon([(0.08, 0.64), (0.12, 0.56), (0.34, 0.5), (0.52, 0.44), (0.62, 0.4), (0.8, 0.4), (0.9, 0.44),
-               (0.9, 0.64)])
+    c.polygon(
+        [(0.08, 0.64), (0.12, 0.56), (0.34, 0.5), (0.52, 0.44), (0.62, 0.4), (0.8, 0.4), (0.9, 0.44), (0.9, 0.64)]
+    )
     c.polygon([(0.06, 0.64), (0.91, 0.64), (0.91, 0.67), (0.1, 0.67)], "ink")
     c.rect(0.76, 0.64, 0.9, 0.71, "ink")
     c.line([(0.2, 0.53), (0.4, 0.5)], "light", 0.012)  # the shine of polished leather
@@ -286,8 +356,21 @@ def formal_shoe(c: Canvas, rng: np.random.Generator) -> None:
 
 def heel(c: Canvas, rng: np.random.Generator) -> None:
     c.polygon([(0.82, 0.46), (0.87, 0.46), (0.84, 0.84), (0.82, 0.84)], "dark")
-    c.polygon([(0.08, 0.74), (0.15, 0.66), (0.35, 0.62), (0.45, 0.64), (0.6, 0.5), (0.82, 0.36), (0.88, 0.4),
-               (0.86, 0.48), (0.55, 0.66), (0.38, 0.78), (0.1, 0.78)])
+    c.polygon(
+        [
+            (0.08, 0.74),
+            (0.15, 0.66),
+            (0.35, 0.62),
+            (0.45, 0.64),
+            (0.6, 0.5),
+            (0.82, 0.36),
+            (0.88, 0.4),
+            (0.86, 0.48),
+            (0.55, 0.66),
+            (0.38, 0.78),
+            (0.1, 0.78),
+        ]
+    )
     if rng.random() < 0.4:  # an ankle strap
         c.line([(0.78, 0.38), (0.7, 0.24), (0.86, 0.24), (0.86, 0.4)], "main", 0.02)
 
@@ -310,6 +393,7 @@ def flip_flops(c: Canvas, rng: np.random.Generator) -> None:
 
 # ---- accessories ----
 
+
 def watch(c: Canvas, rng: np.random.Generator) -> None:
     c.rect(0.4, 0.04, 0.6, 0.36)
     c.rect(0.4, 0.64, 0.6, 0.96)
@@ -320,8 +404,14 @@ def watch(c: Canvas, rng: np.random.Generator) -> None:
     c.ellipse(0.5, 0.5, 0.17, 0.17, "face")
     for angle in range(0, 360, 30):
         a = math.radians(angle)
-        c.line([(0.5 + 0.14 * math.cos(a), 0.5 + 0.14 * math.sin(a)),
-                (0.5 + 0.16 * math.cos(a), 0.5 + 0.16 * math.sin(a))], "ink", 0.01)
+        c.line(
+            [
+                (0.5 + 0.14 * math.cos(a), 0.5 + 0.14 * math.sin(a)),
+                (0.5 + 0.16 * math.cos(a), 0.5 + 0.16 * math.sin(a)),
+            ],
+            "ink",
+            0.01,
+        )
     hour, minute = rng.uniform(0, 2 * math.pi, 2)
     c.line([(0.5, 0.5), (0.5 + 0.09 * math.cos(hour), 0.5 + 0.09 * math.sin(hour))], "ink", 0.018)
     c.line([(0.5, 0.5), (0.5 + 0.14 * math.cos(minute), 0.5 + 0.14 * math.sin(minute))], "ink", 0.012)
@@ -376,8 +466,16 @@ def cap(c: Canvas, rng: np.random.Generator) -> None:
 def socks(c: Canvas, rng: np.random.Generator) -> None:
     """A pair, one sock behind the other."""
     for dx, dy in ((0.12, -0.05), (0.0, 0.0)):
-        sock = [(0.26, 0.12), (0.46, 0.12), (0.46, 0.58), (0.74, 0.7), (0.78, 0.78), (0.72, 0.86), (0.36, 0.84),
-                (0.26, 0.72)]
+        sock = [
+            (0.26, 0.12),
+            (0.46, 0.12),
+            (0.46, 0.58),
+            (0.74, 0.7),
+            (0.78, 0.78),
+            (0.72, 0.86),
+            (0.36, 0.84),
+            (0.26, 0.72),
+        ]
         c.polygon([(x + dx, y + dy) for x, y in sock])
         c.rect(0.26 + dx, 0.12 + dy, 0.46 + dx, 0.2 + dy, "dark")
         c.ellipse(0.72 + dx, 0.78 + dy, 0.05, 0.07, "dark", outline=False)
@@ -403,6 +501,7 @@ def tie(c: Canvas, rng: np.random.Generator) -> None:
 
 
 # ---- personal care ----
+
 
 def perfume(c: Canvas, rng: np.random.Generator) -> None:
     c.rect(0.44, 0.28, 0.56, 0.4, "metal")

@@ -77,15 +77,28 @@ def demo_styles(count: int, seed: int = 0) -> pd.DataFrame:
         kind, draw = ARTICLE_TYPES[article], _PER_TYPE[article]
         gender, colour = draw["gender"](rng), draw["colour"](rng)
         name = " ".join((draw["brand"](rng), gender, colour, draw["descriptor"](rng), kind.noun))
-        rows.append((int(product_id), gender, kind.master, kind.sub, article, colour, draw["season"](rng),
-                     _YEAR_CHOICE(rng), draw["usage"](rng), name))
+        rows.append(
+            (
+                int(product_id),
+                gender,
+                kind.master,
+                kind.sub,
+                article,
+                colour,
+                draw["season"](rng),
+                _YEAR_CHOICE(rng),
+                draw["usage"](rng),
+                name,
+            )
+        )
     styles = pd.DataFrame(rows, columns=list(DISPLAY_COLUMNS))
     styles = styles.astype({"id": "int64", "year": "int64"})
     return _with_examples(styles) if count >= MIN_COUNT_WITH_EXAMPLES else styles
 
 
-def render_product_image(article_type: str, colour: str, size: int = IMAGE_SIZE,
-                         seed: int | tuple[int, ...] = 0) -> Image.Image:
+def render_product_image(
+    article_type: str, colour: str, size: int = IMAGE_SIZE, seed: int | tuple[int, ...] = 0
+) -> Image.Image:
     """A product photo stand-in: the articleType's silhouette in the colour, jittered by `seed`."""
     if article_type not in ARTICLE_TYPES:
         raise CatalogError(f"no demo drawing for articleType {article_type!r}")
@@ -97,7 +110,6 @@ def render_product_image(article_type: str, colour: str, size: int = IMAGE_SIZE,
     # Slight sensor noise, so no two photos (and no two JPEG encodings) are identical.
     pixels = np.asarray(canvas.image, dtype=np.int16) + rng.integers(-3, 4, size=(size, size, 3), dtype=np.int16)
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
-
 
 
 @dataclass(frozen=True)
@@ -116,8 +128,30 @@ class DemoCatalog:
 # Products every demo catalog holds, with photos and clean rows, so the README's examples (and a
 # new user copying them) find them: the paper's 19549 sweatshirt, and two more to remove or mix.
 EXAMPLE_ROWS = (
-    (19549, "Men", "Apparel", "Topwear", "Sweatshirts", "Navy Blue", "Fall", 2012, "Casual", "Puma Men Navy Blue Sweatshirt"),
-    (1855, "Men", "Apparel", "Topwear", "Tshirts", "Grey", "Summer", 2011, "Casual", "Inkfruit Men Grey Chain Reaction T-shirt"),
+    (
+        19549,
+        "Men",
+        "Apparel",
+        "Topwear",
+        "Sweatshirts",
+        "Navy Blue",
+        "Fall",
+        2012,
+        "Casual",
+        "Puma Men Navy Blue Sweatshirt",
+    ),
+    (
+        1855,
+        "Men",
+        "Apparel",
+        "Topwear",
+        "Tshirts",
+        "Grey",
+        "Summer",
+        2011,
+        "Casual",
+        "Inkfruit Men Grey Chain Reaction T-shirt",
+    ),
     (41599, "Women", "Footwear", "Shoes", "Heels", "Green", "Summer", 2012, "Casual", "Catwalk Women Green Heels"),
 )
 EXAMPLE_IDS = tuple(row[0] for row in EXAMPLE_ROWS)
@@ -142,8 +176,9 @@ def _with_examples(styles: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([styles.iloc[:keep], examples], ignore_index=True)
 
 
-def _apply_quirks(fields: list[list[str]], styles: pd.DataFrame, rng: np.random.Generator,
-                  protected: frozenset[int] = frozenset()) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def _apply_quirks(
+    fields: list[list[str]], styles: pd.DataFrame, rng: np.random.Generator, protected: frozenset[int] = frozenset()
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Reproduce the real styles.csv's defects on distinct random rows (as many as the catalog has rows for).
 
     Rows at `protected` indices stay clean. Returns the ids of rows without an image and of rows
@@ -180,8 +215,14 @@ def _apply_quirks(fields: list[list[str]], styles: pd.DataFrame, rng: np.random.
     return tuple(missing), tuple(commas)
 
 
-def make_demo_catalog(out_dir: Path, count: int = 600, seed: int = 0, image_size: int = IMAGE_SIZE,
-                      quirks: bool = True, progress: Callable[[int], None] | None = None) -> DemoCatalog:
+def make_demo_catalog(
+    out_dir: Path,
+    count: int = 600,
+    seed: int = 0,
+    image_size: int = IMAGE_SIZE,
+    quirks: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> DemoCatalog:
     """Write `out_dir/styles.csv` and `out_dir/images/{id}.jpg` for `count` demo products.
 
     Same seed, same bytes. The catalog holds the EXAMPLE_ROWS products (19549, 1855, 41599) with
