@@ -454,8 +454,9 @@ class Catalog:
     def _encode(self, store: Store, image: PathLike | bytes, weights: str | None) -> Any:
         """(image vector, translated vector) of a photo file or its bytes, with the database's encoder,
         built once per handle (TensorFlow and the model load on the first photo only)."""
-        from catalog.models import database_encoder, encode_photo
+        from catalog.models import check_photo, database_encoder, encode_photo
 
+        check_photo(image if isinstance(image, bytes) else Path(image))  # a typo fails before the model loads
         with self._encoding:
             encoder = self.encoder
             if encoder is None and weights is None:

@@ -94,17 +94,24 @@ def translate_photo(store: Store, path: Path | bytes, weights: str | None = None
     return encode_photo(store, path, weights, encoder)[1]
 
 
+def check_photo(photo: Path | bytes) -> Path | bytes:
+    """A photo path that names one file (checked before any encoder is built), or photo bytes as they are."""
+    if isinstance(photo, bytes):
+        return photo
+    photo = Path(photo)
+    if photo.is_dir():
+        raise CatalogError(f"{photo} is a folder; give the path of one photo")
+    if not photo.is_file():
+        raise CatalogError(f"image {photo} not found")
+    return photo
+
+
 def encode_photo(store: Store, photo: Path | bytes, weights: str | None = None, encoder: Encoder | None = None):
     """A photo (a file, or its bytes) -> (its image vector, its translated graph-space vector)."""
     from catalog.photos import ImageError, load_image
 
     name = "the uploaded photo" if isinstance(photo, bytes) else str(photo)
-    if not isinstance(photo, bytes):
-        photo = Path(photo)
-        if photo.is_dir():
-            raise CatalogError(f"{photo} is a folder; give the path of one photo")
-        if not photo.is_file():
-            raise CatalogError(f"image {photo} not found")
+    photo = check_photo(photo)
     recorded = store.run.encoder or {}
     try:
         image = load_image(photo, size=recorded.get("image_size", 256))

@@ -34,6 +34,7 @@ LAYERS = {
         "catalog.browse",
         "catalog.results",
         "catalog.models",
+        "catalog.snapshot",
     },
     "write": {"ingest", "ingest.*", "catalog.evaluate", "catalog.plot", "catalog.demo", "catalog.demo.*"},
     "api": {"catalog.api", "catalog"},
