@@ -514,7 +514,7 @@ class Catalog:
         from catalog.evaluate import load_evaluation
 
         try:
-            return load_evaluation(self.path)
+            return load_evaluation(self.store)
         except CatalogError:
             return None
 

@@ -55,7 +55,10 @@ class Tour:
         from selenium.webdriver.support.ui import WebDriverWait
 
         self.driver, self.url, self.shots = driver, url, shots
-        self.wait = WebDriverWait(driver, 30)
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        # Parts of a page are swapped in by script: an element found just before it is replaced is stale.
+        self.wait = WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,))
 
     def open(self, path: str) -> None:
         self.driver.get(self.url + path)
@@ -79,6 +82,7 @@ class Tour:
 def walk(driver, url: str, shots: list[Path], photo: Path, product_id: int) -> dict:
     """The whole walk; returns what it saw, for the test to assert (and the script to print)."""
     from selenium.webdriver.common.keys import Keys
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     tour, seen = Tour(driver, url, shots), {}
@@ -140,7 +144,7 @@ def walk(driver, url: str, shots: list[Path], photo: Path, product_id: int) -> d
     # Photo: choose a file (what a drop does too); the results and inferred attributes appear.
     tour.open("/photo")
     tour.css('input[type="file"]')[0].send_keys(str(photo))
-    WebDriverWait(driver, 180).until(lambda d: d.find_elements("css selector", "#inferred table.infer"))  # TF loads once
+    WebDriverWait(driver, 180, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: d.find_elements("css selector", "#inferred table.infer"))  # TF loads once
     # Once more, warm: the model is loaded now (the timing shown is the server's).
     first = tour.css("#timing")[0].text
     tour.css('#photo-form button[type="submit"]')[0].click()
