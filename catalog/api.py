@@ -144,16 +144,6 @@ class Catalog:
             self._checked = time.monotonic()
             self._opening.release()
 
-    def _snapshot(self, view: _View):
-        """The view's snapshot; a handle without `memory` loads one for the call (browsing needs it)."""
-        if view.snapshot is not None:
-            return view.snapshot
-        from catalog.snapshot import Snapshot
-
-        return Snapshot.load(view.store)
-
-    # -- writing -----------------------------------------------------------------------------
-
     def ingest(
         self,
         csv: PathLike,
@@ -500,7 +490,12 @@ class Catalog:
         from catalog.search import resolve_column
 
         columns = {resolve_column(column): value for column, value in (filters or {}).items()}
-        return self._snapshot(self._current()).browse(text, columns, page, per_page)
+        view = self._current()
+        if view.snapshot is not None:
+            return view.snapshot.browse(text, columns, page, per_page)
+        from catalog.browse import browse_products
+
+        return browse_products(view.store, text, columns, page, per_page)
 
     def thumbnail(self, id: int) -> bytes | None:
         """The stored JPEG thumbnail of a product (None without a photo); an unknown id is NotFound."""

@@ -5,10 +5,14 @@ Plain reads of the committed state; no TensorFlow, no vector search.
 
 from __future__ import annotations
 
+import re
 from importlib import metadata
 
-from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS
-from catalog.keys import attribute_key, sql_string, sql_strings
+import numpy as np
+
+from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, NAME_COLUMN
+from catalog.errors import CatalogError
+from catalog.keys import attribute_key, sql_ids, sql_string, sql_strings
 from catalog.search import get_product
 from catalog.store import SCHEMA_VERSION, Store
 
@@ -75,3 +79,33 @@ def _version(package: str) -> str | None:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return None
+
+
+def browse_products(store: Store, text: str = "", filters: dict[str, str] | None = None, page: int = 1,
+                    per_page: int = 24):
+    """`Snapshot.browse` through LanceDB (for a reader without the in-memory copy): the same
+    products in the same order, reading only the ids of the matches and the rows of one page."""
+    from catalog.results import ProductPage
+
+    if per_page < 1 or page < 1:
+        raise CatalogError("page and per_page start at 1")
+    clauses = [f"{column} = {sql_string(value)}" for column, value in (filters or {}).items()]
+    table = store.table("products")
+    words = text.split()
+    if len(words) == 1 and re.fullmatch(r"\d{1,18}", words[0]):
+        by_id = " AND ".join([*clauses, f"id = {int(words[0])}"])
+        if table.count_rows(by_id):  # an id search finds that product; otherwise the digits are a name word
+            clauses.append(f"id = {int(words[0])}")
+            words = []
+    clauses += [f"strpos(lower({NAME_COLUMN}), {sql_string(word.lower())}) > 0" for word in words]
+    query = table.search().select(["id"]).limit(None)
+    if clauses:
+        query = query.where(" AND ".join(clauses))
+    ids = np.sort(query.to_arrow().column("id").to_numpy())
+    chosen = ids[(page - 1) * per_page:page * per_page]
+    rows = []
+    if len(chosen):
+        found = table.search().where(f"id IN ({sql_ids(chosen)})").select(list(DISPLAY_COLUMNS))
+        by_id = {row["id"]: row for row in found.limit(len(chosen)).to_list()}
+        rows = [{c: by_id[int(i)][c] for c in DISPLAY_COLUMNS} for i in chosen]
+    return ProductPage(rows, int(len(ids)), page, per_page)

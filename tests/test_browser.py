@@ -81,8 +81,8 @@ class Tour:
 
 def walk(driver, url: str, shots: list[Path], photo: Path, product_id: int) -> dict:
     """The whole walk; returns what it saw, for the test to assert (and the script to print)."""
-    from selenium.webdriver.common.keys import Keys
     from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     tour, seen = Tour(driver, url, shots), {}

@@ -80,4 +80,7 @@ def test_browse(both, query_db):  # noqa: F811
     assert memory.browse("no-such-word-anywhere").total == 0
     with pytest.raises(CatalogError, match="unknown attribute column 'size'"):
         memory.browse(filters={"size": "M"})
-    assert Catalog(query_db.path).browse(filters={"gender": "Men"}, per_page=1000).ids == men.ids  # without memory too
+    lance = Catalog(query_db.path)  # without the copy in memory, through LanceDB: the same pages
+    for text, filters, number in (("", {"gender": "Men"}, 2), ("<SCRIPT> tee", {}, 1), (str(query_db.ids[3]), {}, 1),
+                                  ("shirt", {"season": "Summer"}, 1), (str(query_db.ids[3]), {"gender": "Nobody"}, 1)):
+        assert lance.browse(text, filters, page=number, per_page=7) == memory.browse(text, filters, page=number, per_page=7)
