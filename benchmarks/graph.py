@@ -124,10 +124,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--paper", action="store_true", help="the paper's plain settings instead of the defaults")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     parser.add_argument("--quality-sample", type=int, default=2000, help="products whose neighbours are checked")
-    parser.add_argument("--pitman-yor", metavar="DISCOUNT,CONCENTRATION",
-                        help="synthetic combination parameters other than the calibrated ones (a stress case)")
-    parser.add_argument("--baselines", action="store_true",
-                        help="run the default, the product graph and the paper's settings, each in its own process")
+    parser.add_argument(
+        "--pitman-yor",
+        metavar="DISCOUNT,CONCENTRATION",
+        help="synthetic combination parameters other than the calibrated ones (a stress case)",
+    )
+    parser.add_argument(
+        "--baselines",
+        action="store_true",
+        help="run the default, the product graph and the paper's settings, each in its own process",
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
 
@@ -181,8 +187,10 @@ def main(argv: list[str] | None = None) -> None:
     }
     line = json.dumps(result)
     if not args.json:
-        print(f"graph space for {graph.num_products} products: {result['seconds']} s, "
-              f"{result['peak_rss_mb']} MB peak", file=sys.stderr)
+        print(
+            f"graph space for {graph.num_products} products: {result['seconds']} s, {result['peak_rss_mb']} MB peak",
+            file=sys.stderr,
+        )
     print(line)
 
 

@@ -68,8 +68,11 @@ class MemoryReporter:
     def _log(self, text: str) -> None:
         if self.log_every is not None:
             mb = self._process.memory_info().rss / 2**20
-            print(f"{time.strftime('%H:%M:%S')} {text} (rss {mb:.0f} MB, load {os.getloadavg()[0]:.1f})",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{time.strftime('%H:%M:%S')} {text} (rss {mb:.0f} MB, load {os.getloadavg()[0]:.1f})",
+                file=sys.stderr,
+                flush=True,
+            )
 
     @contextmanager
     def stage(self, name: str, total: int | None):
@@ -127,8 +130,9 @@ def write_catalog(folder: Path, products: int, photos: int, photo_size: tuple[in
     return csv_path, images
 
 
-def run_once(products: int, photos: int, photo_size: tuple[int, int], log_every: float | None = None,
-             rebuild_after: bool = False) -> dict:
+def run_once(
+    products: int, photos: int, photo_size: tuple[int, int], log_every: float | None = None, rebuild_after: bool = False
+) -> dict:
     """One ingest in this process (then, with `rebuild_after`, one `catalog rebuild`); the figures for one N."""
     from ingest.pipeline import IngestOptions, ingest, rebuild
 
@@ -159,10 +163,12 @@ def run_once(products: int, photos: int, photo_size: tuple[int, int], log_every:
                 again = rebuild(folder / "db", IngestOptions(weights="random"), reporter)
             finally:
                 reporter.close()
-            rebuilt = {"rebuild_seconds": round(time.perf_counter() - started, 1),
-                       "rebuild_cpu_seconds": round(_cpu_seconds() - cpu_started, 1),
-                       "rebuild_pipeline_seconds": {k: round(v, 1) for k, v in again.seconds.items()},
-                       "rebuild_stage_peak_rss_mb": {k: round(v) for k, v in reporter.peak_mb.items()}}
+            rebuilt = {
+                "rebuild_seconds": round(time.perf_counter() - started, 1),
+                "rebuild_cpu_seconds": round(_cpu_seconds() - cpu_started, 1),
+                "rebuild_pipeline_seconds": {k: round(v, 1) for k, v in again.seconds.items()},
+                "rebuild_stage_peak_rss_mb": {k: round(v) for k, v in reporter.peak_mb.items()},
+            }
     return {
         "products": report.products,
         "photos": photos,
@@ -196,7 +202,10 @@ def extrapolate(runs: list[dict], photos: int) -> dict:
         slope, intercept = np.polyfit(counts, peaks, 1)
         if slope < 0:  # more photos cannot need less memory: noise, so the stage is taken as flat
             slope, intercept = 0.0, peaks.max()
-        fits[stage] = {"mb_per_photo": round(float(slope), 4), "at_full_catalog_mb": round(float(intercept + slope * photos))}
+        fits[stage] = {
+            "mb_per_photo": round(float(slope), 4),
+            "at_full_catalog_mb": round(float(intercept + slope * photos)),
+        }
     worst = max(fits, key=lambda stage: fits[stage]["at_full_catalog_mb"])
     return {
         "extrapolated_to_photos": photos,
@@ -208,12 +217,22 @@ def extrapolate(runs: list[dict], photos: int) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--products", type=int, default=FULL_CATALOG, help=f"rows in styles.csv (default {FULL_CATALOG})")
-    parser.add_argument("--images", default="1000,3000",
-                        help="photos per run, comma-separated; each run is a separate process (default 1000,3000)")
+    parser.add_argument(
+        "--products", type=int, default=FULL_CATALOG, help=f"rows in styles.csv (default {FULL_CATALOG})"
+    )
+    parser.add_argument(
+        "--images",
+        default="1000,3000",
+        help="photos per run, comma-separated; each run is a separate process (default 1000,3000)",
+    )
     parser.add_argument("--photo-size", default="300x400", help="synthetic photo WxH before resizing (default 300x400)")
-    parser.add_argument("--log-every", type=float, default=None, metavar="SECONDS",
-                        help="print stage progress with RSS to stderr this often (for long runs)")
+    parser.add_argument(
+        "--log-every",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="print stage progress with RSS to stderr this often (for long runs)",
+    )
     parser.add_argument("--rebuild", action="store_true", help="also time `catalog rebuild` on each database")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child process: one run
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
@@ -227,8 +246,18 @@ def main(argv: list[str] | None = None) -> None:
 
     runs = []
     for count in counts:
-        command = [sys.executable, "-m", "benchmarks.ingest", "--one", "--products", str(args.products),
-                   "--images", str(count), "--photo-size", args.photo_size]
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.ingest",
+            "--one",
+            "--products",
+            str(args.products),
+            "--images",
+            str(count),
+            "--photo-size",
+            args.photo_size,
+        ]
         if args.log_every is not None:
             command += ["--log-every", str(args.log_every)]
         if args.rebuild:

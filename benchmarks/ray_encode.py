@@ -47,8 +47,13 @@ def timed_batches(batches):
 
 def summary(wall: float, images: int, steady: float, extra: dict | None = None) -> dict:
     overhead = wall - images / steady if steady == steady and steady > 0 else None
-    return {"wall_s": round(wall, 2), "images_per_s": round(images / wall, 2), "steady_images_per_s": round(steady, 2),
-            "overhead_s": round(overhead, 2) if overhead is not None else None, **(extra or {})}
+    return {
+        "wall_s": round(wall, 2),
+        "images_per_s": round(images / wall, 2),
+        "steady_images_per_s": round(steady, 2),
+        "overhead_s": round(overhead, 2) if overhead is not None else None,
+        **(extra or {}),
+    }
 
 
 def run_local(folder: Path, ids: list[int], weights: str, image_size: int, batch_size: int) -> dict:
@@ -76,8 +81,13 @@ def run_ray(folder: Path, ids: list[int], encoder, workers: int, batch_size: int
     with tempfile.TemporaryDirectory() as tmp:
         head = Path(tmp) / "head.weights.h5"
         encoder.save_head(head)
-        spec = EncoderSpec(weights=encoder.info.weights, seed=encoder.info.seed, image_size=encoder.info.image_size,
-                           head=head.read_bytes(), encoder_id=encoder.info.id)
+        spec = EncoderSpec(
+            weights=encoder.info.weights,
+            seed=encoder.info.seed,
+            image_size=encoder.info.image_size,
+            head=head.read_bytes(),
+            encoder_id=encoder.info.id,
+        )
     photos = [(product_id, str(folder / f"{product_id}.jpg")) for product_id in ids]
     # One count per photo as it comes back (a batch's photos arrive together).
     results = encode_on_ray(photos, spec, RayOptions(workers=workers, batch_size=batch_size))
@@ -108,22 +118,30 @@ def main(argv: list[str] | None = None) -> None:
         ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
         ray_start = time.perf_counter() - started
         try:
-            by_workers = {str(w): run_ray(folder, ids, encoder, int(w), args.batch_size)
-                          for w in args.workers.split(",")}
+            by_workers = {
+                str(w): run_ray(folder, ids, encoder, int(w), args.batch_size) for w in args.workers.split(",")
+            }
         finally:
             ray.shutdown()
     result = {
         "local": local,
         "ray": by_workers,
         "ray_cluster_start_s": round(ray_start, 2),
-        "images": args.images, "image_size": args.image_size, "batch_size": args.batch_size, "cpus": args.cpus,
-        "weights": args.weights, "load_avg_before": round(load_before, 2), "load_avg_after": round(os.getloadavg()[0], 2),
+        "images": args.images,
+        "image_size": args.image_size,
+        "batch_size": args.batch_size,
+        "cpus": args.cpus,
+        "weights": args.weights,
+        "load_avg_before": round(load_before, 2),
+        "load_avg_after": round(os.getloadavg()[0], 2),
     }
     if not args.json:
         print(f"local engine: {local['images_per_s']} images/s end to end, {local['steady_images_per_s']} steady")
         for workers, figures in by_workers.items():
-            print(f"ray, {workers} worker(s): {figures['images_per_s']} images/s end to end, "
-                  f"{figures['steady_images_per_s']} steady, overhead {figures['overhead_s']} s")
+            print(
+                f"ray, {workers} worker(s): {figures['images_per_s']} images/s end to end, "
+                f"{figures['steady_images_per_s']} steady, overhead {figures['overhead_s']} s"
+            )
         print(f"ray cluster start: {result['ray_cluster_start_s']} s")
     print(json.dumps(result))
     sys.stdout.flush()

@@ -66,17 +66,24 @@ def main(argv: list[str] | None = None) -> None:
             if space in docs[0]["precision"]
         }
         out["ndcg"] = {space: stat([d["ndcg"][space] for d in docs]) for space in docs[0]["ndcg"]}
-        out["linker"] = {key: stat([d["linker"].get(key) for d in docs])
-                         for key in docs[0]["linker"] if isinstance(docs[0]["linker"][key], (int, float))}
+        out["linker"] = {
+            key: stat([d["linker"].get(key) for d in docs])
+            for key in docs[0]["linker"]
+            if isinstance(docs[0]["linker"][key], (int, float))
+        }
         return out
 
-    print(json.dumps({
-        "products": args.products,
-        "seeds": seeds,
-        "ingest_seconds": round(ingest_seconds, 1),
-        "load_average": round(os.getloadavg()[0], 2),
-        "settings": {label: summary(docs) for label, docs in runs.items()},
-    }))
+    print(
+        json.dumps(
+            {
+                "products": args.products,
+                "seeds": seeds,
+                "ingest_seconds": round(ingest_seconds, 1),
+                "load_average": round(os.getloadavg()[0], 2),
+                "settings": {label: summary(docs) for label, docs in runs.items()},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

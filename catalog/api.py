@@ -60,8 +60,15 @@ class Catalog:
         600
     """
 
-    def __init__(self, path: PathLike | None = None, *, encoder: Encoder | None = None, memory: bool = False,
-                 follow: float | None = None, storage_options: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        path: PathLike | None = None,
+        *,
+        encoder: Encoder | None = None,
+        memory: bool = False,
+        follow: float | None = None,
+        storage_options: Mapping[str, str] | None = None,
+    ):
         """`path`: a folder, or `s3://bucket/prefix`, `gs://...`, `az://...`, with `storage_options`
         (LanceDB's keys: `aws_endpoint`, `allow_http`, `region`...; default: the standard environment
         variables), see docs/object-storage.md. `memory`: answer `similar`, `query` and `browse` from an in-memory copy of the committed
@@ -202,7 +209,9 @@ class Catalog:
             ray_address=ray_address,
             ray_workers=ray_workers,
         )
-        report = run_ingest(self._location, Path(csv), Path(images), options, reporter or QuietReporter(), encoder=self.encoder)
+        report = run_ingest(
+            self._location, Path(csv), Path(images), options, reporter or QuietReporter(), encoder=self.encoder
+        )
         self.refresh()
         return report
 
@@ -211,8 +220,8 @@ class Catalog:
     ) -> IngestReport:
         """Retrain the graph space and the linker on the current catalog (stored image vectors are reused).
 
-            >>> Catalog("db").rebuild().summary["inferred"]   # doctest: +SKIP
-            0
+        >>> Catalog("db").rebuild().summary["inferred"]   # doctest: +SKIP
+        0
         """
         from ingest.pipeline import QuietReporter
         from ingest.pipeline import rebuild as run_rebuild
@@ -224,8 +233,8 @@ class Catalog:
     def remove(self, ids: Iterable[int]) -> Run:
         """Remove products by id, as one run (`rollback` brings them back).
 
-            >>> Catalog("db").remove([1163]).summary["removed"]   # doctest: +SKIP
-            1
+        >>> Catalog("db").remove([1163]).summary["removed"]   # doctest: +SKIP
+        1
         """
         from ingest.updates import remove_products
 
@@ -236,8 +245,8 @@ class Catalog:
     def rollback(self, run: int) -> Run:
         """Bring products, attributes and models back to run `run`, recorded as a new run.
 
-            >>> Catalog("db").rollback(1).summary["rolled_back_to"]   # doctest: +SKIP
-            1
+        >>> Catalog("db").rollback(1).summary["rolled_back_to"]   # doctest: +SKIP
+        1
         """
         from ingest.updates import rollback as run_rollback
 
@@ -317,8 +326,11 @@ class Catalog:
         if view.snapshot is not None:
             results = {"rec": view.snapshot.nearest(vector, "node_vector", k, tuple(product_ids), mask, tie_vector=tie)}
         else:
-            results = {"rec": search.nearest(store, vector, "node_vector", k, exclude=tuple(product_ids), where=where,
-                                             tie_vector=tie)}
+            results = {
+                "rec": search.nearest(
+                    store, vector, "node_vector", k, exclude=tuple(product_ids), where=where, tie_vector=tie
+                )
+            }
         query = search.Query(items=items, image=_image_label(image), terms=terms, where=where)
         return SearchResults(query, results, query.label())
 
@@ -327,7 +339,7 @@ class Catalog:
     ) -> Inference:
         """The likely attribute values of a photo (or of a product's stored photo), `top` per column.
 
-            >>> Catalog("db").infer(id=1163, top=1).best("articleType")   # doctest: +SKIP
+        >>> Catalog("db").infer(id=1163, top=1).best("articleType")   # doctest: +SKIP
         """
         from catalog import search
         from catalog.columns import DISPLAY_COLUMNS
@@ -349,7 +361,7 @@ class Catalog:
     def product(self, id: int) -> Product:
         """One product: its catalog values, photo, node-vector source, run, and attribute degrees.
 
-            >>> Catalog("db").product(1163).values["articleType"]   # doctest: +SKIP
+        >>> Catalog("db").product(1163).values["articleType"]   # doctest: +SKIP
         """
         from catalog.browse import product_details
         from catalog.columns import DISPLAY_COLUMNS
@@ -373,7 +385,7 @@ class Catalog:
     def attributes(self, column: str | None = None) -> AttributeCounts:
         """Attribute values with product counts (one column: short names like "colour" work).
 
-            >>> Catalog("db").attributes("colour").to_pandas().head()   # doctest: +SKIP
+        >>> Catalog("db").attributes("colour").to_pandas().head()   # doctest: +SKIP
         """
         from catalog.browse import attribute_counts
         from catalog.search import resolve_column
@@ -384,7 +396,7 @@ class Catalog:
     def info(self) -> CatalogInfo:
         """Counts, encoder, node2vec and linker parameters and metrics, versions, disk use.
 
-            >>> Catalog("db").info().with_image   # doctest: +SKIP
+        >>> Catalog("db").info().with_image   # doctest: +SKIP
         """
         from catalog.browse import catalog_info
 
@@ -393,8 +405,8 @@ class Catalog:
     def history(self) -> History:
         """The runs (ingest, remove, rebuild, rollback), oldest first.
 
-            >>> [run.kind for run in Catalog("db").history()]   # doctest: +SKIP
-            ['ingest']
+        >>> [run.kind for run in Catalog("db").history()]   # doctest: +SKIP
+        ['ingest']
         """
         return History(self.store.runs())
 
@@ -472,16 +484,21 @@ class Catalog:
         image_vector, translated = self._encode(view.store, image, None)
         reader = view.snapshot
         if reader is not None:
-            results = {"image": reader.nearest(image_vector, "image_vector", k),
-                       "rec": reader.nearest(translated, "node_vector", k)}
+            results = {
+                "image": reader.nearest(image_vector, "image_vector", k),
+                "rec": reader.nearest(translated, "node_vector", k),
+            }
         else:
-            results = {"image": search.nearest(view.store, image_vector, "image_vector", k),
-                       "rec": search.nearest(view.store, translated, "node_vector", k)}
+            results = {
+                "image": search.nearest(view.store, image_vector, "image_vector", k),
+                "rec": search.nearest(view.store, translated, "node_vector", k),
+            }
         inferred = search.infer_attributes(translated, search.load_attributes(view.store), top)
         return PhotoResults(search.Query(image=_image_label(image)), results, inferred)
 
-    def browse(self, text: str = "", filters: Mapping[str, str] | None = None, page: int = 1,
-               per_page: int = 24) -> ProductPage:
+    def browse(
+        self, text: str = "", filters: Mapping[str, str] | None = None, page: int = 1, per_page: int = 24
+    ) -> ProductPage:
         """Products whose name holds every word of `text` (or whose id is `text`), whose attribute
         columns equal `filters` (short names like "colour" work), in id order, a page at a time.
 

@@ -27,7 +27,14 @@ def product_details(store: Store, product_id: int) -> dict:
     keys = [attribute_key(column, row[column]) for column in ATTRIBUTE_COLUMNS if row[column]]
     degrees = {}
     if keys:
-        found = store.table("attributes").search().where(f"key IN ({sql_strings(keys)})").select(["column", "degree"]).limit(len(keys)).to_list()
+        found = (
+            store.table("attributes")
+            .search()
+            .where(f"key IN ({sql_strings(keys)})")
+            .select(["column", "degree"])
+            .limit(len(keys))
+            .to_list()
+        )
         degrees = {r["column"]: int(r["degree"]) for r in found}
     return {**row, "shared_with": degrees}
 

@@ -30,7 +30,9 @@ class CatalogGroup(click.Group):
             if ctx.params.get("debug"):
                 raise
             message = (str(error).strip().splitlines() or [""])[0][:300]
-            click.echo(f"Error: unexpected {type(error).__name__}: {message} (run with --debug for the traceback)", err=True)
+            click.echo(
+                f"Error: unexpected {type(error).__name__}: {message} (run with --debug for the traceback)", err=True
+            )
             ctx.exit(1)
 
 
@@ -57,35 +59,86 @@ def reporter(as_json: bool = False):
 
 @cli.command()
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), required=True, help="styles.csv to read.")
-@click.option("--images", "images_dir", type=click.Path(path_type=Path), required=True, help="Folder of {id}.jpg photos.")
-@click.option("--weights", default=None,
-              help="Backbone weights: imagenet (downloaded once by Keras), random (seeded, offline) or a local FILE "
-                   "[default: what the database records; imagenet for a new one].")
+@click.option(
+    "--images", "images_dir", type=click.Path(path_type=Path), required=True, help="Folder of {id}.jpg photos."
+)
+@click.option(
+    "--weights",
+    default=None,
+    help="Backbone weights: imagenet (downloaded once by Keras), random (seeded, offline) or a local FILE "
+    "[default: what the database records; imagenet for a new one].",
+)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N rows of the CSV.")
-@click.option("--seed", type=int, default=None, help="Seed for the head, walks, word2vec and linker [default: recorded, or 0].")
-@click.option("--image-size", type=click.IntRange(32, 1024), default=None,
-              help="Pixels per side fed to ResNet50 [default: recorded, or 256].")
-@click.option("--batch-size", type=click.IntRange(1, 256), default=None,
-              help="Images per ResNet50 batch [default: 16 on CPU, 64 when TensorFlow sees a GPU].")
+@click.option(
+    "--seed", type=int, default=None, help="Seed for the head, walks, word2vec and linker [default: recorded, or 0]."
+)
+@click.option(
+    "--image-size",
+    type=click.IntRange(32, 1024),
+    default=None,
+    help="Pixels per side fed to ResNet50 [default: recorded, or 256].",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Images per ResNet50 batch [default: 16 on CPU, 64 when TensorFlow sees a GPU].",
+)
 @click.option("--walks", "num_walks", type=click.IntRange(1), default=None, help="node2vec walks per node.")
 @click.option("--walk-length", type=click.IntRange(2), default=None, help="node2vec walk length.")
 @click.option("-p", "p", type=float, default=1.0, show_default=True, help="node2vec return parameter.")
 @click.option("-q", "q", type=float, default=1.0, show_default=True, help="node2vec in-out parameter.")
-@click.option("--linker", "linker_kind", type=click.Choice(LINKER_CHOICES), default=None,
-              help="cosine: standardised inputs + cosine loss (measures best); paper: the paper's MSE recipe "
-                   "[default: recorded, or cosine].")
-@click.option("--epochs", type=click.IntRange(1), default=None, help="Linker epochs at most [default: recorded, or 60].")
+@click.option(
+    "--linker",
+    "linker_kind",
+    type=click.Choice(LINKER_CHOICES),
+    default=None,
+    help="cosine: standardised inputs + cosine loss (measures best); paper: the paper's MSE recipe "
+    "[default: recorded, or cosine].",
+)
+@click.option(
+    "--epochs", type=click.IntRange(1), default=None, help="Linker epochs at most [default: recorded, or 60]."
+)
 @click.option("--prune", is_flag=True, help="Remove products that are not in the CSV (default: keep them).")
 @click.option("--rebuild", "full_rebuild", is_flag=True, help="Retrain graph space and linker on the whole catalog.")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="Where photos are decoded and encoded: this process, or a Ray cluster (pip install 'catalog[ray]').")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where photos are decoded and encoded: this process, or a Ray cluster (pip install 'catalog[ray]').",
+)
 @click.option("--ray-address", default=None, help="Ray cluster to join (default: this machine's, started if needed).")
-@click.option("--ray-workers", type=click.IntRange(1), default=None,
-              help="Encoder actors on the Ray cluster (default: one per GPU, else one per 2 CPUs).")
+@click.option(
+    "--ray-workers",
+    type=click.IntRange(1),
+    default=None,
+    help="Encoder actors on the Ray cluster (default: one per GPU, else one per 2 CPUs).",
+)
 @db_option
 @json_option
-def ingest(csv_path, images_dir, weights, limit, seed, image_size, batch_size, num_walks, walk_length, p, q, linker_kind,
-           epochs, prune, full_rebuild, engine, ray_address, ray_workers, db, as_json):
+def ingest(
+    csv_path,
+    images_dir,
+    weights,
+    limit,
+    seed,
+    image_size,
+    batch_size,
+    num_walks,
+    walk_length,
+    p,
+    q,
+    linker_kind,
+    epochs,
+    prune,
+    full_rebuild,
+    engine,
+    ray_address,
+    ray_workers,
+    db,
+    as_json,
+):
     """Read styles.csv and photos into the database (one committed version).
 
     The first ingest trains everything. Later ones are incremental: unchanged products are
@@ -103,9 +156,24 @@ def ingest(csv_path, images_dir, weights, limit, seed, image_size, batch_size, n
     from catalog import render
 
     report = open_catalog(db).ingest(
-        csv_path, images_dir, weights=weights, seed=seed, limit=limit, image_size=image_size, batch_size=batch_size,
-        walks=num_walks, walk_length=walk_length, p=p, q=q, linker=linker_kind, epochs=epochs, prune=prune,
-        rebuild=full_rebuild, engine=engine, ray_address=ray_address, ray_workers=ray_workers,
+        csv_path,
+        images_dir,
+        weights=weights,
+        seed=seed,
+        limit=limit,
+        image_size=image_size,
+        batch_size=batch_size,
+        walks=num_walks,
+        walk_length=walk_length,
+        p=p,
+        q=q,
+        linker=linker_kind,
+        epochs=epochs,
+        prune=prune,
+        rebuild=full_rebuild,
+        engine=engine,
+        ray_address=ray_address,
+        ray_workers=ray_workers,
         reporter=reporter(as_json),
     )
     render.emit_json(report.to_dict()) if as_json else render.print_ingest_report(report)
@@ -114,8 +182,13 @@ def ingest(csv_path, images_dir, weights, limit, seed, image_size, batch_size, n
 @cli.command()
 @click.argument("product_id", type=int)
 @k_option(6)
-@click.option("--space", type=click.Choice(SPACE_CHOICES), default="rec", show_default=True,
-              help="rec: translated image vs graph; image; graph; all: the three side by side.")
+@click.option(
+    "--space",
+    type=click.Choice(SPACE_CHOICES),
+    default="rec",
+    show_default=True,
+    help="rec: translated image vs graph; image; graph; all: the three side by side.",
+)
 @where_option
 @html_option
 @db_option
@@ -138,12 +211,21 @@ def similar(product_id, k, space, where, html_path, db, as_json, as_csv):
 
 
 @cli.command()
-@click.option("--image", "image_path", type=click.Path(path_type=Path), default=None, help="A photo (need not be in the catalog).")
-@click.option("--id", "product_ids", type=int, multiple=True,
-              help="A catalog product (its stored translated vector); repeat to average several.")
+@click.option(
+    "--image", "image_path", type=click.Path(path_type=Path), default=None, help="A photo (need not be in the catalog)."
+)
+@click.option(
+    "--id",
+    "product_ids",
+    type=int,
+    multiple=True,
+    help="A catalog product (its stored translated vector); repeat to average several.",
+)
 @click.option("--plus", multiple=True, help="Attributes to add, comma-separated, optional weight: green:2,shoes.")
 @click.option("--minus", multiple=True, help="Attributes to subtract, comma-separated, optional weight.")
-@click.option("--weights", default=None, help="Backbone weights for --image (default: what the database was built with).")
+@click.option(
+    "--weights", default=None, help="Backbone weights for --image (default: what the database was built with)."
+)
 @k_option(6)
 @where_option
 @html_option
@@ -172,12 +254,23 @@ def query(image_path, product_ids, plus, minus, weights, k, where, html_path, db
 
 
 @cli.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("demo"), show_default=True,
-              help="Where to write the demo styles.csv, images/ and the example files.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("demo"),
+    show_default=True,
+    help="Where to write the demo styles.csv, images/ and the example files.",
+)
 @click.option("--count", type=click.IntRange(50, 5000), default=600, show_default=True, help="Products to generate.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--image-size", type=click.IntRange(32, 1024), default=256, show_default=True,
-              help="Pixels per side of the drawn photos and of the encoder input (smaller is faster).")
+@click.option(
+    "--image-size",
+    type=click.IntRange(32, 1024),
+    default=256,
+    show_default=True,
+    help="Pixels per side of the drawn photos and of the encoder input (smaller is faster).",
+)
 @click.option("--walks", "num_walks", type=click.IntRange(1), default=None, help="node2vec walks per node.")
 @db_option
 def demo(out_dir, count, seed, image_size, num_walks, db):
@@ -188,9 +281,18 @@ def demo(out_dir, count, seed, image_size, num_walks, db):
     from catalog import render
     from catalog.demo import run_demo
 
-    run = run_demo(open_catalog(db), out_dir, count=count, seed=seed, image_size=image_size, walks=num_walks,
-                   reporter=reporter(), on_catalog=lambda made: render.console().print(
-                       f"demo catalog: {made.count} products in {made.csv_path} and {made.images_dir}/"))
+    run = run_demo(
+        open_catalog(db),
+        out_dir,
+        count=count,
+        seed=seed,
+        image_size=image_size,
+        walks=num_walks,
+        reporter=reporter(),
+        on_catalog=lambda made: render.console().print(
+            f"demo catalog: {made.count} products in {made.csv_path} and {made.images_dir}/"
+        ),
+    )
     render.print_demo(run)
 
 

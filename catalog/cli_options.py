@@ -45,21 +45,34 @@ def db_option(command):
         return command(*args, db=db, **kwargs)
 
     with_location = click.option(
-        "--storage-option", "storage_options", multiple=True, metavar="KEY=VALUE",
+        "--storage-option",
+        "storage_options",
+        multiple=True,
+        metavar="KEY=VALUE",
         help="Object-store setting for an s3://, gs:// or az:// --db (LanceDB's storage_options keys, e.g. "
-             "aws_endpoint=http://host:9000, allow_http=true); the standard AWS_/GOOGLE_/AZURE_ variables also work.",
+        "aws_endpoint=http://host:9000, allow_http=true); the standard AWS_/GOOGLE_/AZURE_ variables also work.",
     )(with_location)
     return click.option(
-        "--db", "db", type=DbParam(), default=None, envvar="CATALOG_DB", show_envvar=True, help=DB_HELP,
+        "--db",
+        "db",
+        type=DbParam(),
+        default=None,
+        envvar="CATALOG_DB",
+        show_envvar=True,
+        help=DB_HELP,
     )(with_location)
 
 
 def json_option(command):
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout, nothing else.")(command)
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout, nothing else.")(
+        command
+    )
 
 
 def k_option(default: int):
-    return click.option("-k", "k", type=click.IntRange(1, 1000), default=default, show_default=True, help="How many results.")
+    return click.option(
+        "-k", "k", type=click.IntRange(1, 1000), default=default, show_default=True, help="How many results."
+    )
 
 
 def resolve_db(db):

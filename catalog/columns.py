@@ -14,6 +14,17 @@ ATTRIBUTE_COLUMNS = (
     "usage",
 )
 NAME_COLUMN = "productDisplayName"
+# The short names tables and pages use as headers (and that `catalog attributes colour` accepts).
+SHORT_NAMES = {
+    "gender": "gender",
+    "masterCategory": "master",
+    "subCategory": "sub",
+    "articleType": "article",
+    "baseColour": "colour",
+    "season": "season",
+    "year": "year",
+    "usage": "usage",
+}
 # Columns of the paper's appendix tables, in order.
 DISPLAY_COLUMNS = ("id", *ATTRIBUTE_COLUMNS, NAME_COLUMN)
 

@@ -188,7 +188,9 @@ class ImageEncoder:
         pixels = np.asarray(pixels)
         size = self.info.image_size
         if pixels.dtype != np.uint8 or pixels.ndim != 4 or pixels.shape[1:] != (size, size, 3):
-            raise ValueError(f"expected uint8 pixels of shape (N, {size}, {size}, 3), got {pixels.dtype} {pixels.shape}")
+            raise ValueError(
+                f"expected uint8 pixels of shape (N, {size}, {size}, 3), got {pixels.dtype} {pixels.shape}"
+            )
         vectors = np.empty((len(pixels), IMAGE_DIM), np.float32)
         for start in range(0, len(pixels), BATCH_SIZE):
             vectors[start : start + BATCH_SIZE] = self._run(pixels[start : start + BATCH_SIZE])

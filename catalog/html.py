@@ -15,7 +15,7 @@ import io
 from pathlib import Path
 from typing import Iterable
 
-from catalog.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
+from catalog.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN, SHORT_NAMES
 from catalog.errors import CatalogError
 from catalog.search import Query, Result
 from catalog.spaces import SPACE_HEADINGS
@@ -49,16 +49,7 @@ table.infer th, table.infer td { border-bottom: 1px solid #e5e5e5; padding: 4px 
 .layout { display: flex; gap: 24px; align-items: flex-start; flex-wrap: wrap; }
 """
 
-SHORT = {
-    "gender": "gender",
-    "masterCategory": "master",
-    "subCategory": "sub",
-    "articleType": "article",
-    "baseColour": "colour",
-    "season": "season",
-    "year": "year",
-    "usage": "usage",
-}
+SHORT = SHORT_NAMES
 
 
 def _e(value) -> str:

@@ -58,10 +58,16 @@ class LeaseLock:
 
     def _body(self, released: bool = False) -> bytes:
         now = time.time()
-        return json.dumps({
-            "owner": self.token, "host": socket.gethostname(), "pid": os.getpid(),
-            "renewed_at": now, "expires_at": 0 if released else now + self.lease, "released": released,
-        }).encode()
+        return json.dumps(
+            {
+                "owner": self.token,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "renewed_at": now,
+                "expires_at": 0 if released else now + self.lease,
+                "released": released,
+            }
+        ).encode()
 
     def _busy(self, holder: dict) -> CatalogError:
         expires = datetime.fromtimestamp(float(holder.get("expires_at", 0)), timezone.utc)
@@ -117,7 +123,9 @@ class LeaseLock:
         try:
             held = self.renew()
         except Exception as error:  # the store unreachable: better no commit than one not under the lock
-            raise CatalogError(f"cannot renew the write lock on {self.storage}: {error}; nothing was committed") from None
+            raise CatalogError(
+                f"cannot renew the write lock on {self.storage}: {error}; nothing was committed"
+            ) from None
         if not held:
             raise CatalogError(
                 f"this writer lost the write lock on {self.storage} (it stalled longer than the "

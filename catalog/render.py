@@ -12,21 +12,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from catalog.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
+from catalog.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN, SHORT_NAMES
 from catalog.search import Query, Result
 from catalog.spaces import EVAL_SPACES, EVAL_TITLES, SPACE_TITLES
 
-SHORT_HEADERS = {
-    "gender": "gender",
-    "masterCategory": "master",
-    "subCategory": "sub",
-    "articleType": "article",
-    "baseColour": "colour",
-    "season": "season",
-    "year": "year",
-    "usage": "usage",
-    NAME_COLUMN: "name",
-}
+SHORT_HEADERS = {**SHORT_NAMES, NAME_COLUMN: "name"}
 
 
 def console(stderr: bool = False) -> Console:

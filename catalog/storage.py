@@ -35,10 +35,24 @@ from catalog.errors import CatalogError
 OBJECT_STORE_SCHEMES = ("s3", "s3a", "gs", "az", "abfs", "abfss", "azure", "adl")
 # Lance storage options that configure the HTTP client; obstore takes them apart from the store's own keys.
 CLIENT_OPTIONS = {
-    "allow_http", "allow_invalid_certificates", "connect_timeout", "default_content_type", "http1_only",
-    "http2_keep_alive_interval", "http2_keep_alive_timeout", "http2_keep_alive_while_idle", "http2_only",
-    "pool_idle_timeout", "pool_max_idle_per_host", "proxy_url", "proxy_ca_certificate", "proxy_excludes",
-    "randomize_addresses", "read_timeout", "timeout", "user_agent",
+    "allow_http",
+    "allow_invalid_certificates",
+    "connect_timeout",
+    "default_content_type",
+    "http1_only",
+    "http2_keep_alive_interval",
+    "http2_keep_alive_timeout",
+    "http2_keep_alive_while_idle",
+    "http2_only",
+    "pool_idle_timeout",
+    "pool_max_idle_per_host",
+    "proxy_url",
+    "proxy_ca_certificate",
+    "proxy_excludes",
+    "randomize_addresses",
+    "read_timeout",
+    "timeout",
+    "user_agent",
 }
 # Lance-only tuning keys (retries, Lance's own caches): meaningful to LanceDB, unknown to obstore.
 LANCE_ONLY_OPTIONS = {"download_retry_count", "client_max_retries", "client_retry_timeout", "use_opendal"}
@@ -240,8 +254,9 @@ class ObjectStorage:
             from obstore.store import from_url
 
             client = {k: v for k, v in self.storage_options.items() if k in CLIENT_OPTIONS}
-            config = {k: v for k, v in self.storage_options.items()
-                      if k not in CLIENT_OPTIONS and k not in LANCE_ONLY_OPTIONS}
+            config = {
+                k: v for k, v in self.storage_options.items() if k not in CLIENT_OPTIONS and k not in LANCE_ONLY_OPTIONS
+            }
             try:
                 self._store = from_url(self.uri, config=config or None, client_options=client or None)
             except Exception as error:  # obstore: unknown key, malformed URL

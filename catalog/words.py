@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from catalog.columns import ATTRIBUTE_COLUMNS
+from catalog.columns import ATTRIBUTE_COLUMNS, SHORT_NAMES
 from catalog.errors import CatalogError
 from catalog.keys import split_key
 from catalog.store import Store
@@ -44,13 +44,7 @@ def _fold(text: str) -> str:
 
 
 # The short names the result tables use as headers, accepted wherever a column is named.
-COLUMN_ALIASES = {
-    "colour": "baseColour",
-    "color": "baseColour",
-    "article": "articleType",
-    "sub": "subCategory",
-    "master": "masterCategory",
-}
+COLUMN_ALIASES = {short: column for column, short in SHORT_NAMES.items() if short != column} | {"color": "baseColour"}
 
 
 def resolve_column(name: str) -> str:

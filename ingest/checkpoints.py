@@ -49,8 +49,13 @@ class EncodeCheckpoints:
         shas, vectors, thumbnails = zip(*self._pending)
         offsets = np.cumsum([0] + [len(t) for t in thumbnails])
         buffer = io.BytesIO()
-        np.savez(buffer, sha=np.array(shas), vectors=np.stack(vectors).astype(np.float32),
-                 thumbnails=np.frombuffer(b"".join(thumbnails), np.uint8), offsets=offsets)
+        np.savez(
+            buffer,
+            sha=np.array(shas),
+            vectors=np.stack(vectors).astype(np.float32),
+            thumbnails=np.frombuffer(b"".join(thumbnails), np.uint8),
+            offsets=offsets,
+        )
         key = f"{self.folder}/{len(self._files):06d}.npz"
         self.storage.write_bytes(key, buffer.getvalue())
         self._files.append(key)
@@ -67,7 +72,7 @@ def _read(storage, key: str) -> dict[str, tuple[np.ndarray, bytes]]:
         with np.load(io.BytesIO(storage.read_bytes(key))) as data:
             blob, offsets = data["thumbnails"].tobytes(), data["offsets"]
             return {
-                str(sha): (vector, blob[offsets[n]:offsets[n + 1]])
+                str(sha): (vector, blob[offsets[n] : offsets[n + 1]])
                 for n, (sha, vector) in enumerate(zip(data["sha"], data["vectors"]))
             }
     except (OSError, ValueError, KeyError):  # a damaged checkpoint only costs re-encoding its photos

@@ -147,13 +147,26 @@ def embed_graph(
         combinations = collapse(graph)
         walked, product_node = combinations.graph, combinations.combination_of
         starts = walk_starts(walked, params.num_walks, np.random.default_rng(params.seed + 2))
-        walks = sample_walks(walked, num_walks=1, walk_length=params.walk_length, p=params.p, q=params.q,
-                             seed=params.seed, start_nodes=starts, progress=progress)
+        walks = sample_walks(
+            walked,
+            num_walks=1,
+            walk_length=params.walk_length,
+            p=params.p,
+            q=params.q,
+            seed=params.seed,
+            start_nodes=starts,
+            progress=progress,
+        )
     else:
         walked, product_node = graph, np.arange(graph.num_products)
         walks = sample_walks(
-            graph, num_walks=params.num_walks, walk_length=params.walk_length, p=params.p, q=params.q,
-            seed=params.seed, progress=progress,
+            graph,
+            num_walks=params.num_walks,
+            walk_length=params.walk_length,
+            p=params.p,
+            q=params.q,
+            seed=params.seed,
+            progress=progress,
         )
     num_nodes, num_products = walked.num_nodes, walked.num_products
     counts = _token_counts(walks, num_nodes)
@@ -271,7 +284,10 @@ def _train_word2vec(
     keys = [f"{i:0{width}d}" for i in range(num_nodes)]
     model.build_vocab_from_freq(dict(zip(keys, np.maximum(counts, 1).tolist())))
     model.train(
-        corpus_file=corpus, total_words=tokens, epochs=params.epochs, callbacks=[_EpochProgress()],
+        corpus_file=corpus,
+        total_words=tokens,
+        epochs=params.epochs,
+        callbacks=[_EpochProgress()],
     )
     order = [model.wv.key_to_index[k] for k in keys]
     return np.ascontiguousarray(model.wv.vectors[order], dtype=np.float32)

@@ -98,7 +98,9 @@ class IngestOptions:
         image_size = self.image_size or int(recorded.get("image_size") or IMAGE_SIZE)
         linker = self.linker
         if linker is None:
-            linker = LinkerParams.from_dict(previous.linker) if previous and previous.linker else LinkerParams(seed=seed)
+            linker = (
+                LinkerParams.from_dict(previous.linker) if previous and previous.linker else LinkerParams(seed=seed)
+            )
         if self.linker_kind:
             linker = replace(linker, kind=self.linker_kind)
         if self.linker_epochs:
@@ -166,8 +168,9 @@ class Products:
     @classmethod
     def from_arrow(cls, table: pa.Table) -> "Products":
         vectors = {
-            name: np.asarray(table.column(name).combine_chunks().flatten().to_numpy(zero_copy_only=False),
-                             np.float32).reshape(-1, dim)
+            name: np.asarray(
+                table.column(name).combine_chunks().flatten().to_numpy(zero_copy_only=False), np.float32
+            ).reshape(-1, dim)
             for name, dim in VECTOR_DIMS.items()
         }
         frame = table.drop_columns(list(VECTOR_DIMS)).to_pandas()
@@ -213,7 +216,9 @@ def ingest(
     """
     images_dir = Path(images_dir)
     if not images_dir.is_dir():
-        raise CatalogError(f"images folder {images_dir} not found" if not images_dir.exists() else f"{images_dir} is not a folder")
+        raise CatalogError(
+            f"images folder {images_dir} not found" if not images_dir.exists() else f"{images_dir} is not a folder"
+        )
     if options.weights is not None:
         weights_identity(options.weights)  # a missing weights file fails before the CSV is read
     if options.engine == "ray":
@@ -255,8 +260,17 @@ def ingest(
             linker_record, node2vec_record = previous.linker, previous.node2vec
             touched = change.touched_index(state)
         run = _commit(
-            writer, "rebuild" if options.rebuild else "ingest", state, touched, sorted(change.removed), attributes,
-            encoder=encoder_record, node2vec=node2vec_record, linker=linker_record, summary=summary, seconds=seconds,
+            writer,
+            "rebuild" if options.rebuild else "ingest",
+            state,
+            touched,
+            sorted(change.removed),
+            attributes,
+            encoder=encoder_record,
+            node2vec=node2vec_record,
+            linker=linker_record,
+            summary=summary,
+            seconds=seconds,
         )
         # Still under the lock: a next writer may already be writing its own checkpoints once it is released.
         EncodeCheckpoints(store.storage, encoder_record.get("id", "")).clear()
@@ -286,11 +300,27 @@ def rebuild(
         state = Products.from_arrow(writer.products.to_arrow())
         attributes, linker_record, node2vec_record = _train_spaces(store, state, options, reporter, seconds)
         count = len(state.frame)
-        summary = {"products": count, "added": 0, "changed": 0, "removed": 0, "unchanged": count, "encoded": 0,
-                   "mode": "full"}
+        summary = {
+            "products": count,
+            "added": 0,
+            "changed": 0,
+            "removed": 0,
+            "unchanged": count,
+            "encoded": 0,
+            "mode": "full",
+        }
         run = _commit(
-            writer, "rebuild", state, np.arange(count), [], attributes, encoder=previous.encoder,
-            node2vec=node2vec_record, linker=linker_record, summary=summary, seconds=seconds,
+            writer,
+            "rebuild",
+            state,
+            np.arange(count),
+            [],
+            attributes,
+            encoder=previous.encoder,
+            node2vec=node2vec_record,
+            linker=linker_record,
+            summary=summary,
+            seconds=seconds,
         )
     return IngestReport(run, len(state.frame), [], [], seconds, summary)
 
@@ -361,8 +391,11 @@ def _check_encoder_choice(previous: Run | None, options: IngestOptions, encoder:
         raise CatalogError(
             f"this database was encoded with a custom encoder ({recorded.get('id')}); pass it to ingest more photos"
         )
-    wanted = {"weights": weights_identity(options.weights or "imagenet"), "seed": options.seed,
-              "image_size": options.image_size}
+    wanted = {
+        "weights": weights_identity(options.weights or "imagenet"),
+        "seed": options.seed,
+        "image_size": options.image_size,
+    }
     differs = [name for name, value in wanted.items() if recorded.get(name) != value]
     if differs:
         mine = ", ".join(f"{name}={wanted[name]}" for name in differs)
@@ -473,29 +506,7 @@ def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, 
     """
     frame = state.frame
     position = {int(i): n for n, i in enumerate(frame["id"])}
-    ids = [int(i) for i in csv_ids if int(i) in position]
-    problems: list[ImageProblem] = []
-    to_encode: dict[int, str] = {}  # id -> sha256 of the photo
-
-    with reporter.stage("checking photos", len(ids)) as progress:
-        for product_id in ids:
-            progress(1)
-            n = position[product_id]
-            path = find_image(images_dir, product_id)
-            if path is None:
-                if not frame.at[n, "has_image"]:
-                    problems.append(ImageProblem(product_id, f"no image file {product_id}.jpg in {images_dir}"))
-                continue  # a photo missing now but stored before: keep the stored one
-            stat = f"{path.stat().st_size}:{path.stat().st_mtime_ns}"
-            if frame.at[n, "has_image"] and frame.at[n, "image_stat"] == stat:
-                continue  # same size and mtime: the same bytes, without reading them
-            digest = file_sha256(path)
-            # absolute: `show` must point at the photo wherever it is run from
-            frame.at[n, "image_path"], frame.at[n, "image_stat"] = str(path.resolve()), stat
-            if frame.at[n, "has_image"] and frame.at[n, "image_hash"] == digest:
-                continue
-            to_encode[product_id] = digest
-
+    problems, to_encode = _photos_to_encode(frame, position, csv_ids, images_dir, reporter)
     previous = store.run
     encoder_record = dict(previous.encoder) if previous and previous.encoder else {}
     if not to_encode:
@@ -538,6 +549,39 @@ def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, 
     return problems, encoder_record, len(to_encode)
 
 
+def _photos_to_encode(
+    frame: pd.DataFrame, position: dict[int, int], csv_ids, images_dir: Path, reporter
+) -> tuple[list[ImageProblem], dict[int, str]]:
+    """The CSV's products whose photo is new or changed (id -> sha256 of the file), and the missing photos.
+
+    Records each found photo's absolute path and size:mtime in `frame`, so an unchanged file is
+    not read again next time.
+    """
+    ids = [int(i) for i in csv_ids if int(i) in position]
+    problems: list[ImageProblem] = []
+    to_encode: dict[int, str] = {}
+    with reporter.stage("checking photos", len(ids)) as progress:
+        for product_id in ids:
+            progress(1)
+            n = position[product_id]
+            path = find_image(images_dir, product_id)
+            if path is None:
+                if not frame.at[n, "has_image"]:
+                    problems.append(ImageProblem(product_id, f"no image file {product_id}.jpg in {images_dir}"))
+                continue  # a photo missing now but stored before: keep the stored one
+            stat = f"{path.stat().st_size}:{path.stat().st_mtime_ns}"
+            if frame.at[n, "has_image"] and frame.at[n, "image_stat"] == stat:
+                continue  # same size and mtime: the same bytes, without reading them
+            digest = file_sha256(path)
+            # absolute: `show` must point at the photo wherever it is run from
+            frame.at[n, "image_path"], frame.at[n, "image_stat"] = str(path.resolve()), stat
+            if frame.at[n, "has_image"] and frame.at[n, "image_hash"] == digest:
+                continue
+            to_encode[product_id] = digest
+
+    return problems, to_encode
+
+
 def _encode_here(encoder, images_dir, ids, options, progress):
     """(id, vector or None, thumbnail, reason): photos decoded in a thread pool, encoded in this process."""
     loaded = load_images(images_dir, ids, size=encoder.image_size)
@@ -567,13 +611,21 @@ def _encode_on_ray(store, frame, position, ids, encoder_record, options, progres
     from ingest.ray_engine import EncoderSpec, RayOptions, encode_on_ray
 
     if not encoder_record.get("head_file"):
-        raise CatalogError("--engine ray rebuilds the Keras encoder on every worker; "
-                           "a custom encoder (Catalog(encoder=...)) runs with --engine local only")
-    spec = EncoderSpec(weights=options.weights, seed=options.seed, image_size=options.image_size,
-                       head=store.read_file(encoder_record["head_file"]), encoder_id=encoder_record["id"])
+        raise CatalogError(
+            "--engine ray rebuilds the Keras encoder on every worker; "
+            "a custom encoder (Catalog(encoder=...)) runs with --engine local only"
+        )
+    spec = EncoderSpec(
+        weights=options.weights,
+        seed=options.seed,
+        image_size=options.image_size,
+        head=store.read_file(encoder_record["head_file"]),
+        encoder_id=encoder_record["id"],
+    )
     photos = [(product_id, frame.at[position[product_id], "image_path"]) for product_id in ids]
-    ray_options = RayOptions(address=options.ray_address, workers=options.ray_workers,
-                             batch_size=options.batch_size or RayOptions.batch_size)
+    ray_options = RayOptions(
+        address=options.ray_address, workers=options.ray_workers, batch_size=options.batch_size or RayOptions.batch_size
+    )
     return encode_on_ray(photos, spec, ray_options, progress)
 
 
@@ -594,8 +646,14 @@ def _encoder_record(store: Store, encoder: Encoder, options: IngestOptions, reco
     if recorded.get("id") == encoder.id:
         return recorded
     if not hasattr(encoder, "save_head") or not hasattr(encoder, "info"):
-        return {"id": encoder.id, "weights": "custom", "weights_path": None, "seed": None,
-                "image_size": encoder.image_size, "head_file": None}
+        return {
+            "id": encoder.id,
+            "weights": "custom",
+            "weights_path": None,
+            "seed": None,
+            "image_size": encoder.image_size,
+            "head_file": None,
+        }
     head_file = f"models/head-{encoder.info.head_sha256[:16]}.weights.h5"
     if not store.storage.has(head_file):
         # Written whole or not at all: a kill mid-write must not leave a partial file that a later
@@ -678,17 +736,23 @@ def _place_incrementally(writer: Writer, state: Products, change: Change, previo
 def attribute_rows(keys: list[str], degrees: dict[str, int], vectors: np.ndarray, source: str) -> pd.DataFrame:
     """Rows of the attributes table: key, column, value, degree, vector, where the vector came from."""
     split = [split_key(key) for key in keys]
-    return pd.DataFrame({
-        "key": keys,
-        "column": [column for column, _ in split],
-        "value": [value for _, value in split],
-        "degree": [degrees.get(key, 0) for key in keys],
-        "vector": list(np.asarray(vectors, dtype=np.float32)),
-        "node_source": source,
-    })
+    return pd.DataFrame(
+        {
+            "key": keys,
+            "column": [column for column, _ in split],
+            "value": [value for _, value in split],
+            "degree": [degrees.get(key, 0) for key in keys],
+            "vector": list(np.asarray(vectors, dtype=np.float32)),
+            "node_source": source,
+        }
+    )
 
 
 def _inferred_share(state: Products) -> dict:
     inferred = int((state.frame["node_source"] == "inferred").sum())
     share = inferred / max(len(state.frame), 1)
-    return {"inferred": inferred, "inferred_share": round(share, 4), "suggest_rebuild": share > REBUILD_SUGGESTION_SHARE}
+    return {
+        "inferred": inferred,
+        "inferred_share": round(share, 4),
+        "suggest_rebuild": share > REBUILD_SUGGESTION_SHARE,
+    }

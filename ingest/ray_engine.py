@@ -64,8 +64,12 @@ def decode_photos(batch: dict[str, np.ndarray], size: int) -> dict[str, np.ndarr
         except ImageError as error:
             thumbnails.append(b"")
             reasons.append(str(error) or "unusable image")
-    return {"id": batch["id"], "pixels": pixels, "thumbnail": np.array(thumbnails, dtype=object),
-            "reason": np.array(reasons, dtype=object)}
+    return {
+        "id": batch["id"],
+        "pixels": pixels,
+        "thumbnail": np.array(thumbnails, dtype=object),
+        "reason": np.array(reasons, dtype=object),
+    }
 
 
 class PhotoEncoder:
@@ -84,8 +88,9 @@ class PhotoEncoder:
             head = os.path.join(folder, "head.weights.h5")
             with open(head, "wb") as file:
                 file.write(spec.head)
-            self.encoder = ImageEncoder(weights=spec.weights, seed=spec.seed, image_size=spec.image_size,
-                                        head_path=head)
+            self.encoder = ImageEncoder(
+                weights=spec.weights, seed=spec.seed, image_size=spec.image_size, head_path=head
+            )
         if self.encoder.info.id != spec.encoder_id:
             raise CatalogError(f"a Ray worker built encoder {self.encoder.info.id}, not {spec.encoder_id}")
 
@@ -118,8 +123,13 @@ def connect(address: str | None):
         if address:  # a remote cluster gets this code shipped; its Python must have the dependencies
             runtime_env = {"py_modules": [os.path.dirname(catalog.__file__), os.path.dirname(ingest.__file__)]}
         try:
-            ray.init(address=address, runtime_env=runtime_env, include_dashboard=False, log_to_driver=False,
-                     logging_level="ERROR")
+            ray.init(
+                address=address,
+                runtime_env=runtime_env,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level="ERROR",
+            )
         except (ConnectionError, RuntimeError, ValueError) as error:
             raise CatalogError(f"cannot reach the Ray cluster at {address or 'this machine'}: {error}") from None
     return ray
@@ -152,16 +162,27 @@ def encode_on_ray(
     items = [{"id": int(product_id), "path": str(path)} for product_id, path in photos]
     dataset = (
         ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // options.batch_size, 4 * workers)))
-        .map_batches(decode_photos, fn_kwargs={"size": spec.image_size}, batch_size=options.batch_size,
-                     batch_format="numpy", num_cpus=0.25)
-        .map_batches(PhotoEncoder, fn_constructor_kwargs={"spec": spec, "threads": threads},
-                     batch_size=options.batch_size, batch_format="numpy",
-                     compute=ray.data.ActorPoolStrategy(size=workers),
-                     num_cpus=cpus_per_actor, num_gpus=1 if gpus else 0)
+        .map_batches(
+            decode_photos,
+            fn_kwargs={"size": spec.image_size},
+            batch_size=options.batch_size,
+            batch_format="numpy",
+            num_cpus=0.25,
+        )
+        .map_batches(
+            PhotoEncoder,
+            fn_constructor_kwargs={"spec": spec, "threads": threads},
+            batch_size=options.batch_size,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=workers),
+            num_cpus=cpus_per_actor,
+            num_gpus=1 if gpus else 0,
+        )
     )
     for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-        for product_id, vector, thumbnail, reason in zip(batch["id"], batch["vector"], batch["thumbnail"],
-                                                         batch["reason"]):
+        for product_id, vector, thumbnail, reason in zip(
+            batch["id"], batch["vector"], batch["thumbnail"], batch["reason"]
+        ):
             yield int(product_id), (None if reason else vector), bytes(thumbnail), str(reason)
         if progress is not None:
             progress(len(batch["id"]))

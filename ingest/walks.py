@@ -163,10 +163,17 @@ class _WalkSampler:
             ordinary = np.minimum(returning, m_cur * m_prev * self.bound)
             is_return = candidate == p_prev
             weight = np.where(is_return, ordinary / (m_cur * m_prev), weight)
-            folded_accept = np.divide(returning - ordinary, extra, out=np.ones(pending.size),
-                                      where=np.broadcast_to(extra, (pending.size,)) > 0)
-            accept = np.where(folded, self.rng.random(pending.size) < folded_accept,
-                              self.rng.random(pending.size) * self.bound < weight)
+            folded_accept = np.divide(
+                returning - ordinary,
+                extra,
+                out=np.ones(pending.size),
+                where=np.broadcast_to(extra, (pending.size,)) > 0,
+            )
+            accept = np.where(
+                folded,
+                self.rng.random(pending.size) < folded_accept,
+                self.rng.random(pending.size) * self.bound < weight,
+            )
             chosen[pending[accept]] = candidate[accept]
             pending = pending[~accept]
         return chosen

@@ -52,21 +52,6 @@ class FakeEncoder:
         blocks = pixels.reshape(n, 4, h // 4, 4, w // 4, 3).mean(axis=(2, 4)).reshape(n, -1) / 255.0
         return np.maximum(blocks @ self.projection, 0).astype(np.float32)
 
-    def encode_stream(self, items, batch_size=16, progress=None):
-        ids, batch = [], []
-        for product_id, pixels in items:
-            ids.append(product_id)
-            batch.append(pixels)
-            if len(batch) == batch_size:
-                yield ids, self.encode(np.stack(batch))
-                if progress:
-                    progress(len(batch))
-                ids, batch = [], []
-        if batch:
-            yield ids, self.encode(np.stack(batch))
-            if progress:
-                progress(len(batch))
-
     def save_head(self, path: Path) -> None:
         Path(path).write_bytes(self.info.head_sha256.encode())
 

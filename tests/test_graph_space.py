@@ -26,10 +26,24 @@ def two_group_catalog() -> pd.DataFrame:
     """Blue men's shirts and red women's heels: no attribute value in common between the groups."""
     rows = []
     for i in range(12):
-        rows.append({"id": 100 + i, "gender": "Men", "articleType": "Shirts",
-                     "baseColour": ["Blue", "Navy Blue"][i % 2], "season": ["Summer", "Fall"][i % 3 == 0]})
-        rows.append({"id": 200 + i, "gender": "Women", "articleType": "Heels",
-                     "baseColour": ["Red", "Pink"][i % 2], "season": ["Winter", "Spring"][i % 3 == 0]})
+        rows.append(
+            {
+                "id": 100 + i,
+                "gender": "Men",
+                "articleType": "Shirts",
+                "baseColour": ["Blue", "Navy Blue"][i % 2],
+                "season": ["Summer", "Fall"][i % 3 == 0],
+            }
+        )
+        rows.append(
+            {
+                "id": 200 + i,
+                "gender": "Women",
+                "articleType": "Heels",
+                "baseColour": ["Red", "Pink"][i % 2],
+                "season": ["Winter", "Spring"][i % 3 == 0],
+            }
+        )
     rows.append({"id": 999, "gender": "", "articleType": "", "baseColour": "", "season": ""})  # isolated
     return pd.DataFrame(rows)
 
@@ -79,7 +93,9 @@ def test_progress_reports_walks_then_epochs():
     space = embed_graph(graph, params, progress=done.append)
     # Collapsed: 3 walks per combination and attribute node, sampled then trained twice.
     assert sum(done) == progress_total(graph, params) == 3 * space.nodes_embedded * 3
-    assert space.nodes_embedded == 9 + len(graph.attribute_keys)  # 4 shirt and 4 heel combinations, the isolated product
+    assert space.nodes_embedded == 9 + len(
+        graph.attribute_keys
+    )  # 4 shirt and 4 heel combinations, the isolated product
 
 
 def test_corpus_file_holds_the_walks_as_tokens(tmp_path):

@@ -76,9 +76,14 @@ def files(tmp_path_factory, demo_catalog):
     rows.iloc[:BASE_ROWS].to_csv(base_csv, index=False)
     rows.to_csv(all_csv, index=False)
     ids = {int(i) for i in rows["id"]}
-    return {"base_csv": base_csv, "all_csv": all_csv, "images": demo_catalog.images_dir, "ids": ids,
-            "base_ids": {int(i) for i in rows["id"].iloc[:BASE_ROWS]},
-            "with_photo": {i for i in ids if (demo_catalog.images_dir / f"{i}.jpg").exists()}}
+    return {
+        "base_csv": base_csv,
+        "all_csv": all_csv,
+        "images": demo_catalog.images_dir,
+        "ids": ids,
+        "base_ids": {int(i) for i in rows["id"].iloc[:BASE_ROWS]},
+        "with_photo": {i for i in ids if (demo_catalog.images_dir / f"{i}.jpg").exists()},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +94,18 @@ def base_uri(s3_server, files):
             patch.setenv(name, value)
         patch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
         uri = f"s3://{s3_server.new_bucket()}/base"
-        run("ingest", "--csv", files["base_csv"], "--images", files["images"], "--db", uri, *FAST_INGEST,
-            "--epochs", LINKER_EPOCHS)
+        run(
+            "ingest",
+            "--csv",
+            files["base_csv"],
+            "--images",
+            files["images"],
+            "--db",
+            uri,
+            *FAST_INGEST,
+            "--epochs",
+            LINKER_EPOCHS,
+        )
     return uri
 
 
@@ -117,8 +132,9 @@ def test_commands_and_library_run_against_s3(db, files, fast_models, tmp_path):
     info = json.loads(run("info", "--db", db, "--json").stdout)
     assert info["database"] == db and info["products"] == BASE_ROWS and info["disk_bytes"] > 0
 
-    added = json.loads(run("ingest", "--csv", files["all_csv"], "--images", files["images"], "--db", db, "--json",
-                           *FAST_INGEST).stdout)
+    added = json.loads(
+        run("ingest", "--csv", files["all_csv"], "--images", files["images"], "--db", db, "--json", *FAST_INGEST).stdout
+    )
     assert added["run"] == 2 and added["summary"]["mode"] == "incremental"
     assert fast_models.calls == len(files["with_photo"] - files["base_ids"])  # only the new photos
     assert checkpoint_keys(db) == []  # cleared on the store after the commit
@@ -151,9 +167,18 @@ def test_storage_options_instead_of_the_environment(db, monkeypatch, s3_server):
     """Endpoint and credentials as --storage-option pairs (LanceDB's keys), no AWS_ variables set."""
     for name in s3_server.env:
         monkeypatch.delenv(name)
-    flags = ["--storage-option", f"aws_endpoint={s3_server.endpoint}", "--storage-option", "allow_http=true",
-             "--storage-option", "aws_access_key_id=testing", "--storage-option", "aws_secret_access_key=testing",
-             "--storage-option", "region=us-east-1"]
+    flags = [
+        "--storage-option",
+        f"aws_endpoint={s3_server.endpoint}",
+        "--storage-option",
+        "allow_http=true",
+        "--storage-option",
+        "aws_access_key_id=testing",
+        "--storage-option",
+        "aws_secret_access_key=testing",
+        "--storage-option",
+        "region=us-east-1",
+    ]
     info = json.loads(run("info", "--db", db, "--json", *flags).stdout)
     assert info["products"] == BASE_ROWS
     bad = run("info", "--db", db, "--storage-option", "novalue", ok=False)
@@ -176,8 +201,7 @@ def test_missing_bucket_or_database_is_one_line(s3_bucket):
 def test_kill_leaves_previous_run_and_next_ingest_completes(stage, db, files, fast_models, tmp_path):
     """kill -9 while encoding (2 checkpoints on the store) or after the products table was written."""
     before = snapshot(db)
-    ingest = Ingest(tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, "--batch-size", "4",
-                    pause_at=stage)
+    ingest = Ingest(tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, "--batch-size", "4", pause_at=stage)
     ingest.wait_for(stage)
     assert ingest.kill() == -signal.SIGKILL
     killed = time.monotonic()
@@ -190,8 +214,21 @@ def test_kill_leaves_previous_run_and_next_ingest_completes(stage, db, files, fa
     if stage == "encode":
         assert len(checkpoint_keys(db)) == 2
     time.sleep(max(0.0, killed + LEASE + 0.2 - time.monotonic()))
-    doc = json.loads(run("ingest", "--csv", files["all_csv"], "--images", files["images"], "--db", db, "--json",
-                         *FAST_INGEST, "--batch-size", "4").stdout)
+    doc = json.loads(
+        run(
+            "ingest",
+            "--csv",
+            files["all_csv"],
+            "--images",
+            files["images"],
+            "--db",
+            db,
+            "--json",
+            *FAST_INGEST,
+            "--batch-size",
+            "4",
+        ).stdout
+    )
     assert doc["run"] == 2 and doc["summary"]["products"] == len(files["ids"])
     assert_complete(db, files["ids"], files["with_photo"])
     new_photos = len(files["with_photo"] - files["base_ids"])
@@ -200,8 +237,19 @@ def test_kill_leaves_previous_run_and_next_ingest_completes(stage, db, files, fa
 
 
 def test_two_ingests_at_once_one_proceeds_the_other_gets_a_clear_error(db, files, tmp_path):
-    ingests = [Ingest(tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, pause_at="products", seconds=4,
-                      name=f"ingest{n}") for n in range(2)]
+    ingests = [
+        Ingest(
+            tmp_path,
+            db,
+            files["all_csv"],
+            files["images"],
+            *FAST_INGEST,
+            pause_at="products",
+            seconds=4,
+            name=f"ingest{n}",
+        )
+        for n in range(2)
+    ]
     codes = sorted(ingest.finish() for ingest in ingests)
     assert codes == [0, 1], [i.stderr() for i in ingests]
     loser = next(i for i in ingests if i.process.returncode == 1)
@@ -229,8 +277,13 @@ def test_readers_see_one_consistent_version_while_an_ingest_writes(db, files, tm
     thread.start()
     ingest = Ingest(tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, pause_at="compact", seconds=4)
     ingest.wait_for("compact")
-    during = subprocess.run([sys.executable, "-m", "catalog", "similar", str(query_id), "--db", db, "--json"],
-                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    during = subprocess.run(
+        [sys.executable, "-m", "catalog", "similar", str(query_id), "--db", db, "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert during.returncode == 0, during.stderr
     assert ingest.finish() == 0, ingest.stderr()
     time.sleep(0.3)

@@ -15,8 +15,20 @@ from catalog.store import Store
 from ingest.reader import read_styles
 from tests.conftest import run_cli as run
 
-FLAGS = ["--weights", "random", "--image-size", "32", "--batch-size", "4", "--walks", "5", "--walk-length", "5",
-         "--epochs", "3"]
+FLAGS = [
+    "--weights",
+    "random",
+    "--image-size",
+    "32",
+    "--batch-size",
+    "4",
+    "--walks",
+    "5",
+    "--walk-length",
+    "5",
+    "--epochs",
+    "3",
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +48,23 @@ def test_ray_engine_gives_the_local_engines_vectors(ray_cluster, small_catalog, 
     csv, images = small_catalog
     local_db, ray_db = tmp_path / "local-db", f"s3://{s3_bucket}/ray-db"  # the Ray run's database on S3 too
     local = json.loads(run("ingest", "--csv", csv, "--images", images, "--db", local_db, "--json", *FLAGS).stdout)
-    remote = json.loads(run("ingest", "--csv", csv, "--images", images, "--db", ray_db, "--json", *FLAGS,
-                            "--engine", "ray", "--ray-workers", "2").stdout)
+    remote = json.loads(
+        run(
+            "ingest",
+            "--csv",
+            csv,
+            "--images",
+            images,
+            "--db",
+            ray_db,
+            "--json",
+            *FLAGS,
+            "--engine",
+            "ray",
+            "--ray-workers",
+            "2",
+        ).stdout
+    )
     assert remote["summary"]["encoded"] == local["summary"]["encoded"] > 15
     assert remote["image_problems"] == local["image_problems"]
     mine, theirs = rows(local_db), rows(ray_db)
@@ -62,7 +89,8 @@ def test_ray_engine_without_ray_installed_is_one_line(small_catalog, tmp_path, m
 
     monkeypatch.setattr(builtins, "__import__", no_ray)
     csv, images = small_catalog
-    result = run("ingest", "--csv", csv, "--images", images, "--db", tmp_path / "db", *FLAGS, "--engine", "ray",
-                 ok=False)
+    result = run(
+        "ingest", "--csv", csv, "--images", images, "--db", tmp_path / "db", *FLAGS, "--engine", "ray", ok=False
+    )
     assert result.exit_code == 1 and "pip install 'catalog[ray]'" in result.output
     assert not Store(tmp_path / "db").runs()  # nothing committed

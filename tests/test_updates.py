@@ -74,7 +74,9 @@ def test_add_change_remove_rollback(setup, fake_encoder):
     known = [i for i in new_ids if tuple(run2[i][c] for c in ATTRIBUTE_COLUMNS) in by_combination]
     assert known, "the demo catalog repeats combinations, so some added products have a known one"
     for product_id in known:
-        assert run2[product_id]["node_vector"] == by_combination[tuple(run2[product_id][c] for c in ATTRIBUTE_COLUMNS)][0]
+        assert (
+            run2[product_id]["node_vector"] == by_combination[tuple(run2[product_id][c] for c in ATTRIBUTE_COLUMNS)][0]
+        )
 
     # change: a never-seen colour for one product, a new photo for another
     colour_id, photo_id = int(base["id"].iloc[0]), int(base["id"].iloc[1])
@@ -139,7 +141,7 @@ def test_many_small_ingests_stay_compact(setup):
     ingest(base_csv)
     for n in range(4):
         part = tmp_path / f"part{n}.csv"
-        extra.iloc[n * 5:(n + 1) * 5].to_csv(part, index=False)
+        extra.iloc[n * 5 : (n + 1) * 5].to_csv(part, index=False)
         ingest(part)
     table = Store.open(db).table("products")
     assert table.count_rows() == 120

@@ -40,12 +40,11 @@ TRIANGLES = small_graph([(0, 1), (0, 2), (1, 2), (1, 3), (1, 4), (3, 4), (4, 5),
 
 def node2vec_probabilities(graph: ProductGraph, prev: int, cur: int, p: float, q: float) -> dict[int, float]:
     """Hand-computed node2vec transition probabilities from `cur` having come from `prev`."""
+
     def neighbours(n):
         return set(graph.indices[graph.indptr[n] : graph.indptr[n + 1]].tolist())
 
-    weights = {
-        x: 1 / p if x == prev else 1.0 if x in neighbours(prev) else 1 / q for x in sorted(neighbours(cur))
-    }
+    weights = {x: 1 / p if x == prev else 1.0 if x in neighbours(prev) else 1 / q for x in sorted(neighbours(cur))}
     total = sum(weights.values())
     return {x: w / total for x, w in weights.items()}
 
@@ -158,9 +157,15 @@ def test_bad_arguments(catalog_graph):
 
 def repeated_combinations_graph() -> ProductGraph:
     """30 products on 7 combinations of very different sizes (1 to 12 products), one with an empty cell."""
-    combos = [("Men", "Shirts", "Blue", 12), ("Men", "Shirts", "Red", 6), ("Women", "Shirts", "Blue", 5),
-              ("Women", "Heels", "Red", 3), ("Men", "Heels", "Black", 2), ("Women", "Tops", "", 1),
-              ("Men", "Tops", "Red", 1)]
+    combos = [
+        ("Men", "Shirts", "Blue", 12),
+        ("Men", "Shirts", "Red", 6),
+        ("Women", "Shirts", "Blue", 5),
+        ("Women", "Heels", "Red", 3),
+        ("Men", "Heels", "Black", 2),
+        ("Women", "Tops", "", 1),
+        ("Men", "Tops", "Red", 1),
+    ]
     rows = [(g, a, c) for g, a, c, n in combos for _ in range(n)]
     frame = pd.DataFrame(rows, columns=["gender", "articleType", "baseColour"])
     frame.insert(0, "id", np.arange(100, 100 + len(frame)))
@@ -218,7 +223,9 @@ def test_collapsed_walks_see_the_same_attribute_sequences_as_product_walks(p, q)
     """
     graph = repeated_combinations_graph()
     combined = collapse(graph)
-    relabel = np.concatenate([combined.combination_of, np.arange(len(graph.attribute_keys)) + combined.num_combinations])
+    relabel = np.concatenate(
+        [combined.combination_of, np.arange(len(graph.attribute_keys)) + combined.num_combinations]
+    )
     products = np.arange(graph.num_products)
     full = sample_walks(graph, num_walks=400, walk_length=4, p=p, q=q, seed=1, start_nodes=products)
     starts = np.repeat(np.arange(combined.num_combinations), combined.counts)  # in proportion to products
@@ -232,7 +239,9 @@ def test_collapsed_walks_see_the_same_attribute_sequences_as_product_walks(p, q)
     assert contingency_p_value(attribute_triples(full, relabel), attribute_triples(wrong, identity)) < 1e-6
     if p != 1 / q:
         # Weighted steps but the return counted as if to one product (not to it or its twins): rejected too.
-        single = ProductGraph(g.product_ids, g.attribute_keys, g.indptr, g.indices, g.weights, np.ones_like(g.multiplicity))
+        single = ProductGraph(
+            g.product_ids, g.attribute_keys, g.indptr, g.indices, g.weights, np.ones_like(g.multiplicity)
+        )
         wrong = sample_walks(single, num_walks=400, walk_length=4, p=p, q=q, seed=2, start_nodes=starts)
         assert contingency_p_value(attribute_triples(full, relabel), attribute_triples(wrong, identity)) < 1e-6
 
