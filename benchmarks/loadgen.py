@@ -107,7 +107,9 @@ async def _run(url: str, paths, clients: int, seconds: float, max_requests: int)
     cap = [max_requests]
     started = time.perf_counter()
     deadline = started + seconds
-    await asyncio.gather(*(_client(parts.hostname, parts.port, paths, deadline, cap, result, i) for i in range(clients)))
+    await asyncio.gather(
+        *(_client(parts.hostname, parts.port, paths, deadline, cap, result, i) for i in range(clients))
+    )
     result.seconds = time.perf_counter() - started
     return result
 

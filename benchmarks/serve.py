@@ -60,7 +60,11 @@ class Server:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "catalog", "serve", "--db", str(db), "--port", str(self.port), *extra],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.ps = psutil.Process(self.process.pid)
         deadline = time.monotonic() + 120
         while True:
@@ -106,26 +110,50 @@ def photo_latency(db: Path, photos: list[Path], count: int) -> dict:
         for n in range(count):
             data = photos[n % len(photos)].read_bytes()
             boundary = uuid.uuid4().hex
-            body = (f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="p.jpg"\r\n'
-                    f"Content-Type: image/jpeg\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-            request = urllib.request.Request(server.url + "/api/photo", data=body, method="POST",
-                                             headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+            body = (
+                (
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="p.jpg"\r\n'
+                    f"Content-Type: image/jpeg\r\n\r\n"
+                ).encode()
+                + data
+                + f"\r\n--{boundary}--\r\n".encode()
+            )
+            request = urllib.request.Request(
+                server.url + "/api/photo",
+                data=body,
+                method="POST",
+                headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            )
             started = time.perf_counter()
             with urllib.request.urlopen(request, timeout=300) as response:
                 response.read()
             seconds.append(time.perf_counter() - started)
         warm = np.asarray(seconds[1:]) * 1000
-        return {"photo_first_ms": round(seconds[0] * 1000), "photo_warm_p50_ms": round(float(np.percentile(warm, 50)), 1),
-                "photo_warm_p90_ms": round(float(np.percentile(warm, 90)), 1), "photo_queries": count}
+        return {
+            "photo_first_ms": round(seconds[0] * 1000),
+            "photo_warm_p50_ms": round(float(np.percentile(warm, 50)), 1),
+            "photo_warm_p90_ms": round(float(np.percentile(warm, 90)), 1),
+            "photo_queries": count,
+        }
     finally:
         server.stop()
 
 
 def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    return {"cpu": model, "cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30),
-            "python": platform.python_version()}
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30),
+        "python": platform.python_version(),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -135,7 +163,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="per measured run (default 30)")
     parser.add_argument("--db", type=Path, metavar="FOLDER", help="keep the synthetic database here and reuse it")
     parser.add_argument("--no-baseline", action="store_true", help="skip the LanceDB-per-request baseline")
-    parser.add_argument("--no-load", action="store_true", help="skip the load runs (with --photo-db: photo latency only)")
+    parser.add_argument(
+        "--no-load", action="store_true", help="skip the load runs (with --photo-db: photo latency only)"
+    )
     parser.add_argument("--photo-db", type=Path, help="a database with a real encoder, for photo query latency")
     parser.add_argument("--photos", type=Path, help="a folder of photos to query --photo-db with")
     parser.add_argument("--photo-queries", type=int, default=21)
@@ -147,14 +177,23 @@ def main(argv: list[str] | None = None) -> None:
         scratch = tempfile.TemporaryDirectory(prefix="catalog-serve-")
         args.db = Path(scratch.name)
     try:
-        db, vectors, _ = open_or_build(args.db, args.rows, ROWS_THRESHOLD) if not args.no_load else (None, {"has_image": np.ones(1, bool)}, None)
+        db, vectors, _ = (
+            open_or_build(args.db, args.rows, ROWS_THRESHOLD)
+            if not args.no_load
+            else (None, {"has_image": np.ones(1, bool)}, None)
+        )
         with_photo = np.flatnonzero(vectors["has_image"]) + 1  # row i holds id i + 1
         targets = {
             "api_similar": lambda rng: f"/api/similar/{with_photo[rng.integers(len(with_photo))]}?k=6",
             "product_page": lambda rng: f"/product/{with_photo[rng.integers(len(with_photo))]}",
         }
-        result = {"rows": args.rows, "clients": args.clients, "seconds": args.seconds, "machine": machine(),
-                  "load_average_before": round(os.getloadavg()[0], 2)}
+        result = {
+            "rows": args.rows,
+            "clients": args.clients,
+            "seconds": args.seconds,
+            "machine": machine(),
+            "load_average_before": round(os.getloadavg()[0], 2),
+        }
         modes = [("memory", ())] + ([] if args.no_baseline else [("lancedb_per_request", ("--no-memory",))])
         if args.no_load:
             modes = []

@@ -8,16 +8,33 @@ from catalog.cli_options import db_option, encoder_from_environment, resolve_db
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. The default answers this machine only; 0.0.0.0 opens it to the network.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. The default answers this machine only; 0.0.0.0 opens it to the network.",
+)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port.")
-@click.option("--max-upload-mb", type=click.IntRange(1, 200), default=20, show_default=True,
-              help="Largest photo upload accepted, in MB (larger: HTTP 413).")
-@click.option("--memory/--no-memory", default=True, show_default=True,
-              help="Answer similar/query/browse from an in-memory copy of the committed run (~40 MB at 44k "
-                   "products, ~10x the requests/s); --no-memory makes a LanceDB query per request (for catalogs "
-                   "too large to copy).")
-@click.option("--access-log", is_flag=True, help="Log every request (off by default: a log line per request costs CPU under load).")
+@click.option(
+    "--max-upload-mb",
+    type=click.IntRange(1, 200),
+    default=20,
+    show_default=True,
+    help="Largest photo upload accepted, in MB (larger: HTTP 413).",
+)
+@click.option(
+    "--memory/--no-memory",
+    default=True,
+    show_default=True,
+    help="Answer similar/query/browse from an in-memory copy of the committed run (~40 MB at 44k "
+    "products, ~10x the requests/s); --no-memory makes a LanceDB query per request (for catalogs "
+    "too large to copy).",
+)
+@click.option(
+    "--access-log",
+    is_flag=True,
+    help="Log every request (off by default: a log line per request costs CPU under load).",
+)
 @db_option
 def serve(host, port, max_upload_mb, memory, access_log, db):
     """Serve the catalog in a browser and as a JSON API (read-only).
@@ -51,8 +68,15 @@ def serve(host, port, max_upload_mb, memory, access_log, db):
     threadpool_limits(1)
     app = create_app(catalog, max_upload_bytes=max_upload_mb * 1024 * 1024)
     click.echo(f"serving {catalog.path} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    uvicorn.run(app, host=host, port=port, http="httptools", access_log=access_log, log_level="warning",
-                timeout_graceful_shutdown=5)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        http="httptools",
+        access_log=access_log,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
 
 
 def _check_free(host: str, port: int) -> None:

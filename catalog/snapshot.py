@@ -40,8 +40,14 @@ SMALL_K = 64  # distinct --where filters whose row masks are kept per snapshot
 class Snapshot:
     """The products of one committed run, in memory. Immutable once loaded; safe across threads."""
 
-    def __init__(self, run: int, table: pa.Table, vectors: dict[str, np.ndarray], source: str = "the database",
-                 degrees: dict[str, int] | None = None):
+    def __init__(
+        self,
+        run: int,
+        table: pa.Table,
+        vectors: dict[str, np.ndarray],
+        source: str = "the database",
+        degrees: dict[str, int] | None = None,
+    ):
         self.run = run
         self.source = source
         self.degrees = degrees or {}  # attribute key -> products with that value
@@ -106,8 +112,15 @@ class Snapshot:
 
     # -- search -------------------------------------------------------------------------------
 
-    def nearest(self, vector: np.ndarray, column: str, k: int, exclude: tuple[int, ...] = (),
-                mask: np.ndarray | None = None, tie_vector: np.ndarray | None = None) -> list[Result]:
+    def nearest(
+        self,
+        vector: np.ndarray,
+        column: str,
+        k: int,
+        exclude: tuple[int, ...] = (),
+        mask: np.ndarray | None = None,
+        tie_vector: np.ndarray | None = None,
+    ) -> list[Result]:
         """Cosine top-k over one vector column, as `catalog.search.nearest` computes it (ties included)."""
         scores = self.vectors[column] @ unit(vector)
         # Rows that may not be returned get -inf (scores is a fresh array): cheaper than gathering the rest.
@@ -142,8 +155,15 @@ class Snapshot:
         vectors = [self.vectors["image_vector"][r] for r in rows if self.has_image[r]]
         return np.mean(vectors, axis=0) if vectors else None
 
-    def similar(self, store, product_id: int, k: int = 6, spaces: tuple[str, ...] = ("rec",),
-                where: str | None = None, skip_missing: bool = False) -> tuple[dict, dict[str, list[Result]]]:
+    def similar(
+        self,
+        store,
+        product_id: int,
+        k: int = 6,
+        spaces: tuple[str, ...] = ("rec",),
+        where: str | None = None,
+        skip_missing: bool = False,
+    ) -> tuple[dict, dict[str, list[Result]]]:
         """`catalog.search.similar`, answered from memory (same results, same errors)."""
         mask = self.where_mask(store, where) if where is not None else None
         at = self.position(product_id)
@@ -155,8 +175,9 @@ class Snapshot:
                     continue
                 raise CatalogError(f"product {product_id} has no image, so it has no {space} vector; try --space graph")
             tie = self.vectors["image_vector"][at] if self.has_image[at] else None
-            results[space] = self.nearest(self.vectors[query_column][at], searched_column, k, (product_id,), mask,
-                                          tie_vector=tie)
+            results[space] = self.nearest(
+                self.vectors[query_column][at], searched_column, k, (product_id,), mask, tie_vector=tie
+            )
         return dict(self.rows[at]), results
 
     def base_vector(self, product_ids: list[int]) -> tuple[np.ndarray, list[dict]]:
@@ -184,8 +205,9 @@ class Snapshot:
 
     # -- browsing -----------------------------------------------------------------------------
 
-    def browse(self, text: str = "", filters: dict[str, str] | None = None, page: int = 1,
-               per_page: int = 24) -> ProductPage:
+    def browse(
+        self, text: str = "", filters: dict[str, str] | None = None, page: int = 1, per_page: int = 24
+    ) -> ProductPage:
         """Products whose name holds every word of `text` (or whose id is `text`), whose columns
         equal `filters`, in id order, one page at a time."""
         if per_page < 1 or page < 1:
@@ -205,7 +227,7 @@ class Snapshot:
             keep &= self._name_contains(word.lower())
         matching = np.flatnonzero(keep)
         begin = (page - 1) * per_page
-        rows = [dict(self.rows[r]) for r in matching[begin:begin + per_page]]
+        rows = [dict(self.rows[r]) for r in matching[begin : begin + per_page]]
         return ProductPage(rows, int(len(matching)), page, per_page)
 
     def _name_contains(self, word: str) -> np.ndarray:

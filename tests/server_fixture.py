@@ -40,8 +40,9 @@ class Server:
         return fetch(self.url + path, **kwargs)
 
 
-def fetch(url: str, data: bytes | None = None, headers: dict | None = None, method: str | None = None,
-          timeout: float = 30):
+def fetch(
+    url: str, data: bytes | None = None, headers: dict | None = None, method: str | None = None, timeout: float = 30
+):
     """(status, headers, body) of one request; 4xx/5xx are answers too, not exceptions."""
     request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
     try:
@@ -64,8 +65,13 @@ def serving(db: Path, *extra: str, encoder: str | None = FAKE_ENCODER):
     env.pop("CATALOG_ENCODER", None)
     if encoder:
         env["CATALOG_ENCODER"] = encoder
-    process = subprocess.Popen([sys.executable, "-m", "catalog", "serve", "--db", str(db), "--port", str(port), *extra],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "catalog", "serve", "--db", str(db), "--port", str(port), *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

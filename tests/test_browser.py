@@ -33,9 +33,18 @@ def start_browser(profile: Path, width: int = 1280, height: int = 900):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                 f"--user-data-dir={profile}", f"--window-size={width},{height}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        f"--window-size={width},{height}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     # The Debian driver, named explicitly: Selenium would otherwise try to download one.
@@ -69,8 +78,11 @@ class Tour:
 
     def shot(self, name: str) -> None:
         # All images decoded first, so the picture shows the thumbnails.
-        self.wait.until(lambda d: d.execute_script(
-            "return [...document.images].every(i => i.complete && (i.naturalWidth > 0 || i.loading === 'lazy'))"))
+        self.wait.until(
+            lambda d: d.execute_script(
+                "return [...document.images].every(i => i.complete && (i.naturalWidth > 0 || i.loading === 'lazy'))"
+            )
+        )
         for folder in self.shots:
             folder.mkdir(parents=True, exist_ok=True)
             self.driver.save_screenshot(str(folder / f"serve-{name}.png"))
@@ -135,20 +147,29 @@ def walk(driver, url: str, shots: list[Path], photo: Path, product_id: int) -> d
     tour.wait.until(lambda d: len(d.find_elements("css selector", "#chips .chip.plus")) == 1)
     tour.wait.until(lambda d: not d.find_elements("css selector", "#results.busy"))
     chip = tour.css("#chips .chip.plus")[0]
-    seen["chip"] = (chip.get_attribute("data-key"), chip.find_element("css selector", "input.weight").get_attribute("value"))
+    seen["chip"] = (
+        chip.get_attribute("data-key"),
+        chip.find_element("css selector", "input.weight").get_attribute("value"),
+    )
     seen["arithmetic_changed"] = [c.get_attribute("data-id") for c in tour.css("#results .spaces .card")] != before
     seen["arithmetic_colour"] = colour.get_attribute("value").split("=", 1)[1]
-    seen["arithmetic_colours"] = [c.find_elements("css selector", "dd")[4].text for c in tour.css("#results .spaces .card")]
+    seen["arithmetic_colours"] = [
+        c.find_elements("css selector", "dd")[4].text for c in tour.css("#results .spaces .card")
+    ]
     tour.shot("arithmetic")
 
     # Photo: choose a file (what a drop does too); the results and inferred attributes appear.
     tour.open("/photo")
     tour.css('input[type="file"]')[0].send_keys(str(photo))
-    WebDriverWait(driver, 180, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: d.find_elements("css selector", "#inferred table.infer"))  # TF loads once
+    WebDriverWait(driver, 180, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_elements("css selector", "#inferred table.infer")
+    )  # TF loads once
     # Once more, warm: the model is loaded now (the timing shown is the server's).
     first = tour.css("#timing")[0].text
     tour.css('#photo-form button[type="submit"]')[0].click()
-    tour.wait.until(lambda d: d.find_elements("css selector", "#timing") and d.find_element("css selector", "#timing").text != first)
+    tour.wait.until(
+        lambda d: d.find_elements("css selector", "#timing") and d.find_element("css selector", "#timing").text != first
+    )
     seen["photo_spaces"] = [h.text for h in tour.css("#results .spaces h2")]
     seen["photo_rows"] = len(tour.css("#inferred table.infer tr")) - 1
     seen["photo_first_image"] = tour.css("#space-image ~ .grid .card")[0].get_attribute("data-id")
@@ -156,14 +177,18 @@ def walk(driver, url: str, shots: list[Path], photo: Path, product_id: int) -> d
 
     # A drop on the zone (a synthetic drop event carrying a file, as a drag from the desktop would).
     tour.open("/photo")
-    driver.execute_script("""
+    driver.execute_script(
+        """
         const [url, done] = arguments;
         fetch(url).then(r => r.blob()).then(blob => {
           const files = new DataTransfer();
           files.items.add(new File([blob], "dropped.jpg", {type: "image/jpeg"}));
           document.getElementById("drop").dispatchEvent(new DragEvent("drop", {dataTransfer: files, bubbles: true}));
         });
-    """, f"/thumb/{product_id}.jpg", None)
+    """,
+        f"/thumb/{product_id}.jpg",
+        None,
+    )
     tour.wait.until(lambda d: d.find_elements("css selector", "#inferred table.infer"))
     seen["dropped_first_image"] = tour.css("#space-image ~ .grid .card")[0].get_attribute("data-id")
 
@@ -185,7 +210,9 @@ def walk(driver, url: str, shots: list[Path], photo: Path, product_id: int) -> d
 
 @needs_browser
 def test_walk_through_the_pages_in_chromium(server, query_db, tmp_path):  # noqa: F811
-    shots = [tmp_path / "shots"] + ([Path(os.environ["CATALOG_SCREENSHOTS"])] if os.environ.get("CATALOG_SCREENSHOTS") else [])
+    shots = [tmp_path / "shots"] + (
+        [Path(os.environ["CATALOG_SCREENSHOTS"])] if os.environ.get("CATALOG_SCREENSHOTS") else []
+    )
     driver = start_browser(tmp_path / "profile")
     try:
         product = query_db.ids[3]

@@ -51,8 +51,12 @@ def multipart(fields: dict, files: dict) -> tuple[bytes, dict]:
         for item in value if isinstance(value, list) else [value]:
             parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{item}\r\n'.encode())
     for name, (filename, data) in files.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                     f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n".encode()
+            + data
+            + b"\r\n"
+        )
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
@@ -73,8 +77,10 @@ def test_api_answers_what_json_prints(server, query_db):  # noqa: F811
     cases = [
         (f"/api/similar/{item}?space=all&k=4", ("similar", item, "--space", "all", "-k", 4)),
         (f"/api/similar/{item}?where=gender%20%3D%20%27Men%27", ("similar", item, "--where", "gender = 'Men'")),
-        (f"/api/query?id={item}&plus=black:2&plus=shoes&minus=topwear&k=5",
-         ("query", "--id", item, "--plus", "black:2,shoes", "--minus", "topwear", "-k", 5)),
+        (
+            f"/api/query?id={item}&plus=black:2&plus=shoes&minus=topwear&k=5",
+            ("query", "--id", item, "--plus", "black:2,shoes", "--minus", "topwear", "-k", 5),
+        ),
         (f"/api/infer?id={item}&top=2", ("infer", "--id", item, "--top", 2)),
         (f"/api/products/{item}", ("show", item)),
         ("/api/attributes?column=colour", ("attributes", "colour")),
@@ -92,9 +98,21 @@ def test_api_answers_what_json_prints(server, query_db):  # noqa: F811
 def test_photo_queries(server, query_db):  # noqa: F811
     """A photo upload answers like `query --image`; /api/photo gives both spaces and the attributes."""
     item = query_db.ids[1]
-    status, document = post(server, "/api/query", {"plus": "black", "k": "4"}, {"image": ("x.jpg", photo_bytes(query_db, item))})
-    expected = cli_json("query", "--image", query_db.images_dir / f"{item}.jpg", "--plus", "black", "-k", 4,
-                        "--db", query_db.path, env={"CATALOG_ENCODER": FAKE_ENCODER})
+    status, document = post(
+        server, "/api/query", {"plus": "black", "k": "4"}, {"image": ("x.jpg", photo_bytes(query_db, item))}
+    )
+    expected = cli_json(
+        "query",
+        "--image",
+        query_db.images_dir / f"{item}.jpg",
+        "--plus",
+        "black",
+        "-k",
+        4,
+        "--db",
+        query_db.path,
+        env={"CATALOG_ENCODER": FAKE_ENCODER},
+    )
     assert status == 200, document
     assert same(document["results"], expected["results"]) and document["image"] == "upload"
 
@@ -120,28 +138,31 @@ def _bomb() -> bytes:
     Image.new("RGB", (16, 16), "red").save(buffer, "JPEG")
     data = bytearray(buffer.getvalue())
     frame = data.index(b"\xff\xc0")
-    data[frame + 5:frame + 9] = struct.pack(">HH", 60000, 60000)
+    data[frame + 5 : frame + 9] = struct.pack(">HH", 60000, 60000)
     return bytes(data)
 
 
-@pytest.mark.parametrize(("method", "path", "upload", "status", "message"), [
-    ("GET", "/api/similar/999999999", None, 404, "no product with id 999999999"),
-    ("GET", "/api/products/999999999", None, 404, "no product with id 999999999"),
-    ("GET", "/api/similar/abc", None, 400, "id: "),
-    ("GET", "/api/similar/{id}?k=0", None, 400, "k: "),
-    ("GET", "/api/similar/{id}?space=colour", None, 400, "unknown space 'colour'"),
-    ("GET", "/api/query?id={id}&plus=watches", None, 400, "'watches' is ambiguous"),
-    ("GET", "/api/query?id={id}&plus=gren", None, 400, "did you mean baseColour=Green"),
-    ("GET", "/api/similar/{id}?where=colour%20%3D%20%27Red%27", None, 400, "unknown column 'colour'"),
-    ("GET", "/api/similar/{id}?where=gender%20%3D%20%22Men%22", None, 400, "single quotes"),
-    ("GET", "/api/attributes?column=size", None, 400, "unknown attribute column 'size'"),
-    ("GET", "/api/nothing-here", None, 404, "no such page"),
-    ("DELETE", "/api/products/{id}", None, 405, "Method Not Allowed"),
-    ("POST", "/api/query", None, 400, "no photo uploaded"),
-    ("POST", "/api/query", ("text.jpg", b"hello, not a photo"), 400, "not an image"),
-    ("POST", "/api/query", ("bomb.png", "bomb"), 400, "image too large"),
-    ("POST", "/api/query", ("empty.jpg", b""), 400, "the uploaded photo is empty"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "upload", "status", "message"),
+    [
+        ("GET", "/api/similar/999999999", None, 404, "no product with id 999999999"),
+        ("GET", "/api/products/999999999", None, 404, "no product with id 999999999"),
+        ("GET", "/api/similar/abc", None, 400, "id: "),
+        ("GET", "/api/similar/{id}?k=0", None, 400, "k: "),
+        ("GET", "/api/similar/{id}?space=colour", None, 400, "unknown space 'colour'"),
+        ("GET", "/api/query?id={id}&plus=watches", None, 400, "'watches' is ambiguous"),
+        ("GET", "/api/query?id={id}&plus=gren", None, 400, "did you mean baseColour=Green"),
+        ("GET", "/api/similar/{id}?where=colour%20%3D%20%27Red%27", None, 400, "unknown column 'colour'"),
+        ("GET", "/api/similar/{id}?where=gender%20%3D%20%22Men%22", None, 400, "single quotes"),
+        ("GET", "/api/attributes?column=size", None, 400, "unknown attribute column 'size'"),
+        ("GET", "/api/nothing-here", None, 404, "no such page"),
+        ("DELETE", "/api/products/{id}", None, 405, "Method Not Allowed"),
+        ("POST", "/api/query", None, 400, "no photo uploaded"),
+        ("POST", "/api/query", ("text.jpg", b"hello, not a photo"), 400, "not an image"),
+        ("POST", "/api/query", ("bomb.png", "bomb"), 400, "image too large"),
+        ("POST", "/api/query", ("empty.jpg", b""), 400, "the uploaded photo is empty"),
+    ],
+)
 def test_bad_requests_are_one_line_json(server, query_db, method, path, upload, status, message):  # noqa: F811
     path = path.format(id=query_db.ids[0])
     if upload is None:
@@ -171,8 +192,13 @@ def test_uploads_over_the_limit_are_refused_unread(server):  # noqa: F811
 
     body, headers = multipart({}, {"image": ("big.png", b"\0" * (1024 * 1024 + 1))})
     chunked = http.client.HTTPConnection(host, int(port), timeout=30)
-    chunked.request("POST", "/api/query", body=iter([body[i:i + 65536] for i in range(0, len(body), 65536)]),
-                    headers={**headers, "Transfer-Encoding": "chunked"}, encode_chunked=True)
+    chunked.request(
+        "POST",
+        "/api/query",
+        body=iter([body[i : i + 65536] for i in range(0, len(body), 65536)]),
+        headers={**headers, "Transfer-Encoding": "chunked"},
+        encode_chunked=True,
+    )
     response = chunked.getresponse()
     assert response.status == 413 and "upload too large" in json.loads(response.read())["error"]
 
@@ -180,8 +206,17 @@ def test_uploads_over_the_limit_are_refused_unread(server):  # noqa: F811
 def test_openapi_describes_the_api(server):  # noqa: F811
     status, spec = get_json(server.url + "/api/openapi.json")
     assert status == 200 and spec["info"]["title"] == "catalog"
-    assert {"/api/similar/{id}", "/api/query", "/api/infer", "/api/products/{id}", "/api/products",
-            "/api/attributes", "/api/info", "/api/history", "/api/photo"} <= set(spec["paths"])
+    assert {
+        "/api/similar/{id}",
+        "/api/query",
+        "/api/infer",
+        "/api/products/{id}",
+        "/api/products",
+        "/api/attributes",
+        "/api/info",
+        "/api/history",
+        "/api/photo",
+    } <= set(spec["paths"])
     assert set(spec["paths"]["/api/query"]) == {"get", "post"}
     assert not any(method in ("put", "delete", "patch") for ops in spec["paths"].values() for method in ops)
     assert not any(path.startswith("/product/") or path == "/" for path in spec["paths"])  # pages are not API
@@ -197,7 +232,9 @@ def test_browse_api_pages_and_filters(server, query_db):  # noqa: F811
     status, by_id = get_json(server.url + f"/api/products?q={query_db.ids[0]}")
     assert [p["id"] for p in by_id["products"]] == [query_db.ids[0]]
     status, evil = get_json(server.url + "/api/products?q=%3Cscript%3E")  # words of a name, markup and all
-    assert [p["id"] for p in evil["products"]] == [query_db.evil_id] and evil["products"][0]["productDisplayName"] == EVIL_NAME
+    assert [p["id"] for p in evil["products"]] == [query_db.evil_id] and evil["products"][0][
+        "productDisplayName"
+    ] == EVIL_NAME
 
 
 def test_pages_escape_catalog_values(server, query_db):  # noqa: F811
@@ -211,9 +248,19 @@ def test_pages_escape_catalog_values(server, query_db):  # noqa: F811
 
 
 def test_pages_answer_and_errors_are_pages(server, query_db):  # noqa: F811
-    for path in ("/", "/?gender=Men&page=2", f"/product/{query_db.ids[0]}", f"/product/{query_db.no_photo_id}",
-                 "/arithmetic", f"/arithmetic?id={query_db.ids[0]}&plus=baseColour%3DBlack%3A2", "/photo", "/catalog",
-                 f"/thumb/{query_db.ids[0]}.jpg", f"/thumb/{query_db.no_photo_id}.jpg", "/static/style.css"):
+    for path in (
+        "/",
+        "/?gender=Men&page=2",
+        f"/product/{query_db.ids[0]}",
+        f"/product/{query_db.no_photo_id}",
+        "/arithmetic",
+        f"/arithmetic?id={query_db.ids[0]}&plus=baseColour%3DBlack%3A2",
+        "/photo",
+        "/catalog",
+        f"/thumb/{query_db.ids[0]}.jpg",
+        f"/thumb/{query_db.no_photo_id}.jpg",
+        "/static/style.css",
+    ):
         status, headers, body = server.get(path)
         assert status == 200, (path, body[:300])
     assert server.get(f"/thumb/{query_db.ids[0]}.jpg")[1]["content-type"] == "image/jpeg"
@@ -250,7 +297,17 @@ def test_follows_a_committed_ingest_without_restart(tmp_path, query_db, demo_cat
     with serving(db) as server:  # noqa: F811
         status, before = get_json(server.url + "/api/info")
         assert server.get(f"/api/products/{new_id}")[0] == 404
-        run("ingest", "--csv", added, "--images", images, "--db", db, *FAST_INGEST, env={"CATALOG_ENCODER": FAKE_ENCODER})
+        run(
+            "ingest",
+            "--csv",
+            added,
+            "--images",
+            images,
+            "--db",
+            db,
+            *FAST_INGEST,
+            env={"CATALOG_ENCODER": FAKE_ENCODER},
+        )
         deadline = time.monotonic() + 15
         while server.get(f"/api/products/{new_id}")[0] != 200:
             assert time.monotonic() < deadline, "the server did not move to the new run"
@@ -268,19 +325,32 @@ def test_port_in_use_is_one_line(query_db):  # noqa: F811
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "catalog", "serve", "--db", str(query_db.path), "--port", str(port)],
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "catalog", "serve", "--db", str(query_db.path), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert result.returncode == 1 and result.stderr.strip().splitlines() == [
-        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use; choose another --port or --host"]
+        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use; choose another --port or --host"
+    ]
 
 
 def test_catalog_page_shows_the_last_evaluation(tmp_path, query_db):  # noqa: F811
     db = tmp_path / "db"
     shutil.copytree(query_db.path, db)
-    precision = {space: {"gender": 0.5, "articleType": value} for space, value in
-                 (("rec", 0.61), ("image", 0.52), ("graph", 0.93), ("random", 0.08))}
-    document = {"k": 10, "holdout": 12, "in_sample": 108, "precision": precision,
-                "ndcg": {"rec": 0.7, "image": 0.6, "graph": 0.9, "random": 0.3}, "linker": {"kind": "cosine"}}
+    precision = {
+        space: {"gender": 0.5, "articleType": value}
+        for space, value in (("rec", 0.61), ("image", 0.52), ("graph", 0.93), ("random", 0.08))
+    }
+    document = {
+        "k": 10,
+        "holdout": 12,
+        "in_sample": 108,
+        "precision": precision,
+        "ndcg": {"rec": 0.7, "image": 0.6, "graph": 0.9, "random": 0.3},
+        "linker": {"kind": "cosine"},
+    }
     (db / "eval.json").write_text(json.dumps(document))
     with serving(db) as server:  # noqa: F811
         status, _, page = server.get("/catalog")

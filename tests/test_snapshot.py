@@ -31,19 +31,24 @@ def test_memory_answers_like_lancedb(both, query_db):  # noqa: F811
         assert memory.product(product).to_dict() == lance.product(product).to_dict()
     where = "gender = 'Men' AND masterCategory != 'Footwear'"
     item = query_db.ids[0]
-    assert ranked(memory.similar(item, k=4, space="all", where=where)) == ranked(lance.similar(item, k=4, space="all", where=where))
+    assert ranked(memory.similar(item, k=4, space="all", where=where)) == ranked(
+        lance.similar(item, k=4, space="all", where=where)
+    )
     args = {"ids": [item, query_db.ids[1]], "plus": {"black": 2.0}, "minus": ["topwear"], "where": where, "k": 5}
     a, b = memory.query(**args), lance.query(**args)
     assert ranked(a) == ranked(b) and a.to_dict()["terms"] == b.to_dict()["terms"] and a.query.where == b.query.where
 
 
-@pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda c: c.similar(999999999), NotFound, "no product with id 999999999"),
-    (lambda c: c.product(999999999), NotFound, "no product with id 999999999"),
-    (lambda c: c.similar(0, where="colour = 'Red'"), CatalogError, "unknown column 'colour'"),
-    (lambda c: c.query(ids=[0], where="gender = 'Nobody'"), CatalogError, "no product matches"),
-    (lambda c: c.query(ids=[0], plus="watches"), CatalogError, "ambiguous"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda c: c.similar(999999999), NotFound, "no product with id 999999999"),
+        (lambda c: c.product(999999999), NotFound, "no product with id 999999999"),
+        (lambda c: c.similar(0, where="colour = 'Red'"), CatalogError, "unknown column 'colour'"),
+        (lambda c: c.query(ids=[0], where="gender = 'Nobody'"), CatalogError, "no product matches"),
+        (lambda c: c.query(ids=[0], plus="watches"), CatalogError, "ambiguous"),
+    ],
+)
 def test_memory_fails_like_lancedb(both, query_db, call, error, message):  # noqa: F811
     for catalog in both:
         with pytest.raises(error, match=message):
@@ -52,6 +57,7 @@ def test_memory_fails_like_lancedb(both, query_db, call, error, message):  # noq
 
 def _with_real_id(catalog, query_db):  # noqa: F811
     """`0` in the calls above stands for a product that exists."""
+
     class Proxy:
         def __getattr__(self, name):
             method = getattr(catalog, name)
@@ -61,7 +67,9 @@ def _with_real_id(catalog, query_db):  # noqa: F811
                 if kwargs.get("ids") == [0]:
                     kwargs["ids"] = [query_db.ids[0]]
                 return method(*args, **kwargs)
+
             return call
+
     return Proxy()
 
 
@@ -81,6 +89,13 @@ def test_browse(both, query_db):  # noqa: F811
     with pytest.raises(CatalogError, match="unknown attribute column 'size'"):
         memory.browse(filters={"size": "M"})
     lance = Catalog(query_db.path)  # without the copy in memory, through LanceDB: the same pages
-    for text, filters, number in (("", {"gender": "Men"}, 2), ("<SCRIPT> tee", {}, 1), (str(query_db.ids[3]), {}, 1),
-                                  ("shirt", {"season": "Summer"}, 1), (str(query_db.ids[3]), {"gender": "Nobody"}, 1)):
-        assert lance.browse(text, filters, page=number, per_page=7) == memory.browse(text, filters, page=number, per_page=7)
+    for text, filters, number in (
+        ("", {"gender": "Men"}, 2),
+        ("<SCRIPT> tee", {}, 1),
+        (str(query_db.ids[3]), {}, 1),
+        ("shirt", {"season": "Summer"}, 1),
+        (str(query_db.ids[3]), {"gender": "Nobody"}, 1),
+    ):
+        assert lance.browse(text, filters, page=number, per_page=7) == memory.browse(
+            text, filters, page=number, per_page=7
+        )

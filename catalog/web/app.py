@@ -42,8 +42,16 @@ SPACE_TITLES = {  # space: (heading, what it is), as in the paper's appendix
     "graph": ("Graph space", "nearest by attributes (node2vec)"),
     "rec": ("Rec", "photo → image vector → linker → graph space"),
 }
-SHORT = {"gender": "gender", "masterCategory": "master", "subCategory": "sub", "articleType": "article",
-         "baseColour": "colour", "season": "season", "year": "year", "usage": "usage"}
+SHORT = {
+    "gender": "gender",
+    "masterCategory": "master",
+    "subCategory": "sub",
+    "articleType": "article",
+    "baseColour": "colour",
+    "season": "season",
+    "year": "year",
+    "usage": "usage",
+}
 K = Annotated[int, Query(ge=1, le=MAX_K, description="How many results.")]
 
 
@@ -57,14 +65,15 @@ def create_app(catalog, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
         title="catalog",
         summary="Recommendations from linked image and graph latent spaces, over HTTP.",
         description="Every endpoint mirrors a `catalog` command and returns the document its `--json` prints. "
-                    "Errors are `{\"error\": message}` with a 4xx status.",
+        'Errors are `{"error": message}` with a 4xx status.',
         version=_version(),
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True,
-                            lstrip_blocks=True)
+    templates = Environment(
+        loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
     templates.globals.update(SHORT=SHORT, SPACE_TITLES=SPACE_TITLES, ATTRIBUTE_COLUMNS=ATTRIBUTE_COLUMNS)
     templates.filters["when"] = _when
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -130,8 +139,13 @@ def create_app(catalog, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
         return json_response((await answer(catalog.similar, id, k=k, space=space, where=where)).to_dict())
 
     @app.get("/api/query", tags=["api"], summary="catalog query --id ID [--plus ...] [--minus ...]")
-    async def api_query(id: Annotated[list[int], Query()], plus: Annotated[list[str], Query()] = [],  # noqa: B006
-                        minus: Annotated[list[str], Query()] = [], where: str | None = None, k: K = 6):  # noqa: B006
+    async def api_query(
+        id: Annotated[list[int], Query()],
+        plus: Annotated[list[str], Query()] = [],  # noqa: B006
+        minus: Annotated[list[str], Query()] = [],  # noqa: B006
+        where: str | None = None,
+        k: K = 6,
+    ):
         """Search the graph space from one or more products, with weighted attribute arithmetic
         (`plus=green:2&plus=shoes&minus=topwear`)."""
         return json_response((await answer(catalog.query, ids=id, plus=plus, minus=minus, where=where, k=k)).to_dict())
@@ -141,9 +155,14 @@ def create_app(catalog, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
         """The same from a photo: a multipart form with `image` (the file) and `plus`, `minus`, `where`, `k` fields."""
         form = await read_form(request)
         image = await upload(form, "image")
-        result = await run_in_threadpool(catalog.query, image=image, plus=form.getlist("plus"),
-                                         minus=form.getlist("minus"), where=form.get("where") or None,
-                                         k=_int(form.get("k"), 6, 1, MAX_K, "k"))
+        result = await run_in_threadpool(
+            catalog.query,
+            image=image,
+            plus=form.getlist("plus"),
+            minus=form.getlist("minus"),
+            where=form.get("where") or None,
+            k=_int(form.get("k"), 6, 1, MAX_K, "k"),
+        )
         return json_response(result.to_dict())
 
     @app.get("/api/infer", tags=["api"], summary="catalog infer --id ID")
@@ -165,8 +184,12 @@ def create_app(catalog, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
         return json_response((await answer(catalog.product, id)).to_dict())
 
     @app.get("/api/products", tags=["api"], summary="browse products")
-    async def api_products(request: Request, q: str = "", page: Annotated[int, Query(ge=1)] = 1,
-                           per_page: Annotated[int, Query(ge=1, le=200)] = 24):
+    async def api_products(
+        request: Request,
+        q: str = "",
+        page: Annotated[int, Query(ge=1)] = 1,
+        per_page: Annotated[int, Query(ge=1, le=200)] = 24,
+    ):
         """Products whose name holds every word of `q` (or whose id is `q`), filtered by attribute
         columns given as further parameters (`gender=Women&season=Summer`), a page at a time."""
         found = await answer(catalog.browse, q, column_filters(request), page=page, per_page=per_page)
@@ -192,8 +215,9 @@ def create_app(catalog, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
         """What the Photo page shows: a multipart form with `image`, optionally `k` and `top`."""
         form = await read_form(request)
         image = await upload(form, "image")
-        result = await run_in_threadpool(catalog.photo, image, k=_int(form.get("k"), 6, 1, MAX_K, "k"),
-                                         top=_int(form.get("top"), 3, 1, 50, "top"))
+        result = await run_in_threadpool(
+            catalog.photo, image, k=_int(form.get("k"), 6, 1, MAX_K, "k"), top=_int(form.get("top"), 3, 1, 50, "top")
+        )
         return json_response(result.to_dict())
 
     # -- pages ----------------------------------------------------------------------------------
@@ -206,8 +230,16 @@ def create_app(catalog, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
         def page_url(n: int) -> str:
             return "/?" + urlencode({**({"q": q} if q else {}), **filters, "page": n})
 
-        return page("browse.html", title="Browse", page="Browse", result=result, q=q, filters=filters,
-                    choices=attribute_choices(), page_url=page_url)
+        return page(
+            "browse.html",
+            title="Browse",
+            page="Browse",
+            result=result,
+            q=q,
+            filters=filters,
+            choices=attribute_choices(),
+            page_url=page_url,
+        )
 
     @app.get("/product/{id}", response_class=HTMLResponse, include_in_schema=False)
     async def product_page(id: int):
@@ -221,21 +253,30 @@ def create_app(catalog, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
         if not product.has_image:
             missing = "This product has no photo, so it has no image or Rec vector: only the graph space is shown."
         ordered = {space: results.results[space] for space in ("image", "graph", "rec") if space in results.results}
-        return page("product.html", title=product.name or f"product {id}", page=None, product=row,
-                    results=ordered, target=results.query.target(), missing=missing)
+        return page(
+            "product.html",
+            title=product.name or f"product {id}",
+            page=None,
+            product=row,
+            results=ordered,
+            target=results.query.target(),
+            missing=missing,
+        )
 
     @app.get("/arithmetic", response_class=HTMLResponse, include_in_schema=False)
     def arithmetic_page(request: Request):
         params = request.query_params
-        form = ArithmeticForm.parse(params.get("id"), params.getlist("plus"), params.getlist("minus"),
-                                    params.get("where"), params.get("k"))
+        form = ArithmeticForm.parse(
+            params.get("id"), params.getlist("plus"), params.getlist("minus"), params.get("where"), params.get("k")
+        )
         return arithmetic(form, None)
 
     @app.post("/arithmetic", response_class=HTMLResponse, include_in_schema=False)
     async def arithmetic_post(request: Request):
         data = await read_form(request)
-        form = ArithmeticForm.parse(data.get("id"), data.getlist("plus"), data.getlist("minus"), data.get("where"),
-                                    data.get("k"))
+        form = ArithmeticForm.parse(
+            data.get("id"), data.getlist("plus"), data.getlist("minus"), data.get("where"), data.get("k")
+        )
         form.edit(data.get("add"), data.get("add_key"), data.get("add_weight"), data.get("remove"))
         photo = data.get("photo")
         image = await upload(data, "photo") if _is_file(photo) else None
@@ -245,17 +286,35 @@ def create_app(catalog, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
         result, error, status = None, None, 200
         try:
             if image is not None or form.id is not None:
-                found = catalog.query(image=image, ids=[] if image is not None else [form.id], plus=form.plus(),
-                                      minus=form.minus(), where=form.where, k=form.k)
+                found = catalog.query(
+                    image=image,
+                    ids=[] if image is not None else [form.id],
+                    plus=form.plus(),
+                    minus=form.minus(),
+                    where=form.where,
+                    k=form.k,
+                )
                 item = found.query.items[0] if found.query.items else None
-                result = {"label": found.query.label() if image is None else "your photo " + _terms_label(found),
-                          "item": item, "results": found.results, "target": found.query.target()}
+                result = {
+                    "label": found.query.label() if image is None else "your photo " + _terms_label(found),
+                    "item": item,
+                    "results": found.results,
+                    "target": found.query.target(),
+                }
         except NotFound as e:
             error, status = str(e), 404
         except CatalogError as e:
             error, status = str(e), 400
-        return page("arithmetic.html", status, title="Arithmetic", page="Arithmetic", form=form, result=result,
-                    error=error, choices=attribute_choices())
+        return page(
+            "arithmetic.html",
+            status,
+            title="Arithmetic",
+            page="Arithmetic",
+            form=form,
+            result=result,
+            error=error,
+            choices=attribute_choices(),
+        )
 
     @app.get("/photo", response_class=HTMLResponse, include_in_schema=False)
     def photo_page():
@@ -270,10 +329,22 @@ def create_app(catalog, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
         try:
             found = await run_in_threadpool(catalog.photo, image, k=k, top=3)
         except CatalogError as e:
-            return page("photo.html", 404 if isinstance(e, NotFound) else 400, title="Photo", page="Photo",
-                        result=None, k=k, error=str(e))
-        result = {"label": "your photo", "seconds": time.perf_counter() - started, "results": found.results,
-                  "target": found.target(), "inferred": found.inferred}
+            return page(
+                "photo.html",
+                404 if isinstance(e, NotFound) else 400,
+                title="Photo",
+                page="Photo",
+                result=None,
+                k=k,
+                error=str(e),
+            )
+        result = {
+            "label": "your photo",
+            "seconds": time.perf_counter() - started,
+            "results": found.results,
+            "target": found.target(),
+            "inferred": found.inferred,
+        }
         return page("photo.html", title="Photo", page="Photo", result=result, k=k)
 
     @app.get("/catalog", response_class=HTMLResponse, include_in_schema=False)
@@ -281,8 +352,15 @@ def create_app(catalog, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
         info = catalog.info().to_dict()
         evaluation = catalog.last_evaluation()
         spaces = [s for s in ("rec", "image", "graph", "random") if evaluation and s in evaluation.get("precision", {})]
-        return page("catalog.html", title="Catalog", page="Catalog", info=info,
-                    history=[run.to_dict() for run in catalog.history()], evaluation=evaluation, eval_spaces=spaces)
+        return page(
+            "catalog.html",
+            title="Catalog",
+            page="Catalog",
+            info=info,
+            history=[run.to_dict() for run in catalog.history()],
+            evaluation=evaluation,
+            eval_spaces=spaces,
+        )
 
     @app.get("/catalog/eval.png", include_in_schema=False)
     def eval_plot():
@@ -385,8 +463,11 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            response = json_response({"error": f"upload too large: the limit is {self.max_bytes // (1024 * 1024)} MB"},
-                                     413, headers={"Connection": "close"})
+            response = json_response(
+                {"error": f"upload too large: the limit is {self.max_bytes // (1024 * 1024)} MB"},
+                413,
+                headers={"Connection": "close"},
+            )
             return await response(scope, receive, send)
         seen = 0
 
