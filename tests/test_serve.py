@@ -379,3 +379,15 @@ def test_serves_a_database_on_s3(s3_bucket, query_db, server):  # noqa: F811
         assert status == 200 and similar == get_json(f"{server.url}/api/similar/{product}?space=all&k=3")[1]
         for path in (f"/product/{product}", "/catalog", f"/thumb/{product}.jpg"):
             assert remote.get(path)[0] == 200, path
+
+
+def test_arithmetic_page_from_a_photo(server, query_db):  # noqa: F811
+    """The builder's "+ add" on a photo: the page answers with the chip and the photo's results."""
+    body, headers = multipart(
+        {"add": "plus", "add_key": "baseColour=Black", "add_weight": "2", "k": "4"},
+        {"photo": ("mine.jpg", photo_bytes(query_db, query_db.ids[1]))},
+    )
+    status, _, page = server.get("/arithmetic", data=body, headers=headers, method="POST")
+    text = page.decode()
+    assert status == 200 and "photo upload +baseColour=Black×2" in text
+    assert 'data-key="baseColour=Black"' in text and text.count('class="card"') == 4

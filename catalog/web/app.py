@@ -29,29 +29,16 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from catalog.columns import ATTRIBUTE_COLUMNS
+from catalog.columns import ATTRIBUTE_COLUMNS, SHORT_NAMES
 from catalog.errors import CatalogError, NotFound
-from catalog.search import Query as SearchQuery
+from catalog.spaces import SPACE_HEADINGS
 
 HERE = Path(__file__).parent
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a phone photo is 2-8 MB; the largest the decoder accepts (89 MP) fits
 MAX_K = 60
-SPACE_TITLES = {  # space: (heading, what it is), as in the paper's appendix
-    "image": ("Image space", "nearest photos (ResNet50 + head)"),
-    "graph": ("Graph space", "nearest by attributes (node2vec)"),
-    "rec": ("Rec", "photo → image vector → linker → graph space"),
-}
-SHORT = {
-    "gender": "gender",
-    "masterCategory": "master",
-    "subCategory": "sub",
-    "articleType": "article",
-    "baseColour": "colour",
-    "season": "season",
-    "year": "year",
-    "usage": "usage",
-}
+# space: (heading, what it is), from the --html page's headings ("Rec: photo → ... → graph space")
+SPACE_TITLES = {space: tuple(heading.split(": ", 1)) for space, heading in SPACE_HEADINGS.items()}
 K = Annotated[int, Query(ge=1, le=MAX_K, description="How many results.")]
 
 
@@ -74,7 +61,7 @@ def create_app(catalog, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
     templates = Environment(
         loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True
     )
-    templates.globals.update(SHORT=SHORT, SPACE_TITLES=SPACE_TITLES, ATTRIBUTE_COLUMNS=ATTRIBUTE_COLUMNS)
+    templates.globals.update(SHORT=SHORT_NAMES, SPACE_TITLES=SPACE_TITLES, ATTRIBUTE_COLUMNS=ATTRIBUTE_COLUMNS)
     templates.filters["when"] = _when
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(BodyLimit, max_bytes=max_upload_bytes)
@@ -296,7 +283,7 @@ def create_app(catalog, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
                 )
                 item = found.query.items[0] if found.query.items else None
                 result = {
-                    "label": found.query.label() if image is None else "your photo " + _terms_label(found),
+                    "label": found.query.label(),  # "photo upload +baseColour=Green×2" for a photo
                     "item": item,
                     "results": found.results,
                     "target": found.query.target(),
@@ -545,10 +532,6 @@ def _weight(text: str) -> float:
 
 def _is_file(value) -> bool:
     return hasattr(value, "read") and hasattr(value, "filename") and bool(getattr(value, "filename", ""))
-
-
-def _terms_label(found) -> str:
-    return SearchQuery(terms=found.query.terms).label().replace("products ", "", 1).strip()
 
 
 def _escape(text: str) -> str:
