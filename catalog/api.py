@@ -530,6 +530,36 @@ class Catalog:
         except CatalogError:
             return None
 
+    def plot_spaces(
+        self,
+        out: PathLike,
+        *,
+        color: str = "masterCategory",
+        sample: int = 3000,
+        seed: int = 0,
+        reporter: Reporter | None = None,
+    ) -> Path:
+        """The paper's Figure 4 (t-SNE of the image and graph spaces, one colour per `color` value) as a PNG.
+
+        >>> Catalog("db").plot_spaces("spaces.png", color="articleType", sample=500)  # doctest: +SKIP
+        """
+        from catalog.plot import plot_spaces
+        from ingest.pipeline import QuietReporter
+
+        with (reporter or QuietReporter()).stage("t-SNE (image space, graph space)", 2) as progress:
+            return plot_spaces(self.store, Path(out), color=color, sample=sample, seed=seed, progress=progress)
+
+    def plot_evaluation(self, out: PathLike) -> Path:
+        """The last `evaluate` run as bars (precision per column and space, nDCG) in a PNG.
+
+        >>> Catalog("db").plot_evaluation("eval.png")  # doctest: +SKIP
+        """
+        from catalog.evaluate import load_evaluation
+        from catalog.plot import plot_eval
+
+        # From the folder, not an opened database: eval.json is all `plot eval` needs.
+        return plot_eval(load_evaluation(self._location), Path(out))
+
     def evaluation_plot(self) -> bytes:
         """The last evaluation drawn as `catalog plot eval` draws it, as PNG bytes."""
         from catalog.plot import eval_png

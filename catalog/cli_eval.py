@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from catalog.cli_options import LINKER_CHOICES, db_option, json_option, k_option, open_catalog, resolve_db
+from catalog.cli_options import LINKER_CHOICES, db_option, json_option, k_option, open_catalog
 from catalog.columns import ATTRIBUTE_COLUMNS
 
 
@@ -113,12 +112,9 @@ def plot_tsne(out, color, sample, seed, db):
     2 components, 300 iterations, perplexity 40 (scikit-learn), one colour per --color value.
     """
     from catalog import render
-    from catalog.plot import plot_spaces
-    from catalog.store import Store
+    from catalog.cli import reporter
 
-    store = Store.open(resolve_db(db))
-    with render.RichReporter(enabled=sys.stderr.isatty()).stage("t-SNE (image space, graph space)", 2) as progress:
-        written = plot_spaces(store, out, color=color, sample=sample, seed=seed, progress=progress)
+    written = open_catalog(db).plot_spaces(out, color=color, sample=sample, seed=seed, reporter=reporter())
     render.console().print(f"wrote {written}")
 
 
@@ -130,10 +126,8 @@ def plot_tsne(out, color, sample, seed, db):
 def plot_eval_command(out, db):
     """Precision per attribute column and space, and nDCG, from the last `catalog eval` run."""
     from catalog import render
-    from catalog.evaluate import load_evaluation
-    from catalog.plot import plot_eval
 
-    written = plot_eval(load_evaluation(resolve_db(db)), out)
+    written = open_catalog(db).plot_evaluation(out)
     render.console().print(f"wrote {written}")
 
 

@@ -24,13 +24,25 @@ def _frame(records: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=columns)
 
 
+class _Tabular:
+    """Results that are a list of rows: `to_pandas()`, and `to_arrow()` from it."""
+
+    def to_pandas(self) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def to_arrow(self) -> pa.Table:
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(self.to_pandas(), preserve_index=False)
+
+
 def result_dict(result: Result) -> dict[str, Any]:
     """One result row of `--json`: id, score, then the catalog columns."""
     return {"id": result.id, "score": result.score, **{c: result.row[c] for c in DISPLAY_COLUMNS if c != "id"}}
 
 
 @dataclass
-class SearchResults:
+class SearchResults(_Tabular):
     """What `similar` and `query` return: the query and, per space, its ranked results.
 
     >>> results = catalog.similar(1163, k=3)          # doctest: +SKIP
@@ -86,14 +98,9 @@ class SearchResults:
     def to_pandas(self) -> pd.DataFrame:
         return _frame(self.to_records(), ["space", "rank", "id", "score", *ATTRIBUTE_COLUMNS, NAME_COLUMN])
 
-    def to_arrow(self) -> pa.Table:
-        import pyarrow as pa
-
-        return pa.Table.from_pandas(self.to_pandas(), preserve_index=False)
-
 
 @dataclass
-class Inference:
+class Inference(_Tabular):
     """What `infer` returns: per attribute column, the likeliest values with their cosine, best first."""
 
     query: Query
@@ -163,7 +170,7 @@ class AttributeCount:
         return {"column": self.column, "value": self.value, "products": self.products}
 
 
-class AttributeCounts(list[AttributeCount]):
+class AttributeCounts(_Tabular, list[AttributeCount]):
     """What `attributes` returns: values with product counts, by column, most common first."""
 
     def to_dict(self) -> list[dict[str, Any]]:
@@ -195,7 +202,7 @@ class CatalogInfo:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-class History(list):
+class History(_Tabular, list):
     """What `history` returns: the runs (`catalog.store.Run`), oldest first."""
 
     def to_dict(self) -> list[dict[str, Any]]:
@@ -229,7 +236,7 @@ class PhotoResults:
 
 
 @dataclass(frozen=True)
-class ProductPage:
+class ProductPage(_Tabular):
     """What `browse` returns: one page of matching products (display rows) and how many match."""
 
     rows: list[dict[str, Any]]

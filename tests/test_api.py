@@ -105,6 +105,7 @@ def test_lists_convert_to_pandas(api_db):
     catalog = Catalog(api_db)
     counts = catalog.attributes()
     assert counts.to_pandas()["products"].sum() >= len(counts) > 0
+    assert counts.to_arrow().num_rows == len(counts) and catalog.history().to_arrow().num_rows == 1
     assert catalog.history().to_pandas()["kind"].tolist() == ["ingest"]
     assert catalog.info().products == catalog.info().to_dict()["products"]
 
