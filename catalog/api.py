@@ -174,7 +174,8 @@ class Catalog:
         ray_workers: int | None = None,
         reporter: Reporter | None = None,
     ) -> IngestReport:
-        """Read styles.csv and the photos in `images` into the database, as one committed run.
+        """Read styles.csv and the photos in `images` (a folder, or an `s3://`/`gs://`/`az://` prefix)
+        into the database, as one committed run.
 
         The first ingest trains everything; later ones are incremental. `weights`, `seed`,
         `image_size`, `linker` (kind) and `epochs` (of linker training, at most) default to what
@@ -210,7 +211,7 @@ class Catalog:
             ray_workers=ray_workers,
         )
         report = run_ingest(
-            self._location, Path(csv), Path(images), options, reporter or QuietReporter(), encoder=self.encoder
+            self._location, Path(csv), _location_of(images), options, reporter or QuietReporter(), encoder=self.encoder
         )
         self.refresh()
         return report
@@ -584,6 +585,13 @@ def _image_label(image) -> str | None:
     if image is None:
         return None
     return "upload" if isinstance(image, bytes) else str(image)
+
+
+def _location_of(where: PathLike) -> Path | str:
+    """A folder as a Path; an object-store URI (`s3://...`) kept as a string."""
+    from catalog.storage import db_location
+
+    return db_location(where if isinstance(where, Path) else os.fspath(where))
 
 
 def _committed(store: Store) -> Run:

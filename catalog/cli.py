@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from catalog.cli_options import LINKER_CHOICES, SPACE_CHOICES, db_option, json_option, k_option, open_catalog
+from catalog.cli_options import (
+    LINKER_CHOICES,
+    SPACE_CHOICES,
+    LocationParam,
+    db_option,
+    json_option,
+    k_option,
+    open_catalog,
+)
 from catalog.cli_results import csv_option, html_option, where_option
 from catalog.errors import CatalogError
 
@@ -60,7 +68,11 @@ def reporter(as_json: bool = False):
 @cli.command()
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), required=True, help="styles.csv to read.")
 @click.option(
-    "--images", "images_dir", type=click.Path(path_type=Path), required=True, help="Folder of {id}.jpg photos."
+    "--images",
+    "images_dir",
+    type=LocationParam(),
+    required=True,
+    help="Folder of {id}.jpg photos, or an s3://, gs://, az:// prefix holding them.",
 )
 @click.option(
     "--weights",

@@ -18,7 +18,7 @@ SPACE_CHOICES = ("rec", *(space for space in SPACES if space != "rec"), "all")  
 ENCODER_VARIABLE = "CATALOG_ENCODER"
 
 
-class DbParam(click.ParamType):
+class LocationParam(click.ParamType):
     """A folder, or an object-store URI kept as written (click.Path would fold `s3://` into `s3:/`)."""
 
     name = "PATH|URI"
@@ -55,7 +55,7 @@ def db_option(command):
     return click.option(
         "--db",
         "db",
-        type=DbParam(),
+        type=LocationParam(),
         default=None,
         envvar="CATALOG_DB",
         show_envvar=True,

@@ -3,6 +3,10 @@
 Decoding itself (one file -> pixels + thumbnail) is `catalog/photos.py`, shared with the read side.
 Pillow releases the GIL while it decodes and resizes, so the pool overlaps with model inference
 running in the caller's thread.
+
+Photos come from a folder (`PhotoFolder`) or from an object-store prefix (`PhotoPrefix`:
+`--images s3://bucket/images`, read with obstore and the same settings as the database, see
+docs/object-storage.md). Both find `{id}.jpg` (or another usual extension) by id only.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from catalog.columns import IMAGE_SIZE
+from catalog.errors import CatalogError
 from catalog.photos import (  # noqa: F401  (re-exported: the ingest side's names for them)
     IMAGE_EXTENSIONS,
     IMAGE_FORMATS,
@@ -28,8 +33,106 @@ from catalog.photos import (  # noqa: F401  (re-exported: the ingest side's name
 LOOKAHEAD = 32
 
 
+class PhotoFolder:
+    """Photos in a folder on this machine (or a shared filesystem every Ray worker mounts)."""
+
+    def __init__(self, folder: Path):
+        self.given = Path(folder)  # as the user wrote it, for messages
+        self.folder = self.given.absolute()  # Ray workers run elsewhere: paths must not depend on the cwd
+
+    def __str__(self) -> str:
+        return str(self.given)
+
+    def check(self) -> None:
+        if not self.folder.is_dir():
+            raise CatalogError(
+                f"images folder {self.given} not found" if not self.folder.exists() else f"{self.given} is not a folder"
+            )
+
+    def find(self, product_id: int) -> str | None:
+        path = find_image(self.folder, product_id)
+        return str(path) if path is not None else None
+
+    def stat(self, ref: str) -> str:
+        """Changes whenever the bytes do (size and mtime): an unchanged photo is not read again."""
+        info = Path(ref).stat()
+        return f"{info.st_size}:{info.st_mtime_ns}"
+
+    def sha256(self, ref: str) -> str:
+        from catalog.keys import file_sha256
+
+        return file_sha256(Path(ref))
+
+    def location(self, ref: str) -> str:
+        return str(Path(ref).resolve())  # absolute: `show` must point at the photo wherever it is run from
+
+    def load(self, ref: str, size: int) -> LoadedImage:
+        return load_image(Path(ref), size)
+
+
+class PhotoPrefix:
+    """Photos under an object-store prefix (`s3://bucket/images`), listed once, read by key."""
+
+    def __init__(self, uri: str, storage_options: dict[str, str] | None = None):
+        from catalog.storage import ObjectStorage
+
+        self.uri = uri.rstrip("/")
+        self.storage = ObjectStorage(self.uri, storage_options or {})
+        self._listing: dict[str, dict] | None = None
+
+    def __str__(self) -> str:
+        return self.uri
+
+    @property
+    def listing(self) -> dict[str, dict]:
+        if self._listing is None:
+            self._listing = {meta["path"]: meta for meta in self.storage._list(None)}
+        return self._listing
+
+    def check(self) -> None:
+        if not self.listing:
+            raise CatalogError(f"no photos under {self.uri}")
+
+    def find(self, product_id: int) -> str | None:
+        for extension in IMAGE_EXTENSIONS:
+            for candidate in (extension, extension.upper()):
+                if f"{product_id}{candidate}" in self.listing:
+                    return f"{product_id}{candidate}"
+        return None
+
+    def stat(self, ref: str) -> str:
+        meta = self.listing[ref]
+        return f"{meta['size']}:{meta.get('e_tag') or meta['last_modified'].isoformat()}"
+
+    def sha256(self, ref: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(self.storage.read_bytes(ref)).hexdigest()
+
+    def location(self, ref: str) -> str:
+        return f"{self.uri}/{ref}"
+
+    def load(self, ref: str, size: int) -> LoadedImage:
+        try:
+            data = self.storage.read_bytes(ref)
+        except (FileNotFoundError, CatalogError) as error:
+            raise ImageError(f"cannot read {ref}: {error}") from None
+        return load_image(data, size)
+
+
+def open_photos(images, storage_options: dict[str, str] | None = None) -> PhotoFolder | PhotoPrefix:
+    """Where an ingest's photos are: a folder, or an `s3://`, `gs://`, `az://` prefix."""
+    from catalog.storage import is_object_store
+
+    if isinstance(images, (PhotoFolder, PhotoPrefix)):
+        return images
+    if is_object_store(images):
+        return PhotoPrefix(str(images), storage_options)
+    return PhotoFolder(Path(images))
+
+
 def load_images(
-    images_dir: Path,
+    images_dir,
     ids: Sequence[int],
     size: int = IMAGE_SIZE,
     workers: int = 2,
@@ -37,9 +140,12 @@ def load_images(
 ) -> Iterator[tuple[int, LoadedImage | None, str | None]]:
     """Load the photos of `ids` in a thread pool; yield (id, image, None) or (id, None, reason) in order.
 
+    `images_dir`: a folder, a PhotoFolder or a PhotoPrefix.
+
     At most LOOKAHEAD photos are decoded ahead of the consumer, so memory stays bounded however many
     ids there are, and the next batch decodes while the caller's thread runs the model on this one.
     """
+    source = open_photos(images_dir)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="load-image")
     pending: deque[tuple[int, Future]] = deque()
     remaining = iter(ids)
@@ -47,7 +153,7 @@ def load_images(
     def submit_next() -> None:
         product_id = next(remaining, None)
         if product_id is not None:
-            pending.append((product_id, pool.submit(_load_or_reason, images_dir, product_id, size)))
+            pending.append((product_id, pool.submit(_load_or_reason, source, product_id, size)))
 
     try:
         for _ in range(LOOKAHEAD):
@@ -64,11 +170,11 @@ def load_images(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _load_or_reason(images_dir: Path, product_id: int, size: int) -> tuple[LoadedImage | None, str | None]:
-    path = find_image(images_dir, product_id)
-    if path is None:
+def _load_or_reason(source, product_id: int, size: int) -> tuple[LoadedImage | None, str | None]:
+    ref = source.find(product_id)
+    if ref is None:
         return None, "image file not found"
     try:
-        return load_image(path, size), None
+        return source.load(ref, size), None
     except ImageError as exc:
         return None, str(exc)

@@ -35,14 +35,14 @@ import pyarrow as pa
 from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, IMAGE_SIZE, NAME_COLUMN, NODE_DIM
 from catalog.encoder import Encoder, encode_stream, encoding_batch_size, weights_identity
 from catalog.errors import CatalogError
-from catalog.keys import file_sha256, split_key
+from catalog.keys import split_key
 from catalog.linker import Linker, LinkerParams, linker_warning, train_linker
 from catalog.storage import DbLocation
 from catalog.store import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
 from ingest.checkpoints import EncodeCheckpoints
 from ingest.graph import build_graph
 from ingest.graph_space import Node2VecParams, embed_graph
-from ingest.images import find_image, load_images
+from ingest.images import PhotoFolder, PhotoPrefix, load_images, open_photos
 from ingest.placement import attribute_degrees, place_attributes, place_products
 from ingest.reader import Reject, read_styles
 
@@ -214,11 +214,13 @@ def ingest(
     `encoder`: the image encoder to use (default: the Keras encoder the options or the database's
     record describe, built only if a photo needs encoding).
     """
-    images_dir = Path(images_dir)
-    if not images_dir.is_dir():
-        raise CatalogError(
-            f"images folder {images_dir} not found" if not images_dir.exists() else f"{images_dir} is not a folder"
-        )
+    images_dir = open_photos(images_dir)  # a folder, or an object-store prefix (s3://bucket/images)
+    if isinstance(images_dir, PhotoPrefix) and not images_dir.storage.storage_options:
+        from catalog.storage import split_location
+
+        # Photos on the same kind of store as the database: the database's settings apply to them too.
+        images_dir = open_photos(str(images_dir), split_location(db_path)[1])
+    images_dir.check()
     if options.weights is not None:
         weights_identity(options.weights)  # a missing weights file fails before the CSV is read
     if options.engine == "ray":
@@ -506,7 +508,7 @@ def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, 
     """
     frame = state.frame
     position = {int(i): n for n, i in enumerate(frame["id"])}
-    problems, to_encode = _photos_to_encode(frame, position, csv_ids, images_dir, reporter)
+    problems, to_encode, refs = _photos_to_encode(frame, position, csv_ids, images_dir, reporter)
     previous = store.run
     encoder_record = dict(previous.encoder) if previous and previous.encoder else {}
     if not to_encode:
@@ -535,7 +537,7 @@ def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, 
                 store_vector(product_id, cached[0], cached[1], digest)
                 progress(1)
         if options.engine == "ray":
-            results = _encode_on_ray(store, frame, position, pending, encoder_record, options, progress)
+            results = _encode_on_ray(store, images_dir, refs, pending, encoder_record, options, progress)
         else:
             results = _encode_here(encoder, images_dir, pending, options, progress)
         for product_id, vector, thumbnail, reason in results:
@@ -550,36 +552,38 @@ def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, 
 
 
 def _photos_to_encode(
-    frame: pd.DataFrame, position: dict[int, int], csv_ids, images_dir: Path, reporter
-) -> tuple[list[ImageProblem], dict[int, str]]:
-    """The CSV's products whose photo is new or changed (id -> sha256 of the file), and the missing photos.
+    frame: pd.DataFrame, position: dict[int, int], csv_ids, images_dir: PhotoFolder | PhotoPrefix, reporter
+) -> tuple[list[ImageProblem], dict[int, str], dict[int, str]]:
+    """The CSV's products whose photo is new or changed (id -> sha256 of the file), the missing
+    photos, and where each photo to encode is (id -> path or key in `images_dir`).
 
-    Records each found photo's absolute path and size:mtime in `frame`, so an unchanged file is
-    not read again next time.
+    Records each found photo's location (absolute path or URI) and stat (size:mtime, or size:ETag)
+    in `frame`, so an unchanged file is not read again next time.
     """
     ids = [int(i) for i in csv_ids if int(i) in position]
     problems: list[ImageProblem] = []
     to_encode: dict[int, str] = {}
+    refs: dict[int, str] = {}
     with reporter.stage("checking photos", len(ids)) as progress:
         for product_id in ids:
             progress(1)
             n = position[product_id]
-            path = find_image(images_dir, product_id)
-            if path is None:
+            ref = images_dir.find(product_id)
+            if ref is None:
                 if not frame.at[n, "has_image"]:
                     problems.append(ImageProblem(product_id, f"no image file {product_id}.jpg in {images_dir}"))
                 continue  # a photo missing now but stored before: keep the stored one
-            stat = f"{path.stat().st_size}:{path.stat().st_mtime_ns}"
+            stat = images_dir.stat(ref)
             if frame.at[n, "has_image"] and frame.at[n, "image_stat"] == stat:
-                continue  # same size and mtime: the same bytes, without reading them
-            digest = file_sha256(path)
-            # absolute: `show` must point at the photo wherever it is run from
-            frame.at[n, "image_path"], frame.at[n, "image_stat"] = str(path.resolve()), stat
+                continue  # same size and mtime (or ETag): the same bytes, without reading them
+            digest = images_dir.sha256(ref)
+            frame.at[n, "image_path"], frame.at[n, "image_stat"] = images_dir.location(ref), stat
             if frame.at[n, "has_image"] and frame.at[n, "image_hash"] == digest:
                 continue
             to_encode[product_id] = digest
+            refs[product_id] = ref
 
-    return problems, to_encode
+    return problems, to_encode, refs
 
 
 def _encode_here(encoder, images_dir, ids, options, progress):
@@ -606,7 +610,7 @@ def _encode_here(encoder, images_dir, ids, options, progress):
     yield from failed
 
 
-def _encode_on_ray(store, frame, position, ids, encoder_record, options, progress):
+def _encode_on_ray(store, images_dir, refs, ids, encoder_record, options, progress):
     """The same results from a Ray Data pipeline: actors rebuild this database's encoder from its record."""
     from ingest.ray_engine import EncoderSpec, RayOptions, encode_on_ray
 
@@ -622,11 +626,11 @@ def _encode_on_ray(store, frame, position, ids, encoder_record, options, progres
         head=store.read_file(encoder_record["head_file"]),
         encoder_id=encoder_record["id"],
     )
-    photos = [(product_id, frame.at[position[product_id], "image_path"]) for product_id in ids]
+    photos = [(product_id, refs[product_id]) for product_id in ids]
     ray_options = RayOptions(
         address=options.ray_address, workers=options.ray_workers, batch_size=options.batch_size or RayOptions.batch_size
     )
-    return encode_on_ray(photos, spec, ray_options, progress)
+    return encode_on_ray(photos, spec, ray_options, progress, images=images_dir)
 
 
 def _build_encoder(store: Store, recorded: dict, options: IngestOptions):

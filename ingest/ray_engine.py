@@ -14,8 +14,9 @@ batch-inference pattern:
 
 Every actor rebuilds exactly the database's encoder (weights, seed, image size, and the head
 weights shipped as bytes) and checks its id, so Ray vectors equal the local engine's within float
-tolerance (tests/test_ray_engine.py). Photo paths must be readable by the workers: a folder on a
-local cluster or on a shared filesystem. Ray is an optional extra (`pip install 'catalog[ray]'`) and
+tolerance (tests/test_ray_engine.py). The workers read the photos themselves: from a folder (on a
+local cluster, or a shared filesystem every worker mounts) or from an object-store prefix
+(`--images s3://bucket/images`). Ray is an optional extra (`pip install 'catalog[ray]'`) and
 imported only here, only when `--engine ray` is asked for. Measurements and a projection to 10M
 products: docs/scaling.md.
 """
@@ -49,15 +50,24 @@ class EncoderSpec:
     encoder_id: str
 
 
-def decode_photos(batch: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
-    """Read and decode a batch of photos; an unusable one keeps its row with a reason and zero pixels."""
-    from ingest.images import ImageError, load_image
+def decode_photos(
+    batch: dict[str, np.ndarray], size: int, images: str, storage_options: dict[str, str], environment: dict[str, str]
+) -> dict[str, np.ndarray]:
+    """Read and decode a batch of photos; an unusable one keeps its row with a reason and zero pixels.
 
+    `images`: the folder or object-store prefix the photo paths/keys are relative to; `environment`:
+    the driver's object-store variables, for a worker that has none of its own."""
+    from ingest.images import ImageError, open_photos
+
+    for name, value in environment.items():
+        os.environ.setdefault(name, value)
+
+    source = open_photos(images, storage_options)
     pixels = np.zeros((len(batch["id"]), size, size, 3), np.uint8)
     thumbnails, reasons = [], []
-    for n, path in enumerate(batch["path"]):
+    for n, ref in enumerate(batch["path"]):
         try:
-            image = load_image(str(path), size)
+            image = source.load(str(ref), size)
             pixels[n] = image.pixels
             thumbnails.append(image.thumbnail)
             reasons.append("")
@@ -112,6 +122,19 @@ def require_ray():
     return ray
 
 
+def _store_environment(images) -> dict[str, str]:
+    """The driver's AWS_/GOOGLE_/AZURE_ variables when photos come from an object store: workers of a
+    local cluster started before them, or machines without their own credentials, read with these."""
+    if getattr(images, "storage", None) is None:
+        return {}
+    return {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "GOOGLE_", "AZURE_"))}
+
+
+def _storage_options(images) -> dict[str, str]:
+    storage = getattr(images, "storage", None)
+    return dict(storage.storage_options) if storage is not None else {}
+
+
 def connect(address: str | None):
     """The Ray module, connected: to `address`, to the cluster this process already joined, or a new local one."""
     ray = require_ray()
@@ -140,8 +163,14 @@ def encode_on_ray(
     spec: EncoderSpec,
     options: RayOptions = RayOptions(),
     progress: Callable[[int], None] | None = None,
+    images=None,
 ) -> Iterator[tuple[int, np.ndarray | None, bytes, str]]:
-    """(id, photo path) -> (id, vector or None, thumbnail, reason) as batches come back, in any order."""
+    """(id, photo path or key) -> (id, vector or None, thumbnail, reason) as batches come back, in any order.
+
+    `images`: where the paths/keys are (a PhotoFolder or PhotoPrefix, ingest/images.py); default:
+    absolute paths. Workers read the photos themselves: a folder must be mounted on every worker;
+    an object-store prefix is read with the same settings (credentials from the workers' environment
+    or the storage options)."""
     if not photos:
         return
     ray = connect(options.address)
@@ -161,10 +190,17 @@ def encode_on_ray(
     context.print_on_execution_start = False
     items = [{"id": int(product_id), "path": str(path)} for product_id, path in photos]
     dataset = (
-        ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // options.batch_size, 4 * workers)))
+        # About one encoder batch per block (so vectors stream back as batches finish), capped so a huge
+        # catalog does not become millions of tiny Ray tasks.
+        ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // options.batch_size, 64 * workers)))
         .map_batches(
             decode_photos,
-            fn_kwargs={"size": spec.image_size},
+            fn_kwargs={
+                "size": spec.image_size,
+                "images": str(images or "/"),
+                "storage_options": _storage_options(images),
+                "environment": _store_environment(images),
+            },
             batch_size=options.batch_size,
             batch_format="numpy",
             num_cpus=0.25,

@@ -246,8 +246,8 @@ def assert_readable(db: Path, expected) -> None:
     assert len(doc["results"]) == 3
 
 
-def assert_complete(db: Path, ids: set[int], with_photo: set[int]) -> None:
-    """Exactly these products, each once, with every vector it should have."""
+def assert_complete(db: Path | str, ids: set[int], with_photo: set[int]) -> None:
+    """Exactly these products, each once, with every vector it should have (a folder or an s3:// database)."""
     store = Store.open(db)
     rows = store.table("products").to_arrow().to_pylist()
     assert sorted(r["id"] for r in rows) == sorted(ids)  # no duplicates, nothing lost
@@ -259,29 +259,41 @@ def assert_complete(db: Path, ids: set[int], with_photo: set[int]) -> None:
     assert store.table("attributes").count_rows() == len(
         {r["key"] for r in store.table("attributes").to_arrow().to_pylist()}
     )
-    assert not (db / "checkpoints").exists()  # cleared after the commit
+    assert store.storage.keys("checkpoints") == []  # cleared after the commit
 
 
 # -- fixtures -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def catalog_files(tmp_path_factory, demo_catalog):
-    """base.csv (committed in the base database), all.csv (base + 20 new products), and the photos."""
-    folder = tmp_path_factory.mktemp("faults")
+def split_catalog(folder: Path, demo_catalog) -> dict:
+    """base.csv (the first BASE_ROWS demo rows), all.csv (base + 20 new products), their ids and photos."""
     rows = read_styles(demo_catalog.csv_path).rows
     base_csv, all_csv = folder / "base.csv", folder / "all.csv"
     rows.iloc[:BASE_ROWS].to_csv(base_csv, index=False)
     rows.to_csv(all_csv, index=False)
     ids = set(int(i) for i in rows["id"])
-    with_photo = {i for i in ids if (demo_catalog.images_dir / f"{i}.jpg").exists()}
+    return {
+        "base_csv": base_csv,
+        "all_csv": all_csv,
+        "images": demo_catalog.images_dir,
+        "ids": ids,
+        "base_ids": set(int(i) for i in rows["id"].iloc[:BASE_ROWS]),
+        "with_photo": {i for i in ids if (demo_catalog.images_dir / f"{i}.jpg").exists()},
+    }
+
+
+@pytest.fixture(scope="module")
+def catalog_files(tmp_path_factory, demo_catalog):
+    """split_catalog's files, and base-db: the base CSV committed (run 1)."""
+    folder = tmp_path_factory.mktemp("faults")
+    files = split_catalog(folder, demo_catalog)
     base_db = folder / "base-db"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
         run(
             "ingest",
             "--csv",
-            base_csv,
+            files["base_csv"],
             "--images",
             demo_catalog.images_dir,
             "--db",
@@ -290,15 +302,7 @@ def catalog_files(tmp_path_factory, demo_catalog):
             "--epochs",
             LINKER_EPOCHS,
         )
-    return {
-        "base_csv": base_csv,
-        "all_csv": all_csv,
-        "images": demo_catalog.images_dir,
-        "base_db": base_db,
-        "ids": ids,
-        "base_ids": set(int(i) for i in rows["id"].iloc[:BASE_ROWS]),
-        "with_photo": with_photo,
-    }
+    return {**files, "base_db": base_db}
 
 
 @pytest.fixture
@@ -519,7 +523,11 @@ def test_readers_see_one_consistent_version_while_an_ingest_writes(tmp_path, db,
 
 
 def test_two_ingests_at_once_one_proceeds_the_other_gets_a_clear_error(tmp_path, db, catalog_files):
-    files = catalog_files
+    two_ingests_at_once(tmp_path, db, catalog_files)
+
+
+def two_ingests_at_once(tmp_path: Path, db: Path | str, files: dict) -> None:
+    """Two ingests started together: one commits, the other exits 1 with the one-line lock error."""
     # Whoever takes the lock first holds it for a few seconds, so the other surely meets it.
     ingests = [
         Ingest(

@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 
-import numpy as np
 import obstore
 import pytest
 from obstore.store import from_url
@@ -28,10 +27,19 @@ from catalog.errors import CatalogError
 from catalog.lease import LeaseLock
 from catalog.storage import open_storage
 from catalog.store import Store
-from ingest.reader import read_styles
-from tests.conftest import FAST_INGEST, FakeEncoder
+from tests.conftest import FAKE_ENCODER, FAST_INGEST, FakeEncoder
 from tests.conftest import run_cli as run
-from tests.test_faults import BASE_ROWS, LINKER_EPOCHS, REPO, Ingest, assert_readable, snapshot
+from tests.test_faults import (
+    BASE_ROWS,
+    LINKER_EPOCHS,
+    REPO,
+    Ingest,
+    assert_complete,
+    assert_readable,
+    snapshot,
+    split_catalog,
+    two_ingests_at_once,
+)
 
 LEASE = 2.0  # seconds: a killed writer's lock is taken over after this (30 s by default)
 
@@ -44,20 +52,16 @@ def copy_prefix(source: str, target: str) -> None:
             obstore.put(dst, meta["path"], bytes(obstore.get(src, meta["path"]).bytes()))
 
 
+def upload_folder(folder, uri: str) -> None:
+    """Put every file of a local folder under an object-store prefix."""
+    store = from_url(uri)
+    for path in sorted(folder.iterdir()):
+        if path.is_file():
+            obstore.put(store, path.name, path.read_bytes())
+
+
 def checkpoint_keys(db: str) -> list[str]:
     return open_storage(db).keys("checkpoints")
-
-
-def assert_complete(db: str, ids: set[int], with_photo: set[int]) -> None:
-    """Exactly these products, each once, with every vector it should have; no checkpoints left."""
-    store = Store.open(db)
-    rows = store.table("products").to_arrow().to_pylist()
-    assert sorted(r["id"] for r in rows) == sorted(ids)
-    for row in rows:
-        assert np.linalg.norm(row["node_vector"]) > 0, row["id"]
-        if row["id"] in with_photo:
-            assert np.linalg.norm(row["image_vector"]) > 0 and np.linalg.norm(row["rec_vector"]) > 0, row["id"]
-    assert checkpoint_keys(db) == []
 
 
 @pytest.fixture
@@ -70,20 +74,7 @@ def fast_models(monkeypatch):
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory, demo_catalog):
-    folder = tmp_path_factory.mktemp("s3-files")
-    rows = read_styles(demo_catalog.csv_path).rows
-    base_csv, all_csv = folder / "base.csv", folder / "all.csv"
-    rows.iloc[:BASE_ROWS].to_csv(base_csv, index=False)
-    rows.to_csv(all_csv, index=False)
-    ids = {int(i) for i in rows["id"]}
-    return {
-        "base_csv": base_csv,
-        "all_csv": all_csv,
-        "images": demo_catalog.images_dir,
-        "ids": ids,
-        "base_ids": {int(i) for i in rows["id"].iloc[:BASE_ROWS]},
-        "with_photo": {i for i in ids if (demo_catalog.images_dir / f"{i}.jpg").exists()},
-    }
+    return split_catalog(tmp_path_factory.mktemp("s3-files"), demo_catalog)
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +154,107 @@ def _products_of_run(db: str, run_number: int) -> list[dict]:
     return table.to_arrow().sort_by("id").to_pylist()
 
 
+def test_serve_answers_from_s3_and_moves_to_a_new_run(db, files):
+    """`catalog serve --db s3://...` (a subprocess, settings from the environment), then an ingest commits."""
+    from tests.server_fixture import get_json, serving
+
+    product_id = min(files["base_ids"] & files["with_photo"])
+    with serving(db) as server:
+        status, info = get_json(server.url + "/api/info")
+        assert status == 200 and info["database"] == db and info["products"] == BASE_ROWS
+        status, similar = get_json(server.url + f"/api/similar/{product_id}?k=3")
+        assert status == 200 and len(similar["results"]) == 3
+        run(
+            "ingest",
+            "--csv",
+            files["all_csv"],
+            "--images",
+            files["images"],
+            "--db",
+            db,
+            *FAST_INGEST,
+            env={"CATALOG_ENCODER": FAKE_ENCODER},
+        )
+        deadline = time.monotonic() + 30
+        while get_json(server.url + "/api/info")[1]["products"] != len(files["ids"]):
+            assert time.monotonic() < deadline, "the server did not move to the new run"
+            time.sleep(0.3)
+
+
+def test_photos_from_an_object_store_prefix(s3_bucket, files, fast_models, tmp_path):
+    """--images s3://bucket/images: the same rows, hashes and vectors as from the folder; unchanged
+    photos are recognised by size and ETag and not read again."""
+    images = f"s3://{s3_bucket}/images"
+    upload_folder(files["images"], images)
+    from_folder = json.loads(
+        run(
+            "ingest",
+            "--csv",
+            files["base_csv"],
+            "--images",
+            files["images"],
+            "--db",
+            tmp_path / "folder-db",
+            "--json",
+            *FAST_INGEST,
+            "--epochs",
+            2,
+        ).stdout
+    )
+    from_store = json.loads(
+        run(
+            "ingest",
+            "--csv",
+            files["base_csv"],
+            "--images",
+            images,
+            "--db",
+            tmp_path / "store-db",
+            "--json",
+            *FAST_INGEST,
+            "--epochs",
+            2,
+        ).stdout
+    )
+    assert [p["id"] for p in from_store["image_problems"]] == [p["id"] for p in from_folder["image_problems"]]
+    assert from_store["summary"]["encoded"] == from_folder["summary"]["encoded"] > 90
+    mine = {r["id"]: r for r in Store.open(tmp_path / "folder-db").table("products").to_arrow().to_pylist()}
+    theirs = {r["id"]: r for r in Store.open(tmp_path / "store-db").table("products").to_arrow().to_pylist()}
+    assert mine.keys() == theirs.keys()
+    for product_id, row in theirs.items():
+        assert row["image_hash"] == mine[product_id]["image_hash"] and row["thumbnail"] == mine[product_id]["thumbnail"]
+        assert row["image_vector"] == mine[product_id]["image_vector"]
+        if row["has_image"]:
+            assert row["image_path"].startswith(images + "/")
+    fast_models.calls = 0
+    again = json.loads(
+        run(
+            "ingest",
+            "--csv",
+            files["base_csv"],
+            "--images",
+            images,
+            "--db",
+            tmp_path / "store-db",
+            "--json",
+            *FAST_INGEST,
+        ).stdout
+    )
+    assert again["run"] is None and fast_models.calls == 0
+    missing = run(
+        "ingest",
+        "--csv",
+        files["base_csv"],
+        "--images",
+        f"s3://{s3_bucket}/nothing",
+        "--db",
+        tmp_path / "other-db",
+        *FAST_INGEST,
+        ok=False,
+    )
+    assert missing.exit_code == 1 and "no photos under" in missing.output
+
+
 def test_storage_options_instead_of_the_environment(db, monkeypatch, s3_server):
     """Endpoint and credentials as --storage-option pairs (LanceDB's keys), no AWS_ variables set."""
     for name in s3_server.env:
@@ -237,25 +329,7 @@ def test_kill_leaves_previous_run_and_next_ingest_completes(stage, db, files, fa
 
 
 def test_two_ingests_at_once_one_proceeds_the_other_gets_a_clear_error(db, files, tmp_path):
-    ingests = [
-        Ingest(
-            tmp_path,
-            db,
-            files["all_csv"],
-            files["images"],
-            *FAST_INGEST,
-            pause_at="products",
-            seconds=4,
-            name=f"ingest{n}",
-        )
-        for n in range(2)
-    ]
-    codes = sorted(ingest.finish() for ingest in ingests)
-    assert codes == [0, 1], [i.stderr() for i in ingests]
-    loser = next(i for i in ingests if i.process.returncode == 1)
-    assert loser.stderr().strip().splitlines()[-1].startswith("Error: another process is writing to")
-    assert [r.run for r in Store.open(db).runs()] == [1, 2]
-    assert_complete(db, files["ids"], files["with_photo"])
+    two_ingests_at_once(tmp_path, db, files)
 
 
 def test_readers_see_one_consistent_version_while_an_ingest_writes(db, files, tmp_path):
