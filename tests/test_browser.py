@@ -136,7 +136,7 @@ def walk(driver, url: str, shots: list[Path], photo: Path, product_id: int) -> d
 
     # Arithmetic from the product: add a chip with the keyboard-usable builder; results update in place.
     tour.open(f"/arithmetic?id={product_id}")
-    before = [c.get_attribute("data-id") for c in tour.css("#results .spaces .card")]
+    before = [c.get_attribute("data-id") for c in tour.css("#results .grid > .card")]
     key = Select(tour.css("#add-key")[0])
     colour = next(o for o in key.options if o.get_attribute("value").startswith("baseColour="))
     key.select_by_value(colour.get_attribute("value"))
@@ -151,10 +151,10 @@ def walk(driver, url: str, shots: list[Path], photo: Path, product_id: int) -> d
         chip.get_attribute("data-key"),
         chip.find_element("css selector", "input.weight").get_attribute("value"),
     )
-    seen["arithmetic_changed"] = [c.get_attribute("data-id") for c in tour.css("#results .spaces .card")] != before
+    seen["arithmetic_changed"] = [c.get_attribute("data-id") for c in tour.css("#results .grid > .card")] != before
     seen["arithmetic_colour"] = colour.get_attribute("value").split("=", 1)[1]
     seen["arithmetic_colours"] = [
-        c.find_elements("css selector", "dd")[4].text for c in tour.css("#results .spaces .card")
+        c.find_elements("css selector", "dd")[4].text for c in tour.css("#results .grid > .card")
     ]
     tour.shot("arithmetic")
 
