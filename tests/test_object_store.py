@@ -164,6 +164,8 @@ def test_serve_answers_from_s3_and_moves_to_a_new_run(db, files):
         assert status == 200 and info["database"] == db and info["products"] == BASE_ROWS
         status, similar = get_json(server.url + f"/api/similar/{product_id}?k=3")
         assert status == 200 and len(similar["results"]) == 3
+        for path in (f"/product/{product_id}", "/catalog", f"/thumb/{product_id}.jpg", "/?page=2"):
+            assert server.get(path)[0] == 200, path  # the pages, and thumbnails read from the store
         run(
             "ingest",
             "--csv",

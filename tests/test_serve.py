@@ -360,27 +360,6 @@ def test_catalog_page_shows_the_last_evaluation(tmp_path, query_db):  # noqa: F8
         assert Image.open(io.BytesIO(png)).size == (1300, 500)
 
 
-def test_serves_a_database_on_s3(s3_bucket, query_db, server):  # noqa: F811
-    """`catalog serve --db s3://...` (moto's S3 server on loopback): the server opens the database
-    only through `Catalog`, so it reads an object store as the CLI does. The database is the shared
-    query database, uploaded file by file (an ingest into moto takes ~20 s)."""
-    from obstore.store import from_url
-
-    uri = f"s3://{s3_bucket}/served/db"
-    bucket = from_url(uri)
-    for path in query_db.path.rglob("*"):
-        if path.is_file():
-            bucket.put(path.relative_to(query_db.path).as_posix(), path.read_bytes())
-    with serving(uri) as remote:  # the subprocess inherits the AWS variables that s3_bucket set
-        status, page = get_json(remote.url + "/api/products?per_page=3")
-        assert status == 200 and page["total"] == 120
-        product = query_db.ids[0]
-        status, similar = get_json(remote.url + f"/api/similar/{product}?space=all&k=3")
-        assert status == 200 and similar == get_json(f"{server.url}/api/similar/{product}?space=all&k=3")[1]
-        for path in (f"/product/{product}", "/catalog", f"/thumb/{product}.jpg"):
-            assert remote.get(path)[0] == 200, path
-
-
 def test_arithmetic_page_from_a_photo(server, query_db):  # noqa: F811
     """The builder's "+ add" on a photo: the page answers with the chip and the photo's results."""
     body, headers = multipart(
