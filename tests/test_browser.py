@@ -49,7 +49,7 @@ def start_browser(profile: Path, width: int = 1280, height: int = 900):
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     # The Debian driver, named explicitly: Selenium would otherwise try to download one.
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
+    driver.set_page_load_timeout(120)
     return driver
 
 
@@ -67,7 +67,7 @@ class Tour:
         from selenium.common.exceptions import StaleElementReferenceException
 
         # Parts of a page are swapped in by script: an element found just before it is replaced is stale.
-        self.wait = WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,))
+        self.wait = WebDriverWait(driver, 90, ignored_exceptions=(StaleElementReferenceException,))
 
     def open(self, path: str) -> None:
         self.driver.get(self.url + path)
