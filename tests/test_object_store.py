@@ -52,6 +52,11 @@ def copy_prefix(source: str, target: str) -> None:
             obstore.put(dst, meta["path"], bytes(obstore.get(src, meta["path"]).bytes()))
 
 
+def ingest_json(csv, images, db, *more) -> dict:
+    """`catalog ingest ... --json` in-process with the fast test settings: its JSON document."""
+    return json.loads(run("ingest", "--csv", csv, "--images", images, "--db", db, "--json", *FAST_INGEST, *more).stdout)
+
+
 def upload_folder(folder, uri: str) -> None:
     """Put every file of a local folder under an object-store prefix."""
     store = from_url(uri)
@@ -188,36 +193,8 @@ def test_photos_from_an_object_store_prefix(s3_bucket, files, fast_models, tmp_p
     photos are recognised by size and ETag and not read again."""
     images = f"s3://{s3_bucket}/images"
     upload_folder(files["images"], images)
-    from_folder = json.loads(
-        run(
-            "ingest",
-            "--csv",
-            files["base_csv"],
-            "--images",
-            files["images"],
-            "--db",
-            tmp_path / "folder-db",
-            "--json",
-            *FAST_INGEST,
-            "--epochs",
-            2,
-        ).stdout
-    )
-    from_store = json.loads(
-        run(
-            "ingest",
-            "--csv",
-            files["base_csv"],
-            "--images",
-            images,
-            "--db",
-            tmp_path / "store-db",
-            "--json",
-            *FAST_INGEST,
-            "--epochs",
-            2,
-        ).stdout
-    )
+    from_folder = ingest_json(files["base_csv"], files["images"], tmp_path / "folder-db", "--epochs", 2)
+    from_store = ingest_json(files["base_csv"], images, tmp_path / "store-db", "--epochs", 2)
     assert [p["id"] for p in from_store["image_problems"]] == [p["id"] for p in from_folder["image_problems"]]
     assert from_store["summary"]["encoded"] == from_folder["summary"]["encoded"] > 90
     mine = {r["id"]: r for r in Store.open(tmp_path / "folder-db").table("products").to_arrow().to_pylist()}
@@ -229,19 +206,7 @@ def test_photos_from_an_object_store_prefix(s3_bucket, files, fast_models, tmp_p
         if row["has_image"]:
             assert row["image_path"].startswith(images + "/")
     fast_models.calls = 0
-    again = json.loads(
-        run(
-            "ingest",
-            "--csv",
-            files["base_csv"],
-            "--images",
-            images,
-            "--db",
-            tmp_path / "store-db",
-            "--json",
-            *FAST_INGEST,
-        ).stdout
-    )
+    again = ingest_json(files["base_csv"], images, tmp_path / "store-db")
     assert again["run"] is None and fast_models.calls == 0
     missing = run(
         "ingest",
@@ -308,21 +273,7 @@ def test_kill_leaves_previous_run_and_next_ingest_completes(stage, db, files, fa
     if stage == "encode":
         assert len(checkpoint_keys(db)) == 2
     time.sleep(max(0.0, killed + LEASE + 0.2 - time.monotonic()))
-    doc = json.loads(
-        run(
-            "ingest",
-            "--csv",
-            files["all_csv"],
-            "--images",
-            files["images"],
-            "--db",
-            db,
-            "--json",
-            *FAST_INGEST,
-            "--batch-size",
-            "4",
-        ).stdout
-    )
+    doc = ingest_json(files["all_csv"], files["images"], db, "--batch-size", "4")
     assert doc["run"] == 2 and doc["summary"]["products"] == len(files["ids"])
     assert_complete(db, files["ids"], files["with_photo"])
     new_photos = len(files["with_photo"] - files["base_ids"])
