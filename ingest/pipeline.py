@@ -204,7 +204,7 @@ class Products:
 def ingest(
     db_path: Path | str | DbLocation,
     csv_path: Path,
-    images_dir: Path,
+    images_dir: Path | str | PhotoFolder | PhotoPrefix,
     options: IngestOptions = IngestOptions(),
     reporter: Reporter = QuietReporter(),
     encoder: Encoder | None = None,
