@@ -370,3 +370,17 @@ def test_arithmetic_page_from_a_photo(server, query_db):  # noqa: F811
     text = page.decode()
     assert status == 200 and "photo upload +baseColour=Black×2" in text
     assert 'data-key="baseColour=Black"' in text and text.count('class="card"') == 4
+
+
+def test_pages_carry_a_content_security_policy(server):  # noqa: F811
+    """Only the server's own scripts run on its pages (the browser test checks the pages still work under it)."""
+    for path in ("/", "/photo", "/api/info"):
+        headers = server.get(path)[1]
+        assert headers["x-content-type-options"] == "nosniff"
+        assert (
+            "script-src 'self'" in headers["content-security-policy"]
+            and "frame-ancestors 'none'" in headers["content-security-policy"]
+        )
+    assert "content-security-policy" not in {
+        k.lower() for k in server.get("/api/docs")[1]
+    }  # Swagger UI comes from a CDN
