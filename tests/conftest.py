@@ -115,3 +115,16 @@ def ray_cluster():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield ray
     ray.shutdown()
+
+
+# Headless Chromium as the tests run it (tests/test_html.py, tests/test_browser.py): no sandbox (tests
+# run as root in CI), and nothing that reaches the network on its own (updates, sync, first-run pages).
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)

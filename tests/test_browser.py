@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import CHROMIUM_FLAGS
 from tests.query_fixture import query_db  # noqa: F401  (a fixture)
 from tests.server_fixture import server, serving  # noqa: F401  (server is a fixture)
 
@@ -34,13 +35,7 @@ def start_browser(profile: Path, width: int = 1280, height: int = 900):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
+        *CHROMIUM_FLAGS,
         "--disable-dev-shm-usage",
         f"--user-data-dir={profile}",
         f"--window-size={width},{height}",

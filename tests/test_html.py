@@ -13,6 +13,7 @@ from PIL import Image
 
 from catalog import html
 from catalog.search import Attribute, Query, Result, Term
+from tests.conftest import CHROMIUM_FLAGS
 from tests.query_fixture import EVIL_NAME, query_db, run  # noqa: F401  (query_db is a fixture)
 
 DATA_URI = re.compile(r'src="data:image/jpeg;base64,([A-Za-z0-9+/=]+)"')
@@ -110,13 +111,7 @@ def test_page_renders_in_headless_chromium(query_db, tmp_path):
     done = subprocess.run(
         [
             CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
+            *CHROMIUM_FLAGS,
             f"--user-data-dir={tmp_path / 'profile'}",
             f"--screenshot={shot}",
             "--window-size=1200,900",
