@@ -4,6 +4,7 @@
     python -m benchmarks.search --rows 1000000 --json
     python -m benchmarks.search --rows 1000000 --db /tmp/search-1m --nprobes 10 --json  # keep, reuse, sweep
     python -m benchmarks.search --rows 1000000 --db /tmp/search-1m --column image_vector --json
+    python -m benchmarks.search --rows 1000000 --tied --json   # node vectors shared per combination
 
 Builds a synthetic products table (styles from benchmarks.synthetic; vectors summed from one
 random vector per attribute value plus noise, the way node2vec places products near their
@@ -19,6 +20,11 @@ the exact top 10, by numpy brute force on the same vectors, that the search retu
 (what ensure_index did to the column); build_seconds (writing the table) and index_seconds
 (all indexes); and the baseline, numpy brute force per query on the same vectors
 (numpy_p50_ms), with ratio = p50_ms / numpy_p50_ms.
+
+`--tied` gives every product of one combination of attribute values the same node vector, as the
+graph space does (docs/graph-space.md), so `similar --space graph` meets ties and orders them by
+photo closeness (a second, filtered search when a tie straddles the k-th place). It then also
+reports similar_recall_at_10 against numpy's exact order by (score, photo closeness, id).
 """
 
 from __future__ import annotations
@@ -64,7 +70,7 @@ NOISE = 0.8
 SPACE_OF_COLUMN = {"node_vector": "graph", "image_vector": "image"}
 
 
-def synthetic_vectors(styles, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def synthetic_vectors(styles, seed: int = 0, tied: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Node (32-d) and image (128-d) vectors: the sum of one vector per attribute value, plus noise.
 
     Each value's vector depends only on (seed, column, value), so chunks generated separately
@@ -72,6 +78,12 @@ def synthetic_vectors(styles, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """
     rng = np.random.default_rng([seed, len(styles), int(styles["id"].iloc[0])])
     node = NOISE * rng.standard_normal((len(styles), NODE_DIM), dtype=np.float32)
+    if tied:  # the noise of a combination, not of a product: products of one combination tie exactly
+        keys = styles[list(ATTRIBUTE_COLUMNS)].astype(str).agg("\x1f".join, axis=1).to_numpy()
+        distinct, which = np.unique(keys, return_inverse=True)
+        noise = np.stack([np.random.default_rng([seed, zlib.crc32(key.encode())]).standard_normal(NODE_DIM)
+                          for key in distinct.tolist()]).astype(np.float32)
+        node = NOISE * noise[which.reshape(-1)]
     for column, weight in ATTRIBUTE_WEIGHTS.items():
         values, codes = np.unique(styles[column].to_numpy(dtype=object).astype(str), return_inverse=True)
         centres = np.stack(
@@ -87,13 +99,13 @@ def synthetic_vectors(styles, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return node, image
 
 
-def products_batches(rows: int, seed: int = 0):
+def products_batches(rows: int, seed: int = 0, tied: bool = False):
     """The synthetic products table in chunks of CHUNK_ROWS, with its vectors alongside."""
     for begin in range(0, rows, CHUNK_ROWS):
         size = min(CHUNK_ROWS, rows - begin)
         styles = synthetic_styles(size, seed=seed + begin)
         styles["id"] = np.arange(begin + 1, begin + size + 1, dtype=np.int64)
-        node, image = synthetic_vectors(styles, seed)
+        node, image = synthetic_vectors(styles, seed, tied)
         has_image = np.random.default_rng([seed, begin]).random(size) >= 0.01  # ~1% without a photo
         image[~has_image] = 0.0
         columns = {
@@ -129,10 +141,10 @@ def _index_all(store: Store, threshold: int) -> tuple[dict[str, str], float]:
     return {change.column: change.action for change in changes}, time.perf_counter() - started
 
 
-def open_or_build(folder: Path, rows: int, threshold: int) -> tuple[Path, dict[str, np.ndarray], dict]:
+def open_or_build(folder: Path, rows: int, threshold: int, tied: bool = False) -> tuple[Path, dict[str, np.ndarray], dict]:
     """`folder`/db with `rows` synthetic products, indexed, and their vectors; reused if already there."""
     path, arrays, recipe = folder / "db", folder / "vectors.npz", folder / "recipe.json"
-    wanted = json.dumps({"rows": rows, "noise": NOISE, "weights": ATTRIBUTE_WEIGHTS})
+    wanted = json.dumps({"rows": rows, "noise": NOISE, "weights": ATTRIBUTE_WEIGHTS, **({"tied": True} if tied else {})})
     reuse = arrays.exists() and recipe.exists() and recipe.read_text() == wanted
     build_seconds = None
     if not reuse:
@@ -141,7 +153,7 @@ def open_or_build(folder: Path, rows: int, threshold: int) -> tuple[Path, dict[s
         store, parts = Store(path), []
         started = time.perf_counter()
         with store.writer() as writer:
-            for table, vectors in products_batches(rows):
+            for table, vectors in products_batches(rows, tied=tied):
                 writer.products.add(table)
                 parts.append(vectors)
             writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={"rows": rows})
@@ -180,7 +192,18 @@ class Timings:
     recall: list[float] = field(default_factory=list)
 
 
-def measure(path: Path, vectors: dict[str, np.ndarray], column: str, queries: int, k: int) -> dict:
+def tied_exact_top(node: np.ndarray, image: np.ndarray, has_image: np.ndarray, query: int, k: int) -> np.ndarray:
+    """Row numbers of the exact top k by (graph score, photo closeness, then photo-less by id)."""
+    scores = node @ node[query]
+    scores[query] = -np.inf
+    kth = np.partition(-scores, k)[k - 1]
+    candidates = np.flatnonzero(-scores <= kth + 1e-6)
+    closeness = np.where(has_image[candidates], image[candidates] @ image[query], -np.inf)
+    order = np.lexsort((candidates, -closeness, -np.round(scores[candidates], 5)))
+    return candidates[order[:k]]
+
+
+def measure(path: Path, vectors: dict[str, np.ndarray], column: str, queries: int, k: int, tied: bool = False) -> dict:
     """Time nearest() and similar() on one warm Store, and the numpy baseline, on the same queries."""
     store = Store.open(path)
     searchable = vectors["has_image"] if column == "image_vector" else np.ones(len(vectors["has_image"]), bool)
@@ -191,6 +214,9 @@ def measure(path: Path, vectors: dict[str, np.ndarray], column: str, queries: in
         search.nearest(store, matrix[row], column, k, exclude=(int(row) + 1,))
 
     timings = Timings()
+    similar_recall = []
+    if tied:
+        image_unit = unit_rows(vectors["image_vector"])
     # One BLAS thread for the baseline: on 2 shared cores, threads spinning for a 1 ms product
     # only add waiting (LanceDB's own threads are untouched by this).
     with threadpool_limits(1):
@@ -202,8 +228,12 @@ def measure(path: Path, vectors: dict[str, np.ndarray], column: str, queries: in
             timings.cpu.append(time.process_time() - started_cpu)
 
             started = time.perf_counter()
-            search.similar(store, product_id, k, (SPACE_OF_COLUMN[column],))
+            _, similar = search.similar(store, product_id, k, (SPACE_OF_COLUMN[column],))
             timings.similar.append(time.perf_counter() - started)
+            if tied and column == "node_vector":
+                reference = tied_exact_top(unit, image_unit, vectors["has_image"], row, k) + 1
+                got = {r.id for r in similar["graph"]}
+                similar_recall.append(len(got & set(reference.tolist())) / k)
 
             started = time.perf_counter()
             exact = exact_top(unit, searchable, row, k)
@@ -221,6 +251,7 @@ def measure(path: Path, vectors: dict[str, np.ndarray], column: str, queries: in
         "numpy_p50_ms": numpy_p50,
         "ratio": round(p50 / numpy_p50, 2) if numpy_p50 else None,
         "queries": queries,
+        **({"similar_recall_at_10": round(float(np.mean(similar_recall)), 4)} if similar_recall else {}),
     }
 
 
@@ -243,6 +274,11 @@ def main(argv: list[str] | None = None) -> None:
         metavar="FOLDER",
         help="keep the database (FOLDER/db) and its vectors here, to reuse on the next run",
     )
+    parser.add_argument(
+        "--tied",
+        action="store_true",
+        help="one node vector per combination of attribute values (ties, as the graph space has)",
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
     if args.nprobes:
@@ -253,8 +289,8 @@ def main(argv: list[str] | None = None) -> None:
         scratch = tempfile.TemporaryDirectory(prefix="catalog-search-")
         args.db = Path(scratch.name)
     try:
-        db, vectors, built = open_or_build(args.db, args.rows, args.threshold)
-        timings = measure(db, vectors, args.column, args.queries, args.k)
+        db, vectors, built = open_or_build(args.db, args.rows, args.threshold, args.tied)
+        timings = measure(db, vectors, args.column, args.queries, args.k, args.tied)
     finally:
         if scratch is not None:
             scratch.cleanup()
@@ -262,6 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     result = {
         "rows": args.rows,
         "column": args.column,
+        "tied": args.tied,
         **timings,
         "index": "exact (flat scan)"
         if action in ("exact", "dropped")
