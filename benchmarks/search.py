@@ -81,8 +81,12 @@ def synthetic_vectors(styles, seed: int = 0, tied: bool = False) -> tuple[np.nda
     if tied:  # the noise of a combination, not of a product: products of one combination tie exactly
         keys = styles[list(ATTRIBUTE_COLUMNS)].astype(str).agg("\x1f".join, axis=1).to_numpy()
         distinct, which = np.unique(keys, return_inverse=True)
-        noise = np.stack([np.random.default_rng([seed, zlib.crc32(key.encode())]).standard_normal(NODE_DIM)
-                          for key in distinct.tolist()]).astype(np.float32)
+        noise = np.stack(
+            [
+                np.random.default_rng([seed, zlib.crc32(key.encode())]).standard_normal(NODE_DIM)
+                for key in distinct.tolist()
+            ]
+        ).astype(np.float32)
         node = NOISE * noise[which.reshape(-1)]
     for column, weight in ATTRIBUTE_WEIGHTS.items():
         values, codes = np.unique(styles[column].to_numpy(dtype=object).astype(str), return_inverse=True)
@@ -141,10 +145,14 @@ def _index_all(store: Store, threshold: int) -> tuple[dict[str, str], float]:
     return {change.column: change.action for change in changes}, time.perf_counter() - started
 
 
-def open_or_build(folder: Path, rows: int, threshold: int, tied: bool = False) -> tuple[Path, dict[str, np.ndarray], dict]:
+def open_or_build(
+    folder: Path, rows: int, threshold: int, tied: bool = False
+) -> tuple[Path, dict[str, np.ndarray], dict]:
     """`folder`/db with `rows` synthetic products, indexed, and their vectors; reused if already there."""
     path, arrays, recipe = folder / "db", folder / "vectors.npz", folder / "recipe.json"
-    wanted = json.dumps({"rows": rows, "noise": NOISE, "weights": ATTRIBUTE_WEIGHTS, **({"tied": True} if tied else {})})
+    wanted = json.dumps(
+        {"rows": rows, "noise": NOISE, "weights": ATTRIBUTE_WEIGHTS, **({"tied": True} if tied else {})}
+    )
     reuse = arrays.exists() and recipe.exists() and recipe.read_text() == wanted
     build_seconds = None
     if not reuse:
