@@ -105,8 +105,9 @@ def reporter(as_json: bool = False):
     "linker_kind",
     type=click.Choice(LINKER_CHOICES),
     default=None,
-    help="cosine: standardised inputs + cosine loss (measures best); paper: the paper's MSE recipe "
-    "[default: recorded, or cosine].",
+    help="attributes: per-column classifiers, photo placed among the catalog's combinations (measures best); "
+    "cosine: the paper's network, standardised inputs + cosine loss; paper: the paper's MSE recipe "
+    "[default: recorded, or attributes].",
 )
 @click.option(
     "--epochs", type=click.IntRange(1), default=None, help="Linker epochs at most [default: recorded, or 60]."

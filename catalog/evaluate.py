@@ -14,7 +14,9 @@ is encoded again), and the held-out photos are queried as if they were new:
   own node vector from its translated photo, over in-sample products;
 - arithmetic: held-out photo + one attribute value − the photo's own value of that column;
   "success" is the share of results carrying the added value (and so not the removed one), "kept"
-  the share of the query's other attribute values the results keep;
+  the share of the query's other attribute values the results keep; and the multi-term case
+  `photo + colour + subCategory − its own subCategory` over groups of 25 items per target, with
+  how many different products the results hold and the kept share per untouched column;
 - attribute inference: top-1 accuracy per column of reading attributes off a translated photo.
 
 The metric functions work on integer attribute codes (one column per attribute, -1 = empty cell),
@@ -52,7 +54,7 @@ from catalog.spaces import EVAL_SPACES
 from catalog.store import Store
 from catalog.vectors import cosine_top_k as cosine_knn
 from catalog.vectors import unit
-from ingest.graph import build_graph
+from ingest.graph import attribute_values, build_graph
 from ingest.graph_space import Node2VecParams, embed_graph, progress_total
 
 EVAL_FILE = "eval.json"
@@ -203,8 +205,9 @@ def _split(store: Store, options: EvalOptions) -> _Split:
     return _Split(catalog, codes, vocabularies, held, image_vectors)
 
 
-def _retrain(split: _Split, node2vec: Node2VecParams, linker_params: LinkerParams, reporter,
-             seconds: dict[str, float]) -> _Retrained:
+def _retrain(
+    split: _Split, node2vec: Node2VecParams, linker_params: LinkerParams, reporter, seconds: dict[str, float]
+) -> _Retrained:
     """node2vec and the linker on the in-sample products only, so nothing held out leaks in."""
     started = time.perf_counter()
     rows = split.catalog.loc[split.sample, ["id", *ATTRIBUTE_COLUMNS]].reset_index(drop=True)
@@ -213,14 +216,22 @@ def _retrain(split: _Split, node2vec: Node2VecParams, linker_params: LinkerParam
         space = embed_graph(graph, node2vec, progress=progress)
     seconds["node2vec"] = time.perf_counter() - started
     # build_graph keeps row order, so product vectors line up with `rows`.
-    attributes = [Attribute(key, *split_key(key), vector) for key, vector in zip(graph.attribute_keys, space.attribute_vectors)]
+    attributes = [
+        Attribute(key, *split_key(key), vector) for key, vector in zip(graph.attribute_keys, space.attribute_vectors)
+    ]
 
     started = time.perf_counter()
     import_keras()  # train_linker imports Keras; this first import keeps TensorFlow's start-up chatter off stderr
     has_image = split.sample_has_image
     sample_images = split.image_vectors[split.sample]
     with reporter.stage(f"linker ({linker_params.kind}) without held-out products", linker_params.epochs) as progress:
-        fit = train_linker(sample_images[has_image], space.product_vectors[has_image], linker_params, progress)
+        fit = train_linker(
+            sample_images[has_image],
+            space.product_vectors[has_image],
+            linker_params,
+            progress,
+            values=attribute_values(rows.loc[has_image]),
+        )
     seconds["linker"] = time.perf_counter() - started
     return _Retrained(space.product_vectors, attributes, fit.linker, fit.metrics)
 
@@ -248,18 +259,46 @@ def _measure(split: _Split, retrained: _Retrained, linker_params: LinkerParams, 
     ndcg["graph"] = ndcg_at_k(sample_codes[graph_queries], sample_codes, graph_neighbours, exclude=graph_queries)
 
     recall_queries = _subsample(with_image, options.max_queries, rng)
-    recall = own_vector_recall(retrained.linker.translate(sample_images[recall_queries]), node_vectors, recall_queries, k)
+    recall = own_vector_recall(
+        retrained.linker.translate(sample_images[recall_queries]), node_vectors, recall_queries, k
+    )
     metrics = retrained.linker_metrics
     linker = {
         "kind": linker_params.kind,
-        **{name: metrics[name] for name in ("val_mse", "val_mse_mean_predictor", "val_cosine", "train_cosine", "epochs")
-           if name in metrics},
+        **{
+            name: metrics[name]
+            for name in ("val_mse", "val_mse_mean_predictor", "val_cosine", "train_cosine", "epochs")
+            if name in metrics
+        },
         "recall_at_k": round(recall, 4),
         "recall_chance": round(k / len(node_vectors), 4),
     }
+    held_images = split.image_vectors[split.held]
+    pool_images = np.where(split.sample_has_image[:, None], sample_images, 0.0)  # photo-less products sort last in ties
     arithmetic = arithmetic_trials(
-        translated, held_codes, node_vectors, sample_codes, retrained.attributes, split.vocabularies, k,
-        options.arithmetic_trials, rng,
+        translated,
+        held_codes,
+        node_vectors,
+        sample_codes,
+        retrained.attributes,
+        split.vocabularies,
+        k,
+        options.arithmetic_trials,
+        rng,
+        held_images,
+        pool_images,
+    )
+    arithmetic["multi_term"] = multi_term_arithmetic(
+        translated,
+        held_codes,
+        node_vectors,
+        sample_codes,
+        retrained.attributes,
+        split.vocabularies,
+        k,
+        rng,
+        held_images,
+        pool_images,
     )
     inferred = infer_top1(translated, retrained.attributes, split.vocabularies)
     return {
@@ -367,23 +406,28 @@ def arithmetic_trials(
     k: int,
     trials: int,
     rng: np.random.Generator,
+    base_images: np.ndarray | None = None,
+    pool_images: np.ndarray | None = None,
 ) -> dict:
     """`item + value − item's value` of a baseColour or subCategory, for sampled items and values.
 
     Added values are drawn among those at least k pool products carry, so a perfect answer exists.
     Success: share of the k results carrying the added value. Kept: share of the item's other
     (non-empty) attribute values the results keep — for a category swap, the category columns
-    are not counted, since Shoes are never Topwear's articleType. `kept_without_arithmetic` is
-    the same share for the plain query, the ceiling arithmetic works under.
+    are not counted, since Shoes are never Topwear's articleType; `kept_by_column` splits it by
+    column. `kept_without_arithmetic` is the same share for the plain query, the ceiling
+    arithmetic works under. With `base_images`/`pool_images` (photo vectors), products that tie
+    are ordered by photo closeness, as search does (docs/graph-space.md).
     """
     by_key = {(a.column, a.value): a for a in attributes}
     per_column = {column: {"success": [], "kept": [], "kept_plain": []} for column in ARITHMETIC_COLUMNS}
+    kept_by_column: dict[str, list[float]] = {column: [] for column in ATTRIBUTE_COLUMNS}
     candidates = {}
     for column in ARITHMETIC_COLUMNS:
         c = ATTRIBUTE_COLUMNS.index(column)
         counts = np.bincount(pool_codes[:, c][pool_codes[:, c] >= 0], minlength=len(vocabularies[c]))
         candidates[column] = [code for code in np.flatnonzero(counts >= k) if (column, vocabularies[c][code]) in by_key]
-    pool_unit = unit(node_vectors)
+    ranker = _Ranker(node_vectors, pool_images)
     for _trial in range(trials if len(base_vectors) else 0):
         item = int(rng.integers(len(base_vectors)))
         column = ARITHMETIC_COLUMNS[int(rng.integers(len(ARITHMETIC_COLUMNS)))]
@@ -395,31 +439,168 @@ def arithmetic_trials(
             continue
         added_code = int(choices[int(rng.integers(len(choices)))])
         added = by_key[(column, vocabularies[c][added_code])]
-        query = compose(base_vectors[item], [Term(added, 1.0), Term(removed, -1.0)])
-        results = _top_k(pool_unit, query, k)
-        plain = _top_k(pool_unit, base_vectors[item], k)
+        tie = base_images[item] if base_images is not None else None
+        results = ranker.top(compose(base_vectors[item], [Term(added, 1.0), Term(removed, -1.0)]), k, tie)
+        plain = ranker.top(base_vectors[item], k, tie)
         others = [
-            o for o in range(len(ATTRIBUTE_COLUMNS))
-            if o != c and base_codes[item, o] >= 0
+            o
+            for o in range(len(ATTRIBUTE_COLUMNS))
+            if o != c
+            and base_codes[item, o] >= 0
             and not (column in CATEGORY_COLUMNS and ATTRIBUTE_COLUMNS[o] in CATEGORY_COLUMNS)
         ]
         stats = per_column[column]
         stats["success"].append(float((pool_codes[results, c] == added_code).mean()))
-        stats["kept"].append(float((pool_codes[results][:, others] == base_codes[item, others]).mean()) if others else np.nan)
-        stats["kept_plain"].append(float((pool_codes[plain][:, others] == base_codes[item, others]).mean()) if others else np.nan)
+        stats["kept"].append(
+            float((pool_codes[results][:, others] == base_codes[item, others]).mean()) if others else np.nan
+        )
+        stats["kept_plain"].append(
+            float((pool_codes[plain][:, others] == base_codes[item, others]).mean()) if others else np.nan
+        )
+        for o in others:
+            kept_by_column[ATTRIBUTE_COLUMNS[o]].append(float((pool_codes[results, o] == base_codes[item, o]).mean()))
 
     def summary(stats: dict) -> dict:
         n = len(stats["success"])
         mean = lambda xs: round(float(np.nanmean(xs)), 4) if n else float("nan")  # noqa: E731
-        return {"success": mean(stats["success"]), "kept": mean(stats["kept"]),
-                "kept_without_arithmetic": mean(stats["kept_plain"]), "trials": n}
+        return {
+            "success": mean(stats["success"]),
+            "kept": mean(stats["kept"]),
+            "kept_without_arithmetic": mean(stats["kept_plain"]),
+            "trials": n,
+        }
 
-    every = {name: sum((per_column[c][name] for c in ARITHMETIC_COLUMNS), []) for name in ("success", "kept", "kept_plain")}
-    return {**summary(every), "by_column": {column: summary(per_column[column]) for column in ARITHMETIC_COLUMNS}}
+    every = {
+        name: sum((per_column[c][name] for c in ARITHMETIC_COLUMNS), []) for name in ("success", "kept", "kept_plain")
+    }
+    return {
+        **summary(every),
+        "kept_by_column": {c: _mean(v) for c, v in kept_by_column.items() if v},
+        "by_column": {column: summary(per_column[column]) for column in ARITHMETIC_COLUMNS},
+    }
 
 
-def _top_k(pool_unit: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
-    scores = pool_unit @ unit(np.asarray(query)[None, :])[0]
+# The multi-term case: the paper's showcase (+Green +Shoes −Topwear) as a measurement.
+MULTI_ITEMS = 25  # items per target, as the showcase was judged: 25 items x 6 results
+MULTI_TARGETS = 8  # colour + subCategory targets sampled
+MULTI_MIN_PRODUCTS = 40  # targets carried by at least this many products when the catalog has any
+UNTOUCHED_COLUMNS = ("gender", "season", "year", "usage")  # what `+colour +subCategory` leaves alone
+
+
+def multi_term_arithmetic(
+    base_vectors: np.ndarray,
+    base_codes: np.ndarray,
+    node_vectors: np.ndarray,
+    pool_codes: np.ndarray,
+    attributes: list[Attribute],
+    vocabularies: list[list[str]],
+    k: int,
+    rng: np.random.Generator,
+    base_images: np.ndarray | None = None,
+    pool_images: np.ndarray | None = None,
+    items: int = MULTI_ITEMS,
+    targets: int = MULTI_TARGETS,
+) -> dict:
+    """`item + colour + subCategory − item's own subCategory` for groups of items sharing a target.
+
+    Targets are (colour, subCategory) pairs that at least MULTI_MIN_PRODUCTS pool products carry
+    (or, in a small catalog without such pairs, at least k), so that many different good answers
+    exist; each is queried from up to `items` items of another subCategory. Success: the share of
+    results carrying every added value. Distinct: different products among a target's items x k
+    results (one list for every item scores 1/items of the results). Kept: per untouched column
+    (gender, season, year, usage), the share of results with the item's value, beside the plain
+    query's share.
+    """
+    colour, sub = ATTRIBUTE_COLUMNS.index("baseColour"), ATTRIBUTE_COLUMNS.index("subCategory")
+    by_key = {(a.column, a.value): a for a in attributes}
+    known = (pool_codes[:, colour] >= 0) & (pool_codes[:, sub] >= 0)
+    pairs, counts = np.unique(pool_codes[known][:, [colour, sub]], axis=0, return_counts=True)
+    usable = [
+        (int(a), int(b), int(n))
+        for (a, b), n in zip(pairs, counts)
+        if ("baseColour", vocabularies[colour][a]) in by_key and ("subCategory", vocabularies[sub][b]) in by_key
+    ]
+    floor = MULTI_MIN_PRODUCTS if any(n >= MULTI_MIN_PRODUCTS for *_, n in usable) else k
+    usable = [pair for pair in usable if pair[2] >= floor]
+    ranker = _Ranker(node_vectors, pool_images)
+    success: list[float] = []
+    distinct: list[float] = []
+    carriers: list[int] = []
+    kept: dict[str, list[float]] = {column: [] for column in UNTOUCHED_COLUMNS}
+    kept_plain: dict[str, list[float]] = {column: [] for column in UNTOUCHED_COLUMNS}
+    untouched = [ATTRIBUTE_COLUMNS.index(column) for column in UNTOUCHED_COLUMNS]
+    if usable and len(base_vectors):
+        for index in rng.choice(len(usable), size=min(targets, len(usable)), replace=False):
+            add_colour, add_sub, carried = usable[int(index)]
+            eligible = np.flatnonzero((base_codes[:, sub] >= 0) & (base_codes[:, sub] != add_sub))
+            eligible = [i for i in eligible if ("subCategory", vocabularies[sub][base_codes[i, sub]]) in by_key]
+            if not eligible:
+                continue
+            chosen = rng.choice(eligible, size=min(items, len(eligible)), replace=False)
+            plus = [
+                by_key[("baseColour", vocabularies[colour][add_colour])],
+                by_key[("subCategory", vocabularies[sub][add_sub])],
+            ]
+            seen: set[int] = set()
+            for item in chosen:
+                minus = by_key[("subCategory", vocabularies[sub][base_codes[item, sub]])]
+                tie = base_images[item] if base_images is not None else None
+                results = ranker.top(
+                    compose(base_vectors[item], [Term(plus[0], 1.0), Term(plus[1], 1.0), Term(minus, -1.0)]), k, tie
+                )
+                plain = ranker.top(base_vectors[item], k, tie)
+                seen.update(int(r) for r in results)
+                success.append(
+                    float(((pool_codes[results, colour] == add_colour) & (pool_codes[results, sub] == add_sub)).mean())
+                )
+                for column, o in zip(UNTOUCHED_COLUMNS, untouched):
+                    if base_codes[item, o] >= 0:
+                        kept[column].append(float((pool_codes[results, o] == base_codes[item, o]).mean()))
+                        kept_plain[column].append(float((pool_codes[plain, o] == base_codes[item, o]).mean()))
+            distinct.append(len(seen) / (len(chosen) * k))
+            carriers.append(carried)
+    every_kept = [x for column in UNTOUCHED_COLUMNS for x in kept[column]]
+    every_plain = [x for column in UNTOUCHED_COLUMNS for x in kept_plain[column]]
+    return {
+        "success": _mean(success),
+        "distinct": _mean(distinct),  # share of results that are different products, per target
+        "distinct_per_150": round(_mean(distinct) * 150, 1) if distinct else float("nan"),  # 25 items x 6 results
+        "kept": _mean(every_kept),
+        "kept_without_arithmetic": _mean(every_plain),
+        "kept_by_column": {column: _mean(kept[column]) for column in UNTOUCHED_COLUMNS},
+        "kept_without_arithmetic_by_column": {column: _mean(kept_plain[column]) for column in UNTOUCHED_COLUMNS},
+        "targets": len(distinct),
+        "queries": len(success),
+        "products_per_target": _mean(carriers),
+    }
+
+
+def _mean(values) -> float:
+    return round(float(np.mean(values)), 4) if len(values) else float("nan")
+
+
+class _Ranker:
+    """Top k of a pool by cosine; ties (one attribute combination on the collapsed graph) ordered
+    by photo closeness to the query's photo, then photo-less products last, as search orders them."""
+
+    def __init__(self, node_vectors: np.ndarray, pool_images: np.ndarray | None):
+        self.pool = unit(node_vectors)
+        self.images = unit(pool_images) if pool_images is not None else None
+        self.photoless = (np.linalg.norm(pool_images, axis=1) == 0) if pool_images is not None else None
+
+    def top(self, query: np.ndarray, k: int, tie: np.ndarray | None = None) -> np.ndarray:
+        scores = self.pool @ unit(np.asarray(query)[None, :])[0]
+        if tie is None or self.images is None:
+            return _top_k_scores(scores, k)
+        kth = np.partition(-scores, k - 1)[k - 1]
+        candidates = np.flatnonzero(-scores <= kth + 1e-6)  # the top k and everything tied with the k-th
+        closeness = np.where(self.photoless[candidates], -np.inf, self.images[candidates] @ unit(tie[None, :])[0])
+        rounded = np.round(scores[candidates] / 1e-6)  # cosines within float noise are one tie
+        order = np.lexsort((candidates, -closeness, -rounded))[:k]
+        return candidates[order]
+
+
+def _top_k_scores(scores: np.ndarray, k: int) -> np.ndarray:
     top = np.argpartition(-scores, k - 1)[:k]
     return top[np.argsort(-scores[top], kind="stable")]
 

@@ -72,6 +72,16 @@ def _cell_strings(values: pd.Series) -> np.ndarray:
     return out
 
 
+def attribute_values(rows: pd.DataFrame, columns: Sequence[str] = ATTRIBUTE_COLUMNS) -> np.ndarray:
+    """The rows' attribute cells as an object array (rows x columns) of stripped strings, "" when empty:
+    what the graph links a product to, and what the `attributes` linker learns to read off a photo."""
+    return (
+        np.stack([_cell_strings(rows[column]) for column in columns], axis=1)
+        if len(rows)
+        else np.empty((0, len(columns)), object)
+    )
+
+
 def build_graph(rows: pd.DataFrame, columns: Sequence[str] = ATTRIBUTE_COLUMNS) -> ProductGraph:
     """Build the product–attribute graph from a styles table (one row per product, column `id`).
 

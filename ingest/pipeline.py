@@ -40,7 +40,7 @@ from catalog.linker import Linker, LinkerParams, linker_warning, train_linker
 from catalog.storage import DbLocation
 from catalog.store import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
 from ingest.checkpoints import EncodeCheckpoints
-from ingest.graph import build_graph
+from ingest.graph import attribute_values, build_graph
 from ingest.graph_space import Node2VecParams, embed_graph
 from ingest.images import PhotoFolder, PhotoPrefix, load_images, open_photos
 from ingest.placement import attribute_degrees, place_attributes, place_products
@@ -695,7 +695,13 @@ def _train_spaces(store: Store, state: Products, options: IngestOptions, reporte
     if has_image.sum() >= 2:
         image_vectors = state.vectors["image_vector"][has_image]
         with reporter.stage("linker", options.linker.epochs) as progress:
-            fit = train_linker(image_vectors, state.vectors["node_vector"][has_image], options.linker, progress)
+            fit = train_linker(
+                image_vectors,
+                state.vectors["node_vector"][has_image],
+                options.linker,
+                progress,
+                values=attribute_values(frame.loc[has_image]),
+            )
         state.vectors["rec_vector"][has_image] = fit.linker.translate(image_vectors)
         linker_file = store.save_model("linker", fit.linker.to_bytes(), ".npz")
         linker_record = {**options.linker.to_dict(), "file": linker_file, "metrics": fit.metrics}

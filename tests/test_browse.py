@@ -159,7 +159,7 @@ def test_info(query_db):
     assert doc["products"] == len(everyone) and doc["with_image"] == sum(r["has_image"] for r in everyone)
     assert doc["node_source"] == {"walks": len(everyone), "inferred": 0}
     assert doc["encoder"]["id"].startswith("fake/random") and doc["encoder"]["image_size"] == 64
-    assert doc["node2vec"]["num_walks"] == 10 and doc["linker"]["kind"] == "cosine"
+    assert doc["node2vec"]["num_walks"] == 10 and doc["linker"]["kind"] == "attributes"
     assert "val_cosine" in doc["linker"]["metrics"]
     assert doc["run"]["run"] == 1 and doc["run"]["runs"] == 1
     assert doc["versions"]["lancedb"] and doc["versions"]["schema"] >= 1

@@ -115,7 +115,9 @@ def _designed_space(reps: int):
     catalog = pd.DataFrame(combos, columns=list(ATTRIBUTE_COLUMNS))
     codes, vocabularies = attribute_codes(catalog)
     index = {key: n for n, key in enumerate(keys)}
-    vectors = np.stack([sum(basis[index[(c, row[c])]] for c in ATTRIBUTE_COLUMNS) for row in catalog.to_dict("records")])
+    vectors = np.stack(
+        [sum(basis[index[(c, row[c])]] for c in ATTRIBUTE_COLUMNS) for row in catalog.to_dict("records")]
+    )
     return codes, vocabularies, vectors.astype(np.float32), attributes
 
 
@@ -123,8 +125,9 @@ def test_arithmetic_on_a_designed_space_succeeds_and_keeps_everything_else():
     k = 5
     codes, vocabularies, vectors, attributes = _designed_space(reps=k)
     items = np.arange(18)  # one of each combination, queried as new photos with their exact vectors
-    result = arithmetic_trials(vectors[items], codes[items], vectors, codes, attributes, vocabularies, k, 60,
-                               np.random.default_rng(0))
+    result = arithmetic_trials(
+        vectors[items], codes[items], vectors, codes, attributes, vocabularies, k, 60, np.random.default_rng(0)
+    )
     assert result["trials"] == 60
     assert result["success"] == 1.0 and result["kept"] == 1.0 and result["kept_without_arithmetic"] == 1.0
     assert {c: s["trials"] for c, s in result["by_column"].items()}.keys() == {"baseColour", "subCategory"}
@@ -133,8 +136,9 @@ def test_arithmetic_on_a_designed_space_succeeds_and_keeps_everything_else():
     colour = ATTRIBUTE_COLUMNS.index("baseColour")
     wrong = codes.copy()
     wrong[:, colour] = (wrong[:, colour] + 1) % 3
-    broken = arithmetic_trials(vectors[items], codes[items], vectors, wrong, attributes, vocabularies, k, 60,
-                               np.random.default_rng(0))
+    broken = arithmetic_trials(
+        vectors[items], codes[items], vectors, wrong, attributes, vocabularies, k, 60, np.random.default_rng(0)
+    )
     assert broken["by_column"]["baseColour"]["success"] < 0.5
 
 
@@ -171,8 +175,13 @@ def test_held_out_products_never_reach_graph_or_linker_training(db, monkeypatch)
     monkeypatch.setattr(evaluate_module, "build_graph", spy_build_graph)
     monkeypatch.setattr(evaluate_module, "train_linker", spy_train_linker)
     store = Store.open(db)
-    options = EvalOptions(holdout=0.2, seed=5, arithmetic_trials=10, node2vec_overrides={"num_walks": 5, "walk_length": 8},
-                          linker_overrides={"epochs": 3})
+    options = EvalOptions(
+        holdout=0.2,
+        seed=5,
+        arithmetic_trials=10,
+        node2vec_overrides={"num_walks": 5, "walk_length": 8},
+        linker_overrides={"epochs": 3},
+    )
     result = evaluate(store, options)
 
     products = store.table("products").to_arrow().to_pandas()

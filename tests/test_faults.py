@@ -119,7 +119,7 @@ ingest.graph_space._train_word2vec = before("word2vec", ingest.graph_space._trai
 original_train_linker = ingest.pipeline.train_linker
 
 
-def train_linker(x, y, params, progress):
+def train_linker(x, y, params, progress, **kwargs):
     epochs = []
 
     def counted(n=1):
@@ -128,7 +128,7 @@ def train_linker(x, y, params, progress):
         if len(epochs) == 2:
             reached("linker")
 
-    return original_train_linker(x, y, params, counted)
+    return original_train_linker(x, y, params, counted, **kwargs)
 
 
 ingest.pipeline.train_linker = train_linker

@@ -1,0 +1,71 @@
+"""The linkers: the `attributes` linker on photos whose features show some attributes and not others."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from catalog.errors import CatalogError
+from catalog.linker import Linker, LinkerParams, train_linker
+
+COLOURS, SUBS, GENDERS = ["Red", "Green", "Blue"], ["Topwear", "Shoes", "Bags"], ["Men", "Women"]
+
+
+def _catalog(reps: int, seed: int):
+    """Products of every colour x subCategory x gender, 8 columns (the other five constant, one of them
+    empty). A photo's features show colour and subCategory (with noise), never gender; a node vector
+    is the sum of orthonormal vectors of its values, so each combination has its own direction."""
+    rng = np.random.default_rng(seed)
+    combos = list(itertools.product(COLOURS, SUBS, GENDERS)) * reps
+    values = np.array([[g, "Apparel", s, "Type", c, "Summer", "2012", ""] for c, s, g in combos], dtype=object)
+    features = np.zeros((len(combos), 16), np.float32)
+    for n, (c, s, _) in enumerate(combos):
+        features[n, COLOURS.index(c)] = 3.0
+        features[n, 3 + SUBS.index(s)] = 3.0
+    features += rng.normal(scale=1.0, size=features.shape).astype(np.float32) + 5.0  # unscaled, like the backbone's
+    keys = sorted({(c, v) for row in values for c, v in enumerate(row) if v})
+    basis = {key: vector for key, vector in zip(keys, np.eye(len(keys), dtype=np.float32))}
+    nodes = np.stack([sum(basis[(c, v)] for c, v in enumerate(row) if v) for row in values]).astype(np.float32)
+    return features, nodes, values
+
+
+def _nearest_rows(translated: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    unit = lambda v: v / np.linalg.norm(v, axis=1, keepdims=True)  # noqa: E731
+    return np.argmax(unit(translated) @ unit(nodes).T, axis=1)
+
+
+def test_attributes_linker_lands_on_the_combinations_a_photo_shows():
+    x, y, values = _catalog(reps=15, seed=0)
+    fit = train_linker(x, y, LinkerParams(kind="attributes"), values=values)
+    assert fit.linker.kind == "attributes" and fit.metrics["combinations"] == 18
+    new_x, _, new_values = _catalog(reps=3, seed=1)  # new photos of the same kinds of product
+    translated = fit.linker.translate(new_x)
+    assert translated.shape == (len(new_x), y.shape[1]) and translated.dtype == np.float32
+    found = values[_nearest_rows(translated, y)]
+    assert (found[:, 4] == new_values[:, 4]).mean() > 0.9  # colour, shown
+    assert (found[:, 2] == new_values[:, 2]).mean() > 0.9  # subCategory, shown
+    assert 0.2 < (found[:, 0] == new_values[:, 0]).mean() < 0.8  # gender is not in the photo: a guess
+
+    # Shuffled photos: the same training finds nothing (the check can fail).
+    shuffled = train_linker(
+        x[np.random.default_rng(2).permutation(len(x))], y, LinkerParams(kind="attributes"), values=values
+    )
+    found = values[_nearest_rows(shuffled.linker.translate(new_x), y)]
+    assert (found[:, 4] == new_values[:, 4]).mean() < 0.6
+
+
+def test_attributes_linker_round_trips_through_its_file(tmp_path):
+    x, y, values = _catalog(reps=4, seed=0)
+    linker = train_linker(x, y, LinkerParams(kind="attributes"), values=values).linker
+    loaded = Linker.load(linker.save(tmp_path))
+    assert loaded.kind == "attributes" and len(loaded.heads) == 8
+    assert np.array_equal(loaded.translate(x), linker.translate(x))
+    assert linker.translate(x[:0]).shape == (0, y.shape[1])
+
+
+def test_attributes_linker_needs_the_values():
+    x, y, _ = _catalog(reps=1, seed=0)
+    with pytest.raises(CatalogError, match="attribute values"):
+        train_linker(x, y, LinkerParams(kind="attributes"))
