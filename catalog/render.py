@@ -552,6 +552,27 @@ def print_evaluation(doc: dict) -> None:
     )
     out.print(table)
 
+    multi = arithmetic.get("multi_term")
+    if multi and multi.get("queries"):
+        out.print(
+            f"[bold]arithmetic, several terms[/bold]: photo + colour + subCategory − its own subCategory, "
+            f"{multi['queries']} queries over {multi['targets']} targets (~{_number(multi['products_per_target'], 0)} "
+            f"products carry each): every added value in {_number(multi['success'])} of results; "
+            f"{_number(multi['distinct'])} of results are different products ({_number(multi['distinct_per_150'], 0)} "
+            "per 25 items × 6)"
+        )
+        table = Table(title="kept: share of results with the photo's own value of an untouched column", title_justify="left")
+        table.add_column("column")
+        table.add_column("+colour +sub −own sub", justify="right")
+        table.add_column("without arithmetic", justify="right")
+        table.add_column("+value −own value", justify="right")
+        for column, value in multi["kept_by_column"].items():
+            table.add_row(column, _number(value), _number(multi["kept_without_arithmetic_by_column"].get(column)),
+                          _number(arithmetic.get("kept_by_column", {}).get(column)))
+        table.add_section()
+        table.add_row("all", _number(multi["kept"]), _number(multi["kept_without_arithmetic"]), "")
+        out.print(table)
+
     table = Table(title="attribute inference from held-out photos", title_justify="left")
     table.add_column("column")
     table.add_column("top-1 accuracy", justify="right")
@@ -561,5 +582,5 @@ def print_evaluation(doc: dict) -> None:
     out.print(table)
 
 
-def _number(value) -> str:
-    return "–" if value is None else f"{value:.3f}"
+def _number(value, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"

@@ -18,6 +18,7 @@ from catalog.evaluate import (
     arithmetic_trials,
     attribute_codes,
     cosine_knn,
+    multi_term_arithmetic,
     evaluate,
     holdout_mask,
     infer_top1,
@@ -142,6 +143,32 @@ def test_arithmetic_on_a_designed_space_succeeds_and_keeps_everything_else():
     assert broken["by_column"]["baseColour"]["success"] < 0.5
 
 
+def test_multi_term_arithmetic_on_a_designed_space():
+    k = 5
+    codes, vocabularies, vectors, attributes = _designed_space(reps=10)  # each combination 10 times
+    items = np.arange(18)
+    args = (vectors[items], codes[items], vectors, codes, attributes, vocabularies, k)
+    result = multi_term_arithmetic(*args, np.random.default_rng(0))
+    assert result["queries"] > 0 and result["success"] == 1.0  # colour and subCategory both arrive
+    assert result["kept_by_column"]["gender"] == 1.0 and result["kept"] == 1.0
+    assert result["products_per_target"] == 20  # (colour, subCategory) pairs: 2 genders x 10 twins
+    # Twins tie; unordered, every item of one gender gets the same 5. Ordered by photo closeness,
+    # items with different photos get different twins: more distinct products, same success.
+    rng = np.random.default_rng(1)
+    photos = rng.normal(size=(len(vectors), 8))
+    by_photo = multi_term_arithmetic(*args, np.random.default_rng(0), photos[items], photos)
+    assert by_photo["success"] == 1.0 and by_photo["distinct"] > result["distinct"]
+    assert by_photo["distinct_per_150"] == pytest.approx(by_photo["distinct"] * 150, abs=0.1)
+
+    # Mislabelled colours in the pool: the added colour no longer arrives, and the metric sees it.
+    colour = ATTRIBUTE_COLUMNS.index("baseColour")
+    wrong = codes.copy()
+    wrong[:, colour] = (wrong[:, colour] + 1) % 3
+    broken = multi_term_arithmetic(vectors[items], codes[items], vectors, wrong, attributes, vocabularies, k,
+                                   np.random.default_rng(0))
+    assert broken["success"] < 0.5
+
+
 def test_inference_reads_each_products_own_values():
     codes, vocabularies, vectors, attributes = _designed_space(reps=1)
     assert (infer_top1(vectors, attributes, vocabularies) == codes).all()
@@ -211,14 +238,18 @@ def test_eval_json_document_and_saved_run(db):
     # The graph space is built from the attributes it is scored on: far above random picks.
     assert doc["precision"]["graph"]["masterCategory"] > doc["precision"]["random"]["masterCategory"] + 0.2
     assert {"val_mse", "val_cosine", "recall_at_k", "kind"} <= set(doc["linker"])
-    assert {"success", "kept", "trials"} <= set(doc["arithmetic"]) and doc["arithmetic"]["trials"] > 0
+    assert {"success", "kept", "trials", "kept_by_column"} <= set(doc["arithmetic"]) and doc["arithmetic"]["trials"] > 0
+    multi = doc["arithmetic"]["multi_term"]
+    assert multi["queries"] > 0 and 0 <= multi["success"] <= 1 and 0 < multi["distinct"] <= 1
+    assert set(multi["kept_by_column"]) == {"gender", "season", "year", "usage"}
     assert set(doc["inference"]) == set(ATTRIBUTE_COLUMNS)
     assert json.loads((db / EVAL_FILE).read_text()) == doc
 
 
 def test_eval_table_and_paper_linker(db):
-    out = run("eval", "--db", db, "--linker", "paper", "-k", "6", *QUICK)
+    out = run("eval", "--db", db, "--linker", "paper", "-k", "6", "--holdout", "0.3", *QUICK)
     assert "precision@6" in out.stdout and "nDCG@6" in out.stdout and "linker (paper)" in out.stdout
+    assert "arithmetic, several terms" in out.stdout and "kept: share of results" in out.stdout
     saved = json.loads((db / EVAL_FILE).read_text())
     assert saved["linker"]["kind"] == "paper" and saved["settings"]["linker"]["kind"] == "paper"
     assert saved["settings"]["node2vec"]["num_walks"] == 20  # the override, not the recorded value
