@@ -289,12 +289,15 @@ class Catalog:
         where: str | None = None,
         k: int = 6,
         weights: str | None = None,
+        replace: bool = True,
     ) -> SearchResults:
         """Search the graph space from a photo or from products, with attribute arithmetic.
 
         `plus`/`minus`: words (`"green,shoes"`, `["green", "shoes"]`), `column=value` keys, an
         optional `:weight` suffix, or a `{word: weight}` mapping. Every vector is L2-normalised
-        before it is weighted and summed (README, "query").
+        before it is weighted and summed (README, "query"). With `replace` (the default) an added
+        value replaces the item's own value of its column, which is subtracted unless `minus`
+        already names a value of that column (`search.replacing`).
 
             >>> Catalog("db").query(ids=[1163], plus="green,shoes", minus="topwear", k=3).ids  # doctest: +SKIP
         """
@@ -323,6 +326,8 @@ class Catalog:
         else:
             base, items = search.base_vector(store, product_ids)
             tie = search.photo_vector(store, product_ids)  # orders products that tie (docs/graph-space.md)
+        if replace:
+            terms = search.replacing(base, terms, attributes, items)
         vector = search.compose(base, terms)
         if view.snapshot is not None:
             results = {"rec": view.snapshot.nearest(vector, "node_vector", k, tuple(product_ids), mask, tie_vector=tie)}
@@ -424,6 +429,7 @@ class Catalog:
         q: float | None = None,
         epochs: int | None = None,
         trials: int = 200,
+        replace: bool = True,
         save: bool = True,
         reporter: Reporter | None = None,
     ) -> Evaluation:
@@ -441,6 +447,7 @@ class Catalog:
             holdout=holdout,
             seed=seed,
             arithmetic_trials=trials,
+            replace_own=replace,
             node2vec_overrides={"num_walks": walks, "walk_length": walk_length, "p": p, "q": q},
             linker_overrides={"kind": linker, "epochs": epochs},
         )

@@ -237,6 +237,11 @@ def similar(product_id, k, space, where, html_path, db, as_json, as_csv):
 @click.option("--plus", multiple=True, help="Attributes to add, comma-separated, optional weight: green:2,shoes.")
 @click.option("--minus", multiple=True, help="Attributes to subtract, comma-separated, optional weight.")
 @click.option(
+    "--add-only",
+    is_flag=True,
+    help="Only add --plus values (the paper's sum); by default each replaces the item's own value of its column.",
+)
+@click.option(
     "--weights", default=None, help="Backbone weights for --image (default: what the database was built with)."
 )
 @k_option(6)
@@ -245,7 +250,7 @@ def similar(product_id, k, space, where, html_path, db, as_json, as_csv):
 @db_option
 @json_option
 @csv_option
-def query(image_path, product_ids, plus, minus, weights, k, where, html_path, db, as_json, as_csv):
+def query(image_path, product_ids, plus, minus, add_only, weights, k, where, html_path, db, as_json, as_csv):
     """Search the graph space from a photo or products, with weighted attribute arithmetic.
 
     Every vector is L2-normalised before it is weighted and summed, so the item counts as much
@@ -262,7 +267,16 @@ def query(image_path, product_ids, plus, minus, weights, k, where, html_path, db
         raise click.UsageError("give either --image FILE or one or more --id ID")
     check_formats(as_json, as_csv, html_path)
     catalog = open_catalog(db)
-    found = catalog.query(image=image_path, ids=product_ids, plus=plus, minus=minus, where=where, k=k, weights=weights)
+    found = catalog.query(
+        image=image_path,
+        ids=product_ids,
+        plus=plus,
+        minus=minus,
+        where=where,
+        k=k,
+        weights=weights,
+        replace=not add_only,
+    )
     emit_results(catalog, found, as_json=as_json, as_csv=as_csv, html_path=html_path)
 
 

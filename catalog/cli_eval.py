@@ -37,9 +37,14 @@ from catalog.columns import ATTRIBUTE_COLUMNS
 @click.option("-q", "q", type=float, default=None, help="node2vec in-out parameter (default: as recorded).")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Linker epochs at most (default: as recorded).")
 @click.option("--trials", type=click.IntRange(0), default=200, show_default=True, help="Arithmetic queries to sample.")
+@click.option(
+    "--add-only",
+    is_flag=True,
+    help="Arithmetic only adds values, as `query --add-only` (default: an added value replaces the photo's own).",
+)
 @db_option
 @json_option
-def eval_command(holdout, seed, k, linker_kind, num_walks, walk_length, p, q, epochs, trials, db, as_json):
+def eval_command(holdout, seed, k, linker_kind, num_walks, walk_length, p, q, epochs, trials, add_only, db, as_json):
     """Measure recommendation quality on held-out photos, without leaks.
 
     Holds out a share of the products with photos, rebuilds the graph space and the linker on the
@@ -66,6 +71,7 @@ def eval_command(holdout, seed, k, linker_kind, num_walks, walk_length, p, q, ep
         q=q,
         epochs=epochs,
         trials=trials,
+        replace=not add_only,
         reporter=reporter(as_json),
     )
     if result.save_error:  # a read-only database still gets its numbers printed

@@ -49,7 +49,7 @@ from catalog.metrics import (  # noqa: F401  (re-exported: the metrics eval repo
     random_neighbours,
     relevance,
 )
-from catalog.search import Attribute, Term, compose, infer_attributes
+from catalog.search import Attribute, Term, compose, infer_attributes, replacing
 from catalog.spaces import EVAL_SPACES
 from catalog.store import Store
 from catalog.vectors import cosine_top_k as cosine_knn
@@ -76,6 +76,7 @@ class EvalOptions:
     node2vec_overrides: dict = field(default_factory=dict)
     linker_overrides: dict = field(default_factory=dict)
     arithmetic_trials: int = 200
+    replace_own: bool = True  # an added value replaces the photo's own value of its column, as `catalog query` does
     max_queries: int = 2000  # cap for in-sample query sets (graph reference, linker recall)
 
 
@@ -187,6 +188,7 @@ def evaluate(store: Store, options: EvalOptions = EvalOptions(), reporter=None) 
             "run": run.run,
             "node2vec": node2vec.to_dict(),
             "linker": linker_params.to_dict(),
+            "arithmetic_replaces_own_value": options.replace_own,
         },
         seconds={name: round(value, 2) for name, value in seconds.items()},
         held_out_ids=split.catalog.loc[split.held, "id"].astype(int).tolist(),
@@ -287,6 +289,7 @@ def _measure(split: _Split, retrained: _Retrained, linker_params: LinkerParams, 
         rng,
         held_images,
         pool_images,
+        replace_own=options.replace_own,
     )
     arithmetic["multi_term"] = multi_term_arithmetic(
         translated,
@@ -299,6 +302,7 @@ def _measure(split: _Split, retrained: _Retrained, linker_params: LinkerParams, 
         rng,
         held_images,
         pool_images,
+        replace_own=options.replace_own,
     )
     inferred = infer_top1(translated, retrained.attributes, split.vocabularies)
     return {
@@ -408,6 +412,7 @@ def arithmetic_trials(
     rng: np.random.Generator,
     base_images: np.ndarray | None = None,
     pool_images: np.ndarray | None = None,
+    replace_own: bool = True,
 ) -> dict:
     """`item + value − item's value` of a baseColour or subCategory, for sampled items and values.
 
@@ -440,7 +445,10 @@ def arithmetic_trials(
         added_code = int(choices[int(rng.integers(len(choices)))])
         added = by_key[(column, vocabularies[c][added_code])]
         tie = base_images[item] if base_images is not None else None
-        results = ranker.top(compose(base_vectors[item], [Term(added, 1.0), Term(removed, -1.0)]), k, tie)
+        terms = [Term(added, 1.0), Term(removed, -1.0)]
+        if replace_own:
+            terms = replacing(base_vectors[item], terms, attributes)
+        results = ranker.top(compose(base_vectors[item], terms), k, tie)
         plain = ranker.top(base_vectors[item], k, tie)
         others = [
             o
@@ -500,6 +508,7 @@ def multi_term_arithmetic(
     pool_images: np.ndarray | None = None,
     items: int = MULTI_ITEMS,
     targets: int = MULTI_TARGETS,
+    replace_own: bool = True,
 ) -> dict:
     """`item + colour + subCategory − item's own subCategory` for groups of items sharing a target.
 
@@ -545,9 +554,10 @@ def multi_term_arithmetic(
             for item in chosen:
                 minus = by_key[("subCategory", vocabularies[sub][base_codes[item, sub]])]
                 tie = base_images[item] if base_images is not None else None
-                results = ranker.top(
-                    compose(base_vectors[item], [Term(plus[0], 1.0), Term(plus[1], 1.0), Term(minus, -1.0)]), k, tie
-                )
+                terms = [Term(plus[0], 1.0), Term(plus[1], 1.0), Term(minus, -1.0)]
+                if replace_own:  # the colour's own value goes too (the subCategory's is already subtracted)
+                    terms = replacing(base_vectors[item], terms, attributes)
+                results = ranker.top(compose(base_vectors[item], terms), k, tie)
                 plain = ranker.top(base_vectors[item], k, tie)
                 seen.update(int(r) for r in results)
                 success.append(

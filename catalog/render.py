@@ -561,14 +561,20 @@ def print_evaluation(doc: dict) -> None:
             f"{_number(multi['distinct'])} of results are different products ({_number(multi['distinct_per_150'], 0)} "
             "per 25 items × 6)"
         )
-        table = Table(title="kept: share of results with the photo's own value of an untouched column", title_justify="left")
+        table = Table(
+            title="kept: share of results with the photo's own value of an untouched column", title_justify="left"
+        )
         table.add_column("column")
         table.add_column("+colour +sub −own sub", justify="right")
         table.add_column("without arithmetic", justify="right")
         table.add_column("+value −own value", justify="right")
         for column, value in multi["kept_by_column"].items():
-            table.add_row(column, _number(value), _number(multi["kept_without_arithmetic_by_column"].get(column)),
-                          _number(arithmetic.get("kept_by_column", {}).get(column)))
+            table.add_row(
+                column,
+                _number(value),
+                _number(multi["kept_without_arithmetic_by_column"].get(column)),
+                _number(arithmetic.get("kept_by_column", {}).get(column)),
+            )
         table.add_section()
         table.add_row("all", _number(multi["kept"]), _number(multi["kept_without_arithmetic"]), "")
         out.print(table)

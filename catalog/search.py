@@ -274,6 +274,35 @@ def infer_attributes(vector: np.ndarray, attributes: list[Attribute], top: int =
     return inferred
 
 
+def replacing(base: np.ndarray, terms: list[Term], attributes: list[Attribute], items: list[dict] = ()) -> list[Term]:
+    """`terms` plus, for each added value whose column has no subtracted value, the item's own value
+    of that column subtracted with the same weight: `+green` on a black shirt means green instead
+    of black, not black and green.
+
+    The own value is the items' catalog value when they all share one, otherwise the value whose
+    vector is closest to `base` (what `catalog infer` reads off a photo). Measured by `catalog eval`
+    (docs/quality.md): with the item's value left in, `+colour +subCategory −own subCategory`
+    returned fewer different products (38 against 42 per 25 items x 6 on the demo catalog).
+    """
+    replaced = {t.attribute.column for t in terms if t.weight < 0}
+    added = {t.attribute.key for t in terms if t.weight > 0}
+    extra = []
+    for term in terms:
+        column = term.attribute.column
+        if term.weight <= 0 or column in replaced:
+            continue
+        replaced.add(column)
+        candidates = [a for a in attributes if a.column == column]
+        values = {item.get(column) for item in items}
+        if len(values) == 1 and None not in values and "" not in values:
+            own = next((a for a in candidates if a.value == next(iter(values))), None)
+        else:
+            own = max(candidates, key=lambda a: float(_unit(a.vector) @ _unit(np.asarray(base, np.float32))), default=None)
+        if own is not None and own.key not in added:
+            extra.append(Term(own, -term.weight))
+    return [*terms, *extra]
+
+
 def compose(base: np.ndarray, terms: list[Term]) -> np.ndarray:
     """base + sum(weight * attribute), every vector L2-normalised first.
 

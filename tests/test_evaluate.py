@@ -18,10 +18,10 @@ from catalog.evaluate import (
     arithmetic_trials,
     attribute_codes,
     cosine_knn,
-    multi_term_arithmetic,
     evaluate,
     holdout_mask,
     infer_top1,
+    multi_term_arithmetic,
     ndcg_at_k,
     own_vector_recall,
     precision_at_k,
@@ -164,8 +164,9 @@ def test_multi_term_arithmetic_on_a_designed_space():
     colour = ATTRIBUTE_COLUMNS.index("baseColour")
     wrong = codes.copy()
     wrong[:, colour] = (wrong[:, colour] + 1) % 3
-    broken = multi_term_arithmetic(vectors[items], codes[items], vectors, wrong, attributes, vocabularies, k,
-                                   np.random.default_rng(0))
+    broken = multi_term_arithmetic(
+        vectors[items], codes[items], vectors, wrong, attributes, vocabularies, k, np.random.default_rng(0)
+    )
     assert broken["success"] < 0.5
 
 

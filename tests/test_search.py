@@ -111,7 +111,9 @@ def test_query_where_and_weights(query_db):
     doc = json.loads(run("query", "--id", product_id, "--plus", "black:2", "--where", "masterCategory = 'Footwear'",
                          "-k", 5, "--db", query_db.path, "--json").stdout)
     assert len(doc["results"]) == 5 and all(r["masterCategory"] == "Footwear" for r in doc["results"])
-    assert doc["terms"] == [{"attribute": "baseColour=Black", "weight": 2.0}]
+    # Black replaces the item's own colour (subtracted with the same weight) unless it is black already.
+    assert doc["terms"][0] == {"attribute": "baseColour=Black", "weight": 2.0} and len(doc["terms"]) <= 2
+    assert all(t["attribute"].startswith("baseColour=") and t["weight"] == -2.0 for t in doc["terms"][1:])
     assert doc["where"] == "masterCategory = 'Footwear'"
 
 
@@ -339,3 +341,29 @@ def test_ties_in_the_graph_space_are_ordered_by_photo_closeness(twins_db):
             if sa == sb and table[a]["has_image"] and table[b]["has_image"]:  # within a tie: photo order
                 assert float(unit(table[a]["image_vector"]) @ unit(table[query]["image_vector"])) >= \
                     float(unit(table[b]["image_vector"]) @ unit(table[query]["image_vector"])) - 1e-6
+
+
+def test_replacing_subtracts_the_items_own_value_of_an_added_column():
+    from catalog.search import Attribute, Term, replacing
+
+    def attribute(key, vector):
+        column, value = key.split("=", 1)
+        return Attribute(key, column, value, np.asarray(vector, dtype=np.float32))
+
+    black, green = attribute("baseColour=Black", [1, 0, 0]), attribute("baseColour=Green", [0, 1, 0])
+    shoes, topwear = attribute("subCategory=Shoes", [0, 0, 1]), attribute("subCategory=Topwear", [1, 1, 0])
+    attributes = [black, green, shoes, topwear]
+    photo = np.array([0.9, 0.1, 0.0])  # reads as black
+    terms = replacing(photo, [Term(green, 1.0), Term(shoes, 2.0), Term(topwear, -1.0)], attributes)
+    # Green replaces the photo's black (same weight); Shoes already has Topwear subtracted by hand.
+    assert [(t.attribute.key, t.weight) for t in terms] == [
+        ("baseColour=Green", 1.0),
+        ("subCategory=Shoes", 2.0),
+        ("subCategory=Topwear", -1.0),
+        ("baseColour=Black", -1.0),
+    ]
+    # A catalog item's own value comes from its row, whatever its vector reads as.
+    terms = replacing(photo, [Term(black, 1.0)], attributes, items=[{"baseColour": "Green"}])
+    assert [(t.attribute.key, t.weight) for t in terms] == [("baseColour=Black", 1.0), ("baseColour=Green", -1.0)]
+    # Adding the value the item already has subtracts nothing.
+    assert len(replacing(photo, [Term(black, 1.0)], attributes)) == 1
