@@ -298,7 +298,7 @@ def _measure(split: _Split, retrained: _Retrained, linker_params: LinkerParams, 
         sample_codes,
         retrained.attributes,
         split.vocabularies,
-        k,
+        MULTI_RESULTS,
         rng,
         held_images,
         pool_images,
@@ -490,6 +490,7 @@ def arithmetic_trials(
 
 # The multi-term case: the paper's showcase (+Green +Shoes −Topwear) as a measurement.
 MULTI_ITEMS = 25  # items per target, as the showcase was judged: 25 items x 6 results
+MULTI_RESULTS = 6  # results per query, whatever -k: the paper's appendix shows 6
 MULTI_TARGETS = 8  # colour + subCategory targets sampled
 MULTI_MIN_PRODUCTS = 40  # targets carried by at least this many products when the catalog has any
 UNTOUCHED_COLUMNS = ("gender", "season", "year", "usage")  # what `+colour +subCategory` leaves alone
@@ -531,6 +532,7 @@ def multi_term_arithmetic(
     ]
     floor = MULTI_MIN_PRODUCTS if any(n >= MULTI_MIN_PRODUCTS for *_, n in usable) else k
     usable = [pair for pair in usable if pair[2] >= floor]
+    k = min(k, len(pool_codes))
     ranker = _Ranker(node_vectors, pool_images)
     success: list[float] = []
     distinct: list[float] = []
