@@ -13,8 +13,9 @@ record means:
   them; missing trailing optional fields are empty; any other field count is a Reject;
 - values are stripped, control characters removed, MISSING_MARKERS become "", `2011.0` years
   become `2011`; ids are non-negative whole numbers and the last row of a repeated id wins;
-- a quote left open is detected when it swallows lines that start like rows, so those rows
-  still land.
+- a quote left open is detected when it swallows lines that start like rows (read with and
+  without their own quotes), so those lines are read again on their own and land or are
+  rejected with their own line number.
 """
 
 from __future__ import annotations
@@ -199,10 +200,10 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str] | None,
         yield start, fields, tape.drain()
 
 
-def _split(line: str, delimiter: str) -> list[str] | None:
+def _split(line: str, delimiter: str, quoting: int = csv.QUOTE_MINIMAL) -> list[str] | None:
     """One physical line parsed on its own; None when a field is over the csv size limit."""
     try:
-        return next(csv.reader([line], delimiter=delimiter), [])
+        return next(csv.reader([line], delimiter=delimiter, quoting=quoting), [])
     except csv.Error:
         return None
 
@@ -309,7 +310,7 @@ class _Header:
             return []
         outcome = self.row(fields) if fields is not None else Reject(None, None, _TOO_LONG)
         alone = [_split(line, self.delimiter) for line in lines] if len(lines) > 1 else []
-        if not any(map(self._starts_like_row, alone[1:])):
+        if not any(map(self._starts_like_row, lines[1:], alone[1:])):
             return [(start, outcome)]
         last = start + len(lines) - 1
         unclosed = f"a quoted field opened here is not closed before line {last}"
@@ -321,7 +322,15 @@ class _Header:
                 result.append((start + offset, self.row(line_fields)))
         return result
 
-    def _starts_like_row(self, fields: list[str] | None) -> bool:
+    def _starts_like_row(self, line: str, fields: list[str] | None) -> bool:
+        """Whether a continuation line, read on its own (`fields`) or with its quotes taken as
+        plain characters, looks like a data row. The second reading is needed because a quote
+        in the line may be the one that closed the open quote: read alone, that quote opens a
+        new field that runs to the end of the line and hides the columns after it, and the row
+        would vanish inside the name of the row that left its quote open."""
+        return self._looks_like_row(fields) or self._looks_like_row(_split(line, self.delimiter, csv.QUOTE_NONE))
+
+    def _looks_like_row(self, fields: list[str] | None) -> bool:
         """A whole-number id in the id column and every required column present (the id may be
         the last column, so "more fields after the id" is not the test)."""
         index = self.positions[ID_COLUMN]

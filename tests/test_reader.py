@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from catalog.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
@@ -216,6 +216,25 @@ def test_an_unclosed_quote_running_to_the_end_is_reported(tmp_path):
     assert [r.line for r in table.rejects] == [3]
 
 
+def test_a_quote_that_closes_an_unclosed_one_does_not_hide_its_row(tmp_path):
+    # Line 3 leaves a quote open and line 4's stray quote closes it, so the csv module reads
+    # lines 3-4 as one record. Read alone, line 4's quote opens a field that eats its last
+    # columns; the line must still be re-read and reported, not vanish inside line 3's name.
+    text = lines(
+        HEADER,
+        SHIRT,
+        '2,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,"Shirt without end',
+        '3,Men,Apparel,Topwear,Shirts,Blue,"Fall,2011,Casual,x',
+        JEANS,
+    )
+    table = read_styles(write(tmp_path, text))
+    assert table.rows["id"].tolist() == [15970, 39386]
+    assert table.rejects == [
+        Reject(3, "2", "a quoted field opened here is not closed before line 4"),
+        Reject(4, "3", "expected 10 fields, found 7"),
+    ]
+
+
 def test_a_field_beyond_the_csv_size_limit_is_one_reject(tmp_path):
     huge = "x" * (csv.field_size_limit() + 10)
     text = lines(HEADER, SHIRT, f'1,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,"{huge}"', JEANS)
@@ -419,6 +438,8 @@ def test_rows_written_by_csv_writer_come_back_identical(tmp_path, rows):
 
 @PROPERTY_SETTINGS
 @given(rows=table_rows(messy_text), writer_rows=st.booleans())
+# Row 3's quote closes the one row 2 left open; read alone, row 3 lacked columns and vanished.
+@example(rows=[[""] * 9, [""] * 8 + ['"'], [""] * 6 + ['"', "", ""]], writer_rows=False)
 def test_every_written_row_lands_or_is_rejected(tmp_path, rows, writer_rows):
     data, ids = csv_bytes(rows, writer_rows)
     try:
