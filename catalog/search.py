@@ -158,7 +158,7 @@ def nearest(
 
 
 TIE_TOLERANCE = 1e-6  # cosine distances this close are one tie (equal vectors, float rounding aside)
-PHOTOLESS_TIES = 100_000  # photo-less twins read to pick the lowest ids (more than any real combination holds)
+MAX_TIE = 100_000  # tied rows read to order them (more products than any real combination holds)
 
 
 def _search(store: Store, vector, column: str, limit: int, filters: list[str], where: str | None,
@@ -188,26 +188,20 @@ def _break_ties(store: Store, rows: list[dict], k: int, vector: np.ndarray, tie_
     taken = sum(len(g) for g in groups[:-1])
     if taken >= k:  # the last group is only the lookahead row
         groups = groups[:-1]
-    elif len(rows) > k:  # the tie at the k-th place continues past it: fetch its closest photos
+    elif len(rows) > k:  # the tie at the k-th place continues past it: fetch the whole tie
         last = groups[-1]
-        combination = " AND ".join(f"{c} = {_sql_text(last[0][c])}" for c in ATTRIBUTE_COLUMNS)
+        distance = float(last[0]["_distance"])
         better = [int(r["id"]) for g in groups[:-1] for r in g]
-        more = [*filters, f"({combination})", "has_image = true"]
-        if better:
-            more.append(f"id NOT IN ({', '.join(map(str, better))})")
-        candidates = _search(store, tie_vector, "image_vector", k - taken, more, where,
-                             [*DISPLAY_COLUMNS, "has_image", "image_vector", "node_vector"])
-        # Same values almost always means the same vector; a product placed apart is not in the tie.
-        score = 1.0 - float(last[0]["_distance"])
-        tied = [dict(r, _distance=last[0]["_distance"]) for r in candidates
-                if abs(float(_unit(np.asarray(r["node_vector"], np.float32)) @ _unit(vector)) - score) <= 1e-5]
-        if len(tied) < k - taken:
-            # Too few twins with a photo: the rest are photo-less twins, lowest ids first.
-            plain = [*filters, f"({combination})", "has_image = false"]
-            table = store.table("products").search().where(" AND ".join(plain))
-            rows = table.select([*DISPLAY_COLUMNS, "has_image", "image_vector", "node_vector"]).limit(PHOTOLESS_TIES).to_list()
-            tied += [dict(r, _distance=last[0]["_distance"]) for r in rows
-                     if abs(float(_unit(np.asarray(r["node_vector"], np.float32)) @ _unit(vector)) - score) <= 1e-5]
+        more = [*filters, f"id NOT IN ({', '.join(map(str, better))})"] if better else list(filters)
+        # Equal vectors are at one distance from the query (and in one IVF partition), so a range
+        # query on the same column returns the tied rows and nothing else: one indexed search,
+        # where filtering by the combination's 8 values would scan every row.
+        search = store.table("products").search(np.asarray(vector, np.float32), vector_column_name="node_vector")
+        search = search.metric("cosine").distance_range(distance - TIE_TOLERANCE, distance + TIE_TOLERANCE)
+        search = tune_query(search.select([*DISPLAY_COLUMNS, "has_image", "image_vector"]).limit(MAX_TIE))
+        if more:
+            search = search.where(" AND ".join(more), prefilter=True)
+        tied = [dict(r, _distance=last[0]["_distance"]) for r in search.to_list()]
         known = {int(r["id"]) for r in tied}
         groups[-1] = tied + [r for r in last if int(r["id"]) not in known]
     ordered = []
@@ -220,10 +214,6 @@ def _tie_key(row: dict, tie_vector: np.ndarray) -> tuple:
     if not row["has_image"]:
         return (1, 0.0, int(row["id"]))
     return (0, -float(_unit(np.asarray(row["image_vector"], np.float32)) @ _unit(tie_vector)), int(row["id"]))
-
-
-def _sql_text(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] = ("rec",),
