@@ -26,6 +26,7 @@ from catalog.index import tune_query
 from catalog.keys import sql_ids
 from catalog.spaces import SPACE_COLUMNS
 from catalog.store import Store
+from catalog.vectors import photo_closeness
 from catalog.vectors import unit as _unit
 from catalog.words import (  # noqa: F401  (re-exported: search is where callers look for them)
     COLUMN_ALIASES,
@@ -208,8 +209,7 @@ def _break_ties(store: Store, rows: list[dict], k: int, vector: np.ndarray, tie_
         has_image = table.column("has_image").to_numpy(zero_copy_only=False).astype(bool)
         images = table.column("image_vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
         images = np.asarray(images, np.float32).reshape(len(ids), -1)
-        norms = np.linalg.norm(images, axis=1)
-        closeness = np.where(has_image, images @ _unit(tie_vector) / np.where(norms > 0, norms, 1.0), 0.0)
+        closeness = photo_closeness(images, has_image, tie_vector)
         best = np.lexsort((ids, -closeness, ~has_image))[: k - taken]
         tied = [dict(r, _distance=last[0]["_distance"]) for r in table.take(best).to_pylist()]
         known = {int(r["id"]) for r in tied}

@@ -30,7 +30,7 @@ from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, NAME_COLUMN, att
 from catalog.errors import CatalogError, NotFound
 from catalog.results import ProductPage
 from catalog.search import SPACES, TIE_TOLERANCE, Attribute, Result, check_where, load_attributes
-from catalog.vectors import unit
+from catalog.vectors import photo_closeness, unit
 
 VECTOR_COLUMNS = ("image_vector", "node_vector", "rec_vector")
 FILTER_CACHE = 64
@@ -145,7 +145,7 @@ class Snapshot:
         by_score = candidates[np.argsort(-scores[candidates], kind="stable")]
         values = scores[by_score]
         group = np.concatenate([[0], np.cumsum(np.diff(values) < -TIE_TOLERANCE)])
-        closeness = np.where(self.has_image[by_score], self.vectors["image_vector"][by_score] @ unit(tie_vector), 0.0)
+        closeness = photo_closeness(self.vectors["image_vector"][by_score], self.has_image[by_score], tie_vector)
         order = np.lexsort((self.ids[by_score], -closeness, ~self.has_image[by_score], group))[:k]
         return by_score[order], values[order]
 

@@ -18,6 +18,15 @@ def unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), MIN_NORM)
 
 
+def photo_closeness(images: np.ndarray, has_image: np.ndarray, towards: np.ndarray) -> np.ndarray:
+    """Cosine of each row's photo vector to `towards`, 0 for rows without a photo.
+
+    The second key of the tie order (docs/graph-space.md): products of one attribute combination
+    score the same in the graph space, so the one whose photo is closest to the query's comes first.
+    """
+    return np.where(has_image, unit(images) @ unit(towards), 0.0)
+
+
 def cosine_top_k(queries: np.ndarray, pool: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.ndarray:
     """Indices (queries x k) of the k most cosine-similar pool rows, best first (exact).
 
