@@ -10,7 +10,9 @@ Ties: the graph space is trained per combination of attribute values, so every p
 combination holds the same node vector and scores the same in `graph`, `rec` and arithmetic
 results. Tied products are ordered by how close their photo is to the query's photo (cosine of
 image vectors), then products without a photo by id; a tie that straddles the k-th place is
-filled with the combination's products whose photos are closest (docs/graph-space.md).
+filled with the combination's products whose photos are closest (docs/graph-space.md). A query
+without a photo orders ties by a zero photo vector: every closeness is 0, so ties go by id
+(photos first), the same order in LanceDB and in the in-memory snapshot, instead of the index's.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS
+from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, IMAGE_DIM
 from catalog.errors import CatalogError, NotFound
 from catalog.filters import FILTER_COLUMNS, check_where, filter_message  # noqa: F401  (re-exported)
 from catalog.index import tune_query
@@ -39,6 +41,10 @@ from catalog.words import (  # noqa: F401  (re-exported: search is where callers
 )
 
 SPACES = SPACE_COLUMNS  # space -> (column holding the query vector, column searched)
+# The tie vector of a query without a photo: closeness 0 to every product, so ties go by id with
+# photos first. Leaving such ties unordered returned an arbitrary k of a straddling tie (whatever
+# the IVF index met first), which differed from the snapshot's order (benchmarks/README.md).
+NO_PHOTO = np.zeros(IMAGE_DIM, np.float32)
 
 
 @dataclass(frozen=True)
@@ -110,12 +116,12 @@ def base_vector(store: Store, product_ids: list[int]) -> tuple[np.ndarray, list[
     return np.mean(vectors, axis=0), [{c: r[c] for c in DISPLAY_COLUMNS} for r in rows]
 
 
-def photo_vector(store: Store, product_ids: list[int]) -> np.ndarray | None:
+def photo_vector(store: Store, product_ids: list[int]) -> np.ndarray:
     """The image vector that orders ties for these products: the mean of their unit image
-    vectors (those with a photo), or None when none has a photo."""
+    vectors (those with a photo), or NO_PHOTO when none has a photo (ties then go by id)."""
     rows = get_products(store, product_ids, ["has_image", "image_vector"])
     vectors = [_unit(np.asarray(r["image_vector"], dtype=np.float32)) for r in rows if r["has_image"]]
-    return np.mean(vectors, axis=0) if vectors else None
+    return np.mean(vectors, axis=0) if vectors else NO_PHOTO
 
 
 def thumbnails(store: Store, product_ids: list[int]) -> dict[int, bytes]:
@@ -137,9 +143,10 @@ def nearest(
 ) -> list[Result]:
     """Cosine top-k over one vector column, filtered inside the search so k results come back.
 
-    With `tie_vector` (the query's image vector), products that score the same (one combination
-    of attribute values in the graph space) are ordered by the cosine of their image vector with
-    it, and a tie at the k-th place is filled with the closest photos of that combination.
+    With `tie_vector` (the query's image vector, NO_PHOTO for a query without one), products that
+    score the same (one combination of attribute values in the graph space) are ordered by the
+    cosine of their image vector with it, and a tie at the k-th place is filled with the closest
+    photos of that combination. Without it (None) ties keep the index's order.
     """
     filters = [f"id NOT IN ({sql_ids(exclude)})"] if exclude else []
     if column == "image_vector":
@@ -244,7 +251,7 @@ def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] =
             if skip_missing:
                 continue
             raise CatalogError(f"product {product_id} has no image, so it has no {space} vector; try --space graph")
-        tie = product["image_vector"] if product["has_image"] else None
+        tie = product["image_vector"] if product["has_image"] else NO_PHOTO
         results[space] = nearest(store, product[query_column], searched_column, k, exclude=(int(product_id),), where=where,
                                  tie_vector=tie)
     return {c: product[c] for c in DISPLAY_COLUMNS}, results

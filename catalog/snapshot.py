@@ -29,7 +29,7 @@ from catalog.browse import DETAIL_COLUMNS
 from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, NAME_COLUMN, attribute_key
 from catalog.errors import CatalogError, NotFound
 from catalog.results import ProductPage
-from catalog.search import SPACES, TIE_TOLERANCE, Attribute, Result, check_where, load_attributes
+from catalog.search import NO_PHOTO, SPACES, TIE_TOLERANCE, Attribute, Result, check_where, load_attributes
 from catalog.vectors import photo_closeness, unit
 
 VECTOR_COLUMNS = ("image_vector", "node_vector", "rec_vector")
@@ -149,11 +149,12 @@ class Snapshot:
         order = np.lexsort((self.ids[by_score], -closeness, ~self.has_image[by_score], group))[:k]
         return by_score[order], values[order]
 
-    def photo_vector(self, product_ids: list[int]) -> np.ndarray | None:
-        """`catalog.search.photo_vector` from memory: the mean unit image vector of those with a photo."""
+    def photo_vector(self, product_ids: list[int]) -> np.ndarray:
+        """`catalog.search.photo_vector` from memory: the mean unit image vector of those with a
+        photo, or NO_PHOTO."""
         rows = [self.position(i) for i in product_ids]
         vectors = [self.vectors["image_vector"][r] for r in rows if self.has_image[r]]
-        return np.mean(vectors, axis=0) if vectors else None
+        return np.mean(vectors, axis=0) if vectors else NO_PHOTO
 
     def similar(
         self,
@@ -174,7 +175,7 @@ class Snapshot:
                 if skip_missing:
                     continue
                 raise CatalogError(f"product {product_id} has no image, so it has no {space} vector; try --space graph")
-            tie = self.vectors["image_vector"][at] if self.has_image[at] else None
+            tie = self.vectors["image_vector"][at] if self.has_image[at] else NO_PHOTO
             results[space] = self.nearest(
                 self.vectors[query_column][at], searched_column, k, (product_id,), mask, tie_vector=tie
             )

@@ -147,3 +147,36 @@ def test_partitions_follow_sqrt_rows_but_keep_enough_training_samples():
     assert index.num_partitions(1_000_000) == 1000
     assert index.num_partitions(1200) == 4  # 1200 // 256: k-means needs 256 samples per partition
     assert index.num_partitions(10) == 1
+
+
+def test_a_query_without_a_photo_orders_an_indexed_tie_by_id_photos_first(tmp_path):
+    """A photo-less product's `similar --space graph` with a tie straddling the k-th place: the
+    tie goes by id, products with a photo first, in LanceDB (IVF index) and in the snapshot alike.
+    Before, such ties kept the index's order: an arbitrary k of the tied group (recall .97 at 1M
+    rows against this order, benchmarks/README.md)."""
+    from catalog.snapshot import Snapshot
+
+    groups, size = 41, 30  # 41 combinations of 30 products, ids interleaved (group = id % 41), half with a photo
+    ids = np.arange(1, groups * size + 1)
+    centres = _clustered(groups, seed=3)
+    vectors = centres[ids % groups]
+    table = _products(ids, vectors, with_images=True)  # even ids have a photo
+    store = Store(tmp_path / "db")
+    with store.writer() as writer:
+        writer.upsert_products(table)
+        assert index.ensure_index(writer.products, "node_vector", THRESHOLD).action == "built"
+        writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
+    opened = Store.open(store.path)
+    columns = {c: np.stack(table.column(c).to_numpy(zero_copy_only=False)) for c in ("node_vector", "image_vector")}
+    snapshot = Snapshot(
+        1,
+        table.drop_columns(["node_vector", "image_vector", "rec_vector"]),
+        {**columns, "rec_vector": columns["node_vector"]},
+    )
+    for query in (7, 33, 121):  # odd: no photo
+        tied = [i for i in ids.tolist() if i % groups == query % groups and i != query]
+        expected = sorted(tied, key=lambda i: (i % 2, i))[:10]  # photos (even ids) first, each by id
+        _, results = search.similar(opened, query, k=10, spaces=("graph",))
+        assert [r.id for r in results["graph"]] == expected
+        _, in_memory = snapshot.similar(opened, query, k=10, spaces=("graph",))
+        assert [r.id for r in in_memory["graph"]] == expected
