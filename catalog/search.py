@@ -204,12 +204,21 @@ def _break_ties(store: Store, rows: list[dict], k: int, vector: np.ndarray, tie_
         # Equal vectors are at one distance from the query (and in one IVF partition), so a range
         # query on the same column returns the tied rows and nothing else: one indexed search,
         # where filtering by the combination's 8 values would scan every row.
-        search = store.table("products").search(np.asarray(vector, np.float32), vector_column_name="node_vector")
-        search = search.metric("cosine").distance_range(distance - TIE_TOLERANCE, distance + TIE_TOLERANCE)
-        search = tune_query(search.select([*DISPLAY_COLUMNS, "has_image", "image_vector"]).limit(MAX_TIE))
-        if more:
-            search = search.where(" AND ".join(more), prefilter=True)
-        table = search.to_arrow()
+        def tie_rows(bounded: bool):
+            search = store.table("products").search(np.asarray(vector, np.float32), vector_column_name="node_vector")
+            search = search.metric("cosine").distance_range(distance - TIE_TOLERANCE, distance + TIE_TOLERANCE)
+            search = tune_query(search.select([*DISPLAY_COLUMNS, "has_image", "image_vector"]).limit(MAX_TIE), bounded)
+            if more:
+                search = search.where(" AND ".join(more), prefilter=True)
+            return search.to_arrow()
+
+        # The tie's one partition is among the NPROBES the first search probed, unless a narrow
+        # --where made it probe further: so probe those NPROBES (a range query that never fills
+        # its limit would otherwise probe every partition), and all only if the tie's rows already
+        # seen are not all back.
+        table = tie_rows(bounded=True)
+        if not {int(r["id"]) for r in last} <= set(table.column("id").to_pylist()):
+            table = tie_rows(bounded=False)
         # Ordered in numpy, and only the rows that can make the k are turned into dicts: a tie can
         # hold thousands of products at 1M rows.
         ids = table.column("id").to_numpy()

@@ -9,6 +9,7 @@ import pytest
 from catalog import index, search
 from catalog.columns import IMAGE_DIM, NODE_DIM
 from catalog.store import PRODUCTS_SCHEMA, Store
+from catalog.vectors import photo_closeness
 
 ROWS = 1200
 THRESHOLD = 1000  # tiny, so a small table crosses it
@@ -149,6 +150,20 @@ def test_partitions_follow_sqrt_rows_but_keep_enough_training_samples():
     assert index.num_partitions(10) == 1
 
 
+def _tied_table(tmp_path) -> tuple[Store, pa.Table]:
+    """41 combinations of 30 products (group = id % 41, so ids interleave), even ids with a
+    photo, indexed (IVF, 4 partitions)."""
+    groups, size = 41, 30
+    ids = np.arange(1, groups * size + 1)
+    table = _products(ids, _clustered(groups, seed=3)[ids % groups], with_images=True)
+    store = Store(tmp_path / "db")
+    with store.writer() as writer:
+        writer.upsert_products(table)
+        assert index.ensure_index(writer.products, "node_vector", THRESHOLD).action == "built"
+        writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
+    return Store.open(store.path), table
+
+
 def test_a_query_without_a_photo_orders_an_indexed_tie_by_id_photos_first(tmp_path):
     """A photo-less product's `similar --space graph` with a tie straddling the k-th place: the
     tie goes by id, products with a photo first, in LanceDB (IVF index) and in the snapshot alike.
@@ -156,17 +171,8 @@ def test_a_query_without_a_photo_orders_an_indexed_tie_by_id_photos_first(tmp_pa
     rows against this order, benchmarks/README.md)."""
     from catalog.snapshot import Snapshot
 
-    groups, size = 41, 30  # 41 combinations of 30 products, ids interleaved (group = id % 41), half with a photo
-    ids = np.arange(1, groups * size + 1)
-    centres = _clustered(groups, seed=3)
-    vectors = centres[ids % groups]
-    table = _products(ids, vectors, with_images=True)  # even ids have a photo
-    store = Store(tmp_path / "db")
-    with store.writer() as writer:
-        writer.upsert_products(table)
-        assert index.ensure_index(writer.products, "node_vector", THRESHOLD).action == "built"
-        writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
-    opened = Store.open(store.path)
+    opened, table = _tied_table(tmp_path)
+    ids = table.column("id").to_numpy()
     columns = {c: np.stack(table.column(c).to_numpy(zero_copy_only=False)) for c in ("node_vector", "image_vector")}
     snapshot = Snapshot(
         1,
@@ -174,9 +180,35 @@ def test_a_query_without_a_photo_orders_an_indexed_tie_by_id_photos_first(tmp_pa
         {**columns, "rec_vector": columns["node_vector"]},
     )
     for query in (7, 33, 121):  # odd: no photo
-        tied = [i for i in ids.tolist() if i % groups == query % groups and i != query]
+        tied = [i for i in ids.tolist() if i % 41 == query % 41 and i != query]
         expected = sorted(tied, key=lambda i: (i % 2, i))[:10]  # photos (even ids) first, each by id
         _, results = search.similar(opened, query, k=10, spaces=("graph",))
         assert [r.id for r in results["graph"]] == expected
         _, in_memory = snapshot.similar(opened, query, k=10, spaces=("graph",))
         assert [r.id for r in in_memory["graph"]] == expected
+
+
+def test_a_tie_beyond_the_probed_partitions_is_still_completed(tmp_path, monkeypatch):
+    """The range query completing a tie probes only NPROBES partitions (a full scan otherwise);
+    when a narrow filter made the first search probe further, the tie lies beyond them and the
+    search must probe all rather than return the first search's arbitrary part of the tie."""
+    opened, table = _tied_table(tmp_path)
+    monkeypatch.setattr(index, "NPROBES", 1)  # 1 of the 4 partitions
+    ids = table.column("id").to_numpy()
+    node = np.stack(table.column("node_vector").to_numpy(zero_copy_only=False))
+    image = np.stack(table.column("image_vector").to_numpy(zero_copy_only=False))
+    query = node[0]  # product 1's combination; the filter keeps only the farthest combination
+    cosines = (node / np.linalg.norm(node, axis=1, keepdims=True)) @ (query / np.linalg.norm(query))
+    far = ids[np.argmin(cosines)] % 41
+    members = ids[ids % 41 == far]
+    distance = float(1 - cosines.min())
+    products = opened.table("products")
+    probed = products.search(query, vector_column_name="node_vector").metric("cosine").nprobes(1)
+    probed = probed.distance_range(distance - 1e-6, distance + 1e-6).where(f"id IN ({', '.join(map(str, members))})")
+    assert probed.limit(100).to_arrow().num_rows == 0  # the tie is not in the partition probed
+    photo = image[1]  # product 2's photo orders the tie
+    closeness = photo_closeness(image[members - 1], members % 2 == 0, photo)
+    expected = members[np.lexsort((members, -closeness, members % 2 == 1))][:10].tolist()
+    where = f"id IN ({', '.join(map(str, members))})"
+    found = search.nearest(opened, query, "node_vector", 10, where=where, tie_vector=photo)
+    assert [r.id for r in found] == expected
