@@ -290,6 +290,7 @@ class Catalog:
         k: int = 6,
         weights: str | None = None,
         replace: bool = True,
+        band: bool = True,
     ) -> SearchResults:
         """Search the graph space from a photo or from products, with attribute arithmetic.
 
@@ -297,7 +298,9 @@ class Catalog:
         optional `:weight` suffix, or a `{word: weight}` mapping. Every vector is L2-normalised
         before it is weighted and summed (README, "query"). With `replace` (the default) an added
         value replaces the item's own value of its column, which is subtracted unless `minus`
-        already names a value of that column (`search.replacing`).
+        already names a value of that column (`search.replacing`). With `band` (the default) and
+        arithmetic terms, the results within `search.ARITHMETIC_BAND` of the best query cosine are
+        ordered by closeness to the item's own vector (`search.band_order`; docs/quality.md).
 
             >>> Catalog("db").query(ids=[1163], plus="green,shoes", minus="topwear", k=3).ids  # doctest: +SKIP
         """
@@ -329,12 +332,16 @@ class Catalog:
         if replace:
             terms = search.replacing(base, terms, attributes, items)
         vector = search.compose(base, terms)
+        item = base if band and terms else None
         if view.snapshot is not None:
-            results = {"rec": view.snapshot.nearest(vector, "node_vector", k, tuple(product_ids), mask, tie_vector=tie)}
+            results = {
+                "rec": view.snapshot.nearest(vector, "node_vector", k, tuple(product_ids), mask, tie, item_vector=item)
+            }
         else:
             results = {
                 "rec": search.nearest(
-                    store, vector, "node_vector", k, exclude=tuple(product_ids), where=where, tie_vector=tie
+                    store, vector, "node_vector", k, exclude=tuple(product_ids), where=where, tie_vector=tie,
+                    item_vector=item,
                 )
             }
         query = search.Query(items=items, image=_image_label(image), terms=terms, where=where)
@@ -430,6 +437,7 @@ class Catalog:
         epochs: int | None = None,
         trials: int = 200,
         replace: bool = True,
+        band: bool = True,
         save: bool = True,
         reporter: Reporter | None = None,
     ) -> Evaluation:
@@ -448,6 +456,7 @@ class Catalog:
             seed=seed,
             arithmetic_trials=trials,
             replace_own=replace,
+            band=band,
             node2vec_overrides={"num_walks": walks, "walk_length": walk_length, "p": p, "q": q},
             linker_overrides={"kind": linker, "epochs": epochs},
         )

@@ -242,6 +242,11 @@ def similar(product_id, k, space, where, html_path, db, as_json, as_csv):
     help="Only add --plus values (the paper's sum); by default each replaces the item's own value of its column.",
 )
 @click.option(
+    "--query-order",
+    is_flag=True,
+    help="Order results by the query alone; by default those within .07 of the best go by closeness to the item.",
+)
+@click.option(
     "--weights", default=None, help="Backbone weights for --image (default: what the database was built with)."
 )
 @k_option(6)
@@ -250,7 +255,7 @@ def similar(product_id, k, space, where, html_path, db, as_json, as_csv):
 @db_option
 @json_option
 @csv_option
-def query(image_path, product_ids, plus, minus, add_only, weights, k, where, html_path, db, as_json, as_csv):
+def query(image_path, product_ids, plus, minus, add_only, query_order, weights, k, where, html_path, db, as_json, as_csv):
     """Search the graph space from a photo or products, with weighted attribute arithmetic.
 
     Every vector is L2-normalised before it is weighted and summed, so the item counts as much
@@ -276,6 +281,7 @@ def query(image_path, product_ids, plus, minus, add_only, weights, k, where, htm
         k=k,
         weights=weights,
         replace=not add_only,
+        band=not query_order,
     )
     emit_results(catalog, found, as_json=as_json, as_csv=as_csv, html_path=html_path)
 

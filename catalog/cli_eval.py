@@ -42,9 +42,16 @@ from catalog.columns import ATTRIBUTE_COLUMNS
     is_flag=True,
     help="Arithmetic only adds values, as `query --add-only` (default: an added value replaces the photo's own).",
 )
+@click.option(
+    "--query-order",
+    is_flag=True,
+    help="Arithmetic results ordered by the query alone, as `query --query-order` (default: the band by the item).",
+)
 @db_option
 @json_option
-def eval_command(holdout, seed, k, linker_kind, num_walks, walk_length, p, q, epochs, trials, add_only, db, as_json):
+def eval_command(
+    holdout, seed, k, linker_kind, num_walks, walk_length, p, q, epochs, trials, add_only, query_order, db, as_json
+):
     """Measure recommendation quality on held-out photos, without leaks.
 
     Holds out a share of the products with photos, rebuilds the graph space and the linker on the
@@ -72,6 +79,7 @@ def eval_command(holdout, seed, k, linker_kind, num_walks, walk_length, p, q, ep
         epochs=epochs,
         trials=trials,
         replace=not add_only,
+        band=not query_order,
         reporter=reporter(as_json),
     )
     if result.save_error:  # a read-only database still gets its numbers printed

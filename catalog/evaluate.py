@@ -49,7 +49,7 @@ from catalog.metrics import (  # noqa: F401  (re-exported: the metrics eval repo
     random_neighbours,
     relevance,
 )
-from catalog.search import Attribute, Term, compose, infer_attributes, replacing
+from catalog.search import ARITHMETIC_POOL, Attribute, Term, band_order, compose, infer_attributes, replacing
 from catalog.spaces import EVAL_SPACES
 from catalog.store import Store
 from catalog.vectors import cosine_top_k as cosine_knn
@@ -77,6 +77,7 @@ class EvalOptions:
     linker_overrides: dict = field(default_factory=dict)
     arithmetic_trials: int = 200
     replace_own: bool = True  # an added value replaces the photo's own value of its column, as `catalog query` does
+    band: bool = True  # arithmetic results are the query's band ordered by the item, as `catalog query` returns them
     max_queries: int = 2000  # cap for in-sample query sets (graph reference, linker recall)
 
 
@@ -189,6 +190,7 @@ def evaluate(store: Store, options: EvalOptions = EvalOptions(), reporter=None) 
             "node2vec": node2vec.to_dict(),
             "linker": linker_params.to_dict(),
             "arithmetic_replaces_own_value": options.replace_own,
+            "arithmetic_band": options.band,
         },
         seconds={name: round(value, 2) for name, value in seconds.items()},
         held_out_ids=split.catalog.loc[split.held, "id"].astype(int).tolist(),
@@ -290,6 +292,7 @@ def _measure(split: _Split, retrained: _Retrained, linker_params: LinkerParams, 
         held_images,
         pool_images,
         replace_own=options.replace_own,
+        band=options.band,
     )
     arithmetic["multi_term"] = multi_term_arithmetic(
         translated,
@@ -303,6 +306,7 @@ def _measure(split: _Split, retrained: _Retrained, linker_params: LinkerParams, 
         held_images,
         pool_images,
         replace_own=options.replace_own,
+        band=options.band,
     )
     inferred = infer_top1(translated, retrained.attributes, split.vocabularies)
     return {
@@ -413,6 +417,7 @@ def arithmetic_trials(
     base_images: np.ndarray | None = None,
     pool_images: np.ndarray | None = None,
     replace_own: bool = True,
+    band: bool = True,
 ) -> dict:
     """`item + value − item's value` of a baseColour or subCategory, for sampled items and values.
 
@@ -448,7 +453,7 @@ def arithmetic_trials(
         terms = [Term(added, 1.0), Term(removed, -1.0)]
         if replace_own:
             terms = replacing(base_vectors[item], terms, attributes)
-        results = ranker.top(compose(base_vectors[item], terms), k, tie)
+        results = ranker.top(compose(base_vectors[item], terms), k, tie, base_vectors[item] if band else None)
         plain = ranker.top(base_vectors[item], k, tie)
         others = [
             o
@@ -510,6 +515,7 @@ def multi_term_arithmetic(
     items: int = MULTI_ITEMS,
     targets: int = MULTI_TARGETS,
     replace_own: bool = True,
+    band: bool = True,
 ) -> dict:
     """`item + colour + subCategory − item's own subCategory` for groups of items sharing a target.
 
@@ -559,7 +565,7 @@ def multi_term_arithmetic(
                 terms = [Term(plus[0], 1.0), Term(plus[1], 1.0), Term(minus, -1.0)]
                 if replace_own:  # the colour's own value goes too (the subCategory's is already subtracted)
                     terms = replacing(base_vectors[item], terms, attributes)
-                results = ranker.top(compose(base_vectors[item], terms), k, tie)
+                results = ranker.top(compose(base_vectors[item], terms), k, tie, base_vectors[item] if band else None)
                 plain = ranker.top(base_vectors[item], k, tie)
                 seen.update(int(r) for r in results)
                 success.append(
@@ -600,7 +606,12 @@ class _Ranker:
         self.images = unit(pool_images) if pool_images is not None else None
         self.photoless = (np.linalg.norm(pool_images, axis=1) == 0) if pool_images is not None else None
 
-    def top(self, query: np.ndarray, k: int, tie: np.ndarray | None = None) -> np.ndarray:
+    def top(self, query: np.ndarray, k: int, tie: np.ndarray | None = None, item: np.ndarray | None = None) -> np.ndarray:
+        if item is not None:  # arithmetic: the band of the query ordered by the item, as search does
+            candidates = self.top(query, min(max(k, ARITHMETIC_POOL), len(self.pool)), tie)
+            query_unit, item_unit = unit(np.asarray(query)[None, :])[0], unit(np.asarray(item)[None, :])[0]
+            order = band_order(self.pool[candidates] @ query_unit, self.pool[candidates] @ item_unit)
+            return candidates[order[:k]]
         scores = self.pool @ unit(np.asarray(query)[None, :])[0]
         if tie is None or self.images is None:
             return _top_k_scores(scores, k)

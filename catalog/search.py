@@ -140,6 +140,7 @@ def nearest(
     exclude: tuple[int, ...] = (),
     where: str | None = None,
     tie_vector: np.ndarray | None = None,
+    item_vector: np.ndarray | None = None,
 ) -> list[Result]:
     """Cosine top-k over one vector column, filtered inside the search so k results come back.
 
@@ -147,6 +148,9 @@ def nearest(
     score the same (one combination of attribute values in the graph space) are ordered by the
     cosine of their image vector with it, and a tie at the k-th place is filled with the closest
     photos of that combination. Without it (None) ties keep the index's order.
+
+    With `item_vector` (arithmetic: the item's own vector before any term was added), the results
+    are the query's band (`band_order`) ordered by closeness to the item; scores stay the query's.
     """
     filters = [f"id NOT IN ({sql_ids(exclude)})"] if exclude else []
     if column == "image_vector":
@@ -155,10 +159,20 @@ def nearest(
         filters.append(f"({where})")
     breaking = tie_vector is not None and column != "image_vector"
     extra = ["has_image", "image_vector"] if breaking else []
-    # One row more than asked tells whether a tie runs past the k-th place.
-    rows = _search(store, vector, column, k + 1 if breaking else k, filters, where, [*DISPLAY_COLUMNS, *extra])
+    wanted = k
+    if item_vector is not None:  # arithmetic: the band is taken among the query's first ARITHMETIC_POOL
+        wanted = max(k, ARITHMETIC_POOL)
+        extra.append(column)
+    # One row more than asked tells whether a tie runs past the last place.
+    rows = _search(store, vector, column, wanted + 1 if breaking else wanted, filters, where, [*DISPLAY_COLUMNS, *extra])
     if breaking and rows:
-        rows = _break_ties(store, rows, k, np.asarray(vector, np.float32), np.asarray(tie_vector, np.float32), filters, where)
+        rows = _break_ties(store, rows, wanted, np.asarray(vector, np.float32), np.asarray(tie_vector, np.float32),
+                           filters, where, extra)
+    if item_vector is not None and rows:
+        rows = rows[:wanted]
+        scores = np.array([1.0 - float(r["_distance"]) for r in rows])
+        closeness = _unit(np.array([r[column] for r in rows], np.float32)) @ _unit(np.asarray(item_vector, np.float32))
+        rows = [rows[i] for i in band_order(scores, closeness)]
     return [
         Result(int(row["id"]), round(1.0 - float(row["_distance"]), 4), {c: row[c] for c in DISPLAY_COLUMNS})
         for row in rows[:k]
@@ -184,7 +198,7 @@ def _search(store: Store, vector, column: str, limit: int, filters: list[str], w
 
 
 def _break_ties(store: Store, rows: list[dict], k: int, vector: np.ndarray, tie_vector: np.ndarray,
-                filters: list[str], where: str | None) -> list[dict]:
+                filters: list[str], where: str | None, extra: list[str] = ()) -> list[dict]:
     """Rows (best first, at most k + 1) reordered within ties by photo closeness, the last tie completed."""
     distances = np.array([float(r["_distance"]) for r in rows])
     groups: list[list[dict]] = []
@@ -204,10 +218,12 @@ def _break_ties(store: Store, rows: list[dict], k: int, vector: np.ndarray, tie_
         # Equal vectors are at one distance from the query (and in one IVF partition), so a range
         # query on the same column returns the tied rows and nothing else: one indexed search,
         # where filtering by the combination's 8 values would scan every row.
+        columns = list(dict.fromkeys([*DISPLAY_COLUMNS, "has_image", "image_vector", *extra]))
+
         def tie_rows(bounded: bool):
             search = store.table("products").search(np.asarray(vector, np.float32), vector_column_name="node_vector")
             search = search.metric("cosine").distance_range(distance - TIE_TOLERANCE, distance + TIE_TOLERANCE)
-            search = tune_query(search.select([*DISPLAY_COLUMNS, "has_image", "image_vector"]).limit(MAX_TIE), bounded)
+            search = tune_query(search.select(columns).limit(MAX_TIE), bounded)
             if more:
                 search = search.where(" AND ".join(more), prefilter=True)
             return search.to_arrow()
@@ -317,6 +333,32 @@ def replacing(base: np.ndarray, terms: list[Term], attributes: list[Attribute], 
         if own is not None and own.key not in added:
             extra.append(Term(own, -term.weight))
     return [*terms, *extra]
+
+
+# Arithmetic results: the band and the pool it is taken from (docs/quality.md, "Arithmetic").
+ARITHMETIC_BAND = 0.07  # cosine below the best result's within which results count as equally good
+ARITHMETIC_POOL = 100  # results of the query the band is read from (the demo's bands hold fewer)
+
+
+def band_order(scores: np.ndarray, closeness: np.ndarray) -> np.ndarray:
+    """The order in which arithmetic returns candidates given best first by the query (ties by photo).
+
+    Candidates within ARITHMETIC_BAND of the best query cosine come first, by `closeness` (the
+    cosine of their vector with the item's own vector), then the others as given; candidates with
+    equal closeness (one attribute combination) keep their given order, photo closeness.
+
+    Why: the added values are unit vectors that together outweigh the item, so ranked by the
+    query alone 25 different items get the same few products, those most typical of the added
+    values (34 different products per 25 items x 6 results on the 3,000-product demo). Within a
+    band of near-equal query scores every candidate carries the added values about as well, and
+    the item picks among them: 43 different products, and more results keep its gender.
+    """
+    scores = np.asarray(scores, np.float64)
+    if not len(scores):
+        return np.arange(0)
+    in_band = scores >= scores.max() - ARITHMETIC_BAND
+    key = np.where(in_band, -np.round(np.asarray(closeness, np.float64) / TIE_TOLERANCE), np.inf)
+    return np.lexsort((np.arange(len(scores)), key))
 
 
 def compose(base: np.ndarray, terms: list[Term]) -> np.ndarray:

@@ -29,7 +29,17 @@ from catalog.browse import DETAIL_COLUMNS
 from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, NAME_COLUMN, attribute_key
 from catalog.errors import CatalogError, NotFound
 from catalog.results import ProductPage
-from catalog.search import NO_PHOTO, SPACES, TIE_TOLERANCE, Attribute, Result, check_where, load_attributes
+from catalog.search import (
+    ARITHMETIC_POOL,
+    NO_PHOTO,
+    SPACES,
+    TIE_TOLERANCE,
+    Attribute,
+    Result,
+    band_order,
+    check_where,
+    load_attributes,
+)
 from catalog.vectors import photo_closeness, unit
 
 VECTOR_COLUMNS = ("image_vector", "node_vector", "rec_vector")
@@ -120,8 +130,11 @@ class Snapshot:
         exclude: tuple[int, ...] = (),
         mask: np.ndarray | None = None,
         tie_vector: np.ndarray | None = None,
+        item_vector: np.ndarray | None = None,
     ) -> list[Result]:
-        """Cosine top-k over one vector column, as `catalog.search.nearest` computes it (ties included)."""
+        """Cosine top-k over one vector column, as `catalog.search.nearest` computes it (ties
+        included; with `item_vector`, arithmetic's band ordered by closeness to the item)."""
+        wanted = k if item_vector is None else max(k, ARITHMETIC_POOL)
         scores = self.vectors[column] @ unit(vector)
         # Rows that may not be returned get -inf (scores is a fresh array): cheaper than gathering the rest.
         if column == "image_vector":
@@ -133,9 +146,12 @@ class Snapshot:
             if at < len(self.ids) and self.ids[at] == product_id:
                 scores[at] = -np.inf
         breaking = tie_vector is not None and column != "image_vector"
-        rows, values = _top_rows(scores.copy() if breaking else scores, k)
+        rows, values = _top_rows(scores.copy() if breaking else scores, wanted)
         if breaking and len(rows):
-            rows, values = self._break_ties(scores, values[-1], k, tie_vector)
+            rows, values = self._break_ties(scores, values[-1], wanted, tie_vector)
+        if item_vector is not None and len(rows):
+            order = band_order(values, self.vectors[column][rows] @ unit(item_vector))[:k]
+            rows, values = rows[order], values[order]
         return [Result(int(self.ids[r]), round(float(v), 4), self.rows[r]) for r, v in zip(rows, values)]
 
     def _break_ties(self, scores: np.ndarray, kth: float, k: int, tie_vector: np.ndarray):

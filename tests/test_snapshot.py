@@ -35,8 +35,11 @@ def test_memory_answers_like_lancedb(both, query_db):  # noqa: F811
         lance.similar(item, k=4, space="all", where=where)
     )
     args = {"ids": [item, query_db.ids[1]], "plus": {"black": 2.0}, "minus": ["topwear"], "where": where, "k": 5}
-    a, b = memory.query(**args), lance.query(**args)
-    assert ranked(a) == ranked(b) and a.to_dict()["terms"] == b.to_dict()["terms"] and a.query.where == b.query.where
+    for band in (True, False):  # arithmetic's band ordered by the item, and the query's own order
+        a, b = memory.query(**args, band=band), lance.query(**args, band=band)
+        assert ranked(a) == ranked(b) and a.to_dict()["terms"] == b.to_dict()["terms"] and a.query.where == b.query.where
+    plus = {"ids": [item], "plus": "black", "k": 8}
+    assert memory.query(**plus).ids == lance.query(**plus).ids != lance.query(**plus, band=False).ids
 
 
 @pytest.mark.parametrize(
