@@ -340,7 +340,13 @@ class Catalog:
         else:
             results = {
                 "rec": search.nearest(
-                    store, vector, "node_vector", k, exclude=tuple(product_ids), where=where, tie_vector=tie,
+                    store,
+                    vector,
+                    "node_vector",
+                    k,
+                    exclude=tuple(product_ids),
+                    where=where,
+                    tie_vector=tie,
                     item_vector=item,
                 )
             }

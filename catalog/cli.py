@@ -255,7 +255,9 @@ def similar(product_id, k, space, where, html_path, db, as_json, as_csv):
 @db_option
 @json_option
 @csv_option
-def query(image_path, product_ids, plus, minus, add_only, query_order, weights, k, where, html_path, db, as_json, as_csv):
+def query(
+    image_path, product_ids, plus, minus, add_only, query_order, weights, k, where, html_path, db, as_json, as_csv
+):
     """Search the graph space from a photo or products, with weighted attribute arithmetic.
 
     Every vector is L2-normalised before it is weighted and summed, so the item counts as much

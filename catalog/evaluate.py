@@ -606,7 +606,9 @@ class _Ranker:
         self.images = unit(pool_images) if pool_images is not None else None
         self.photoless = (np.linalg.norm(pool_images, axis=1) == 0) if pool_images is not None else None
 
-    def top(self, query: np.ndarray, k: int, tie: np.ndarray | None = None, item: np.ndarray | None = None) -> np.ndarray:
+    def top(
+        self, query: np.ndarray, k: int, tie: np.ndarray | None = None, item: np.ndarray | None = None
+    ) -> np.ndarray:
         if item is not None:  # arithmetic: the band of the query ordered by the item, as search does
             candidates = self.top(query, min(max(k, ARITHMETIC_POOL), len(self.pool)), tie)
             query_unit, item_unit = unit(np.asarray(query)[None, :])[0], unit(np.asarray(item)[None, :])[0]

@@ -244,16 +244,18 @@ def test_eval_json_document_and_saved_run(db):
     assert multi["queries"] > 0 and 0 <= multi["success"] <= 1 and 0 < multi["distinct"] <= 1
     assert set(multi["kept_by_column"]) == {"gender", "season", "year", "usage"}
     assert set(doc["inference"]) == set(ATTRIBUTE_COLUMNS)
+    assert doc["settings"]["arithmetic_band"] is True  # arithmetic measured as `catalog query` returns it
     assert json.loads((db / EVAL_FILE).read_text()) == doc
 
 
 def test_eval_table_and_paper_linker(db):
-    out = run("eval", "--db", db, "--linker", "paper", "-k", "6", "--holdout", "0.3", *QUICK)
+    out = run("eval", "--db", db, "--linker", "paper", "-k", "6", "--holdout", "0.3", "--query-order", *QUICK)
     assert "precision@6" in out.stdout and "nDCG@6" in out.stdout and "linker (paper)" in out.stdout
     assert "arithmetic, several terms" in out.stdout and "kept: share of results" in out.stdout
     saved = json.loads((db / EVAL_FILE).read_text())
     assert saved["linker"]["kind"] == "paper" and saved["settings"]["linker"]["kind"] == "paper"
     assert saved["settings"]["node2vec"]["num_walks"] == 20  # the override, not the recorded value
+    assert saved["settings"]["arithmetic_band"] is False  # --query-order: arithmetic ranked by the query alone
 
 
 @pytest.mark.parametrize(

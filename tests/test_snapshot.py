@@ -37,7 +37,9 @@ def test_memory_answers_like_lancedb(both, query_db):  # noqa: F811
     args = {"ids": [item, query_db.ids[1]], "plus": {"black": 2.0}, "minus": ["topwear"], "where": where, "k": 5}
     for band in (True, False):  # arithmetic's band ordered by the item, and the query's own order
         a, b = memory.query(**args, band=band), lance.query(**args, band=band)
-        assert ranked(a) == ranked(b) and a.to_dict()["terms"] == b.to_dict()["terms"] and a.query.where == b.query.where
+        assert (
+            ranked(a) == ranked(b) and a.to_dict()["terms"] == b.to_dict()["terms"] and a.query.where == b.query.where
+        )
     plus = {"ids": [item], "plus": "black", "k": 8}
     assert memory.query(**plus).ids == lance.query(**plus).ids != lance.query(**plus, band=False).ids
 
