@@ -42,6 +42,8 @@ def test_memory_answers_like_lancedb(both, query_db):  # noqa: F811
         )
     plus = {"ids": [item], "plus": "black", "k": 8}
     assert memory.query(**plus).ids == lance.query(**plus).ids != lance.query(**plus, band=False).ids
+    photoless = {"ids": [query_db.no_photo_id], "plus": "black", "k": 8}  # its band's ties go by id
+    assert memory.query(**photoless).ids == lance.query(**photoless).ids
 
 
 @pytest.mark.parametrize(
