@@ -46,6 +46,14 @@ SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 
 
+_NETWORK_SETTINGS = ("kind", "hidden", "epochs", "batch_size", "validation_split", "patience", "seed")
+KIND_SETTINGS = {
+    "attributes": ("kind", "validation_split", "seed", "regularisation", "sharpness"),
+    "cosine": _NETWORK_SETTINGS,
+    "paper": _NETWORK_SETTINGS,
+}
+
+
 @dataclass(frozen=True)
 class LinkerParams:
     kind: str = "attributes"
@@ -59,7 +67,10 @@ class LinkerParams:
     sharpness: float = 1.0  # `attributes`: combination weights are softmax(sharpness x weighted log-likelihood)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings that shape this kind of linker (what a run records and `catalog info` shows):
+        the network's epochs and layer size say nothing about the `attributes` classifiers, and the
+        other way round."""
+        return {k: v for k, v in asdict(self).items() if k in KIND_SETTINGS[self.kind]}
 
     @classmethod
     def from_dict(cls, data: dict) -> "LinkerParams":

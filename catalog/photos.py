@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,14 +48,20 @@ class LoadedImage:
     sha256: str  # of the source file's bytes
 
 
-def find_image(images_dir: Path, product_id: int) -> Path | None:
-    """The photo of a product, `{id}.jpg` or another usual extension in either case, or None."""
+def photo_name(product_id: int, exists: Callable[[str], bool]) -> str | None:
+    """The file name of a product's photo, `{id}.jpg` or another usual extension in either case,
+    among the names `exists` accepts (one rule for a folder, a folder's listing and a bucket's)."""
     for extension in IMAGE_EXTENSIONS:
         for candidate in (extension, extension.upper()):
-            path = images_dir / f"{product_id}{candidate}"
-            if path.is_file():
-                return path
+            if exists(name := f"{product_id}{candidate}"):
+                return name
     return None
+
+
+def find_image(images_dir: Path, product_id: int) -> Path | None:
+    """The photo of a product in a folder, or None (one `is_file` per candidate name)."""
+    name = photo_name(product_id, lambda candidate: (images_dir / candidate).is_file())
+    return images_dir / name if name is not None else None
 
 
 def load_image(path: Path | bytes, size: int = IMAGE_SIZE) -> LoadedImage:

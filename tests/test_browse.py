@@ -161,6 +161,8 @@ def test_info(query_db):
     assert doc["encoder"]["id"].startswith("fake/random") and doc["encoder"]["image_size"] == 64
     assert doc["node2vec"]["num_walks"] == 10 and doc["linker"]["kind"] == "attributes"
     assert "val_cosine" in doc["linker"]["metrics"]
+    # only the settings that shape the attributes linker: no network epochs or layer size
+    assert {"regularisation", "sharpness"} <= set(doc["linker"]) and not {"epochs", "hidden"} & set(doc["linker"])
     assert doc["run"]["run"] == 1 and doc["run"]["runs"] == 1
     assert doc["versions"]["lancedb"] and doc["versions"]["schema"] >= 1
     on_disk = sum(p.stat().st_size for p in query_db.path.rglob("*") if p.is_file())

@@ -69,3 +69,11 @@ def test_attributes_linker_needs_the_values():
     x, y, _ = _catalog(reps=1, seed=0)
     with pytest.raises(CatalogError, match="attribute values"):
         train_linker(x, y, LinkerParams(kind="attributes"))
+
+
+def test_params_record_only_what_shapes_their_kind():
+    for kind, present, absent in [("attributes", "regularisation", "epochs"), ("cosine", "hidden", "sharpness")]:
+        params = LinkerParams(kind=kind, seed=3)
+        record = params.to_dict()
+        assert record["kind"] == kind and record["seed"] == 3 and present in record and absent not in record
+        assert LinkerParams.from_dict(record) == params  # the defaults fill what is not recorded
