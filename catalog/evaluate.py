@@ -225,7 +225,8 @@ def _retrain(
     ]
 
     started = time.perf_counter()
-    import_keras()  # train_linker imports Keras; this first import keeps TensorFlow's start-up chatter off stderr
+    if linker_params.kind != "attributes":  # the attributes linker is scikit-learn: no TensorFlow at all
+        import_keras()  # train_linker imports Keras; this first import keeps TensorFlow's start-up chatter off stderr
     has_image = split.sample_has_image
     sample_images = split.image_vectors[split.sample]
     with reporter.stage(f"linker ({linker_params.kind}) without held-out products", linker_params.epochs) as progress:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -246,6 +249,19 @@ def test_eval_json_document_and_saved_run(db):
     assert set(doc["inference"]) == set(ATTRIBUTE_COLUMNS)
     assert doc["settings"]["arithmetic_band"] is True  # arithmetic measured as `catalog query` returns it
     assert json.loads((db / EVAL_FILE).read_text()) == doc
+
+
+def test_eval_with_the_default_linker_never_imports_tensorflow(db):
+    env = {**os.environ, "CATALOG_ENCODER": FAKE_ENCODER}
+    code = (
+        "import sys\nfrom catalog.cli import cli\n"
+        "try:\n    cli(sys.argv[1:], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow imported'\n"
+    )
+    args = ["eval", "--db", str(db), "--json", "--holdout", "0.3", *QUICK]
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["linker"]["kind"] == "attributes"
 
 
 def test_eval_table_and_paper_linker(db):
