@@ -336,7 +336,7 @@ def replacing(base: np.ndarray, terms: list[Term], attributes: list[Attribute], 
 
 
 # Arithmetic results: the band and the pool it is taken from (docs/quality.md, "Arithmetic").
-ARITHMETIC_BAND = 0.07  # cosine below the best result's within which results count as equally good
+ARITHMETIC_BAND = 0.09  # cosine below the best result's within which results count as equally good
 ARITHMETIC_POOL = 100  # results of the query the band is read from (the demo's bands hold fewer)
 
 
@@ -349,9 +349,10 @@ def band_order(scores: np.ndarray, closeness: np.ndarray) -> np.ndarray:
 
     Why: the added values are unit vectors that together outweigh the item, so ranked by the
     query alone 25 different items get the same few products, those most typical of the added
-    values (34 different products per 25 items x 6 results on the 3,000-product demo). Within a
-    band of near-equal query scores every candidate carries the added values about as well, and
-    the item picks among them: 43 different products, and more results keep its gender.
+    values (33 different products per 25 items x 6 results on the 3,000-product demo, `catalog
+    eval`). Within a band of near-equal query scores every candidate carries the added values
+    about as well, and the item picks among them: 46 different products, and more results keep
+    its gender (docs/quality.md).
     """
     scores = np.asarray(scores, np.float64)
     if not len(scores):
