@@ -117,7 +117,7 @@ def tune_query(query, bounded: bool = False):
 
     NPROBES is a minimum; with no maximum, a narrow filter may probe further partitions to fill k.
     `bounded` probes exactly NPROBES: for a query that cannot fill its limit, such as the range
-    query completing a tie (`catalog.search`), no maximum means every partition, a full scan
-    (~50 ms of CPU at 1M rows, against ~10 ms for NPROBES).
+    query completing a tie (`catalog.search`), no maximum means every partition, a full scan (at
+    1M rows `similar --space graph` with ties took 40-41 ms of CPU that way, 23.5-24 with NPROBES).
     """
     return query.nprobes(NPROBES) if bounded else query.minimum_nprobes(NPROBES).maximum_nprobes(0)
