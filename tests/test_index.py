@@ -197,15 +197,26 @@ def test_a_tie_beyond_the_probed_partitions_is_still_completed(tmp_path, monkeyp
     ids = table.column("id").to_numpy()
     node = np.stack(table.column("node_vector").to_numpy(zero_copy_only=False))
     image = np.stack(table.column("image_vector").to_numpy(zero_copy_only=False))
-    query = node[0]  # product 1's combination; the filter keeps only the farthest combination
+    query = node[0]  # product 1's combination; the filter keeps only a combination in another partition
     cosines = (node / np.linalg.norm(node, axis=1, keepdims=True)) @ (query / np.linalg.norm(query))
-    far = ids[np.argmin(cosines)] % 41
-    members = ids[ids % 41 == far]
-    distance = float(1 - cosines.min())
     products = opened.table("products")
-    probed = products.search(query, vector_column_name="node_vector").metric("cosine").nprobes(1)
-    probed = probed.distance_range(distance - 1e-6, distance + 1e-6).where(f"id IN ({', '.join(map(str, members))})")
-    assert probed.limit(100).to_arrow().num_rows == 0  # the tie is not in the partition probed
+
+    def probed_rows(combination: int) -> tuple[np.ndarray, float, int]:
+        """The combination's products, their distance from the query, and how many of them a
+        search probing the query's one nearest partition finds."""
+        members = ids[ids % 41 == combination]
+        distance = float(1 - cosines[members[0] - 1])
+        probed = products.search(query, vector_column_name="node_vector").metric("cosine").nprobes(1)
+        probed = probed.distance_range(distance - 1e-6, distance + 1e-6).where(
+            f"id IN ({', '.join(map(str, members))})"
+        )
+        return members, distance, probed.limit(100).to_arrow().num_rows
+
+    # Farthest first; k-means decides the partitions, so look for one the probe misses rather than
+    # assume the farthest combination lies elsewhere.
+    candidates = (probed_rows(int(c)) for c in dict.fromkeys(ids[np.argsort(cosines)] % 41))
+    members, distance, found_rows = next(c for c in candidates if c[2] == 0)
+    assert found_rows == 0  # the tie is not in the partition probed
     photo = image[1]  # product 2's photo orders the tie
     closeness = photo_closeness(image[members - 1], members % 2 == 0, photo)
     expected = members[np.lexsort((members, -closeness, members % 2 == 1))][:10].tolist()
