@@ -26,6 +26,22 @@ the exact top 10, by numpy brute force on the same vectors, that the search retu
 graph space does (docs/graph-space.md), so `similar --space graph` meets ties and orders them by
 photo closeness (a second, filtered search when a tie straddles the k-th place). It then also
 reports similar_recall_at_10 against numpy's exact order by (score, photo closeness, id).
+
+    python -m benchmarks.search --rows 44446 --tied --arithmetic --json
+    python -m benchmarks.search --rows 1000000 --tied --db /work/bench/search-1m-tied --arithmetic --json
+
+`--arithmetic` times attribute arithmetic instead: per random product, `catalog query --id ID
+--plus baseColour=<another colour> --minus baseColour=<its own>`, its vectors built by the same
+catalog.search calls `Catalog.query` makes (parse_terms, base_vector, photo_vector, replacing,
+compose; the colour vectors are the ones the synthetic products were built from, as the synthetic
+database has no attributes table), then `search.nearest` once with the band (item_vector: the
+query's first ARITHMETIC_POOL rows with their node vectors, reordered within ARITHMETIC_BAND by
+closeness to the item, docs/quality.md) and once with `band=False` (k rows in the query's order),
+one after the other per query on the same warm Store, alternating which goes first. It reports,
+under "arithmetic", "band" and "query_order" each with p50_ms, p99_ms, p50_cpu_ms, p99_cpu_ms of
+nearest() (what the band changes) and query_p50_ms, query_p99_ms, query_p50_cpu_ms of the whole
+query (vector lookups included); ratio_p50, ratio_p99, ratio_p50_cpu and ratio_query_p50 (band /
+query order); and results_reordered, the share of queries whose k results the band changed.
 """
 
 from __future__ import annotations
@@ -47,9 +63,11 @@ import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
 import catalog.index as index
-from benchmarks.synthetic import synthetic_styles
+from benchmarks.synthetic import COLOURS, synthetic_styles
 from catalog import search
 from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NAME_COLUMN, NODE_DIM
+from catalog.keys import attribute_key
+from catalog.search import Attribute
 from catalog.store import PRODUCTS_SCHEMA, Store
 from catalog.vectors import unit
 
@@ -69,6 +87,14 @@ ATTRIBUTE_WEIGHTS = {
 }
 NOISE = 0.8
 SPACE_OF_COLUMN = {"node_vector": "graph", "image_vector": "image"}
+
+
+def value_vector(column: str, value: str, seed: int = 0) -> np.ndarray:
+    """The graph vector of one attribute value (`baseColour=Green`): what products with it are pulled
+    towards, and what arithmetic adds or subtracts (the attributes table of a real database)."""
+    return (
+        np.random.default_rng([seed, zlib.crc32(f"{column}={value}".encode())]).normal(size=NODE_DIM).astype(np.float32)
+    )
 
 
 def synthetic_vectors(styles, seed: int = 0, tied: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -91,12 +117,7 @@ def synthetic_vectors(styles, seed: int = 0, tied: bool = False) -> tuple[np.nda
         node = NOISE * noise[which.reshape(-1)]
     for column, weight in ATTRIBUTE_WEIGHTS.items():
         values, codes = np.unique(styles[column].to_numpy(dtype=object).astype(str), return_inverse=True)
-        centres = np.stack(
-            [
-                np.random.default_rng([seed, zlib.crc32(f"{column}={value}".encode())]).normal(size=NODE_DIM)
-                for value in values
-            ]
-        ).astype(np.float32)
+        centres = np.stack([value_vector(column, value, seed) for value in values])
         node += weight * centres[codes]
     # Image features: a fixed non-negative projection of the same structure, like ReLU outputs.
     projection = np.random.default_rng([seed, 1]).normal(size=(NODE_DIM, IMAGE_DIM)).astype(np.float32)
@@ -267,6 +288,98 @@ def measure(path: Path, vectors: dict[str, np.ndarray], column: str, queries: in
     }
 
 
+ARITHMETIC_COLUMN = "baseColour"  # `--plus <another colour> --minus <its own colour>`: the item in another colour
+
+
+def arithmetic_terms(store: Store, rows: np.ndarray) -> tuple[list[Attribute], list[tuple[int, list[str], list[str]]]]:
+    """The attribute values arithmetic names (with the vectors the products were built from), and
+    per product its `--plus`/`--minus` words: another colour (random) added, its own subtracted."""
+    colours = sorted(COLOURS)
+    attributes = [
+        Attribute(
+            attribute_key(ARITHMETIC_COLUMN, value), ARITHMETIC_COLUMN, value, value_vector(ARITHMETIC_COLUMN, value)
+        )
+        for value in colours
+    ]
+    ids = [int(row) + 1 for row in rows]  # row i holds id i + 1
+    own = [item[ARITHMETIC_COLUMN] for item in search.get_products(store, ids, ["id", ARITHMETIC_COLUMN])]
+    pick = np.random.default_rng(2)
+    plans = []
+    for product_id, colour in zip(ids, own):
+        other = pick.choice([c for c in colours if c != colour])
+        # An empty colour (a few in 10,000) subtracts nothing: `replacing` then takes the closest colour.
+        plans.append(
+            (product_id, [f"{ARITHMETIC_COLUMN}={other}"], [f"{ARITHMETIC_COLUMN}={colour}"] if colour else [])
+        )
+    return attributes, plans
+
+
+def arithmetic_vectors(store: Store, attributes: list[Attribute], product_id: int, plus: list[str], minus: list[str]):
+    """What `Catalog.query(ids=product_id, plus=plus, minus=minus)` computes before its search,
+    with the same catalog.search calls in the same order (catalog/api.py; on LanceDB, no snapshot):
+    the query vector, the tie vector and the item's own vector. The attributes are given, not read
+    from the attributes table: the synthetic database has none."""
+    terms = search.parse_terms(plus, minus, attributes)
+    base, items = search.base_vector(store, [product_id])
+    tie = search.photo_vector(store, [product_id])
+    terms = search.replacing(base, terms, attributes, items)
+    return search.compose(base, terms), tie, base
+
+
+def measure_arithmetic(path: Path, vectors: dict[str, np.ndarray], queries: int, k: int) -> dict:
+    """Time arithmetic queries with the band and with `band=False` (the query's own order), one
+    after the other per query on one warm Store, alternating which goes first."""
+    store = Store.open(path)
+    rows = np.random.default_rng(1).choice(len(vectors["has_image"]), size=queries, replace=False)
+    attributes, plans = arithmetic_terms(store, rows)
+
+    def run(plan, band: bool) -> tuple[float, float, float, float, list[int]]:
+        product_id, plus, minus = plan
+        started, started_cpu = time.perf_counter(), time.process_time()
+        vector, tie, base = arithmetic_vectors(store, attributes, product_id, plus, minus)
+        searched, searched_cpu = time.perf_counter(), time.process_time()
+        results = search.nearest(
+            store, vector, "node_vector", k, exclude=(product_id,), tie_vector=tie, item_vector=base if band else None
+        )
+        done, done_cpu = time.perf_counter(), time.process_time()
+        return done - searched, done_cpu - searched_cpu, done - started, done_cpu - started_cpu, [r.id for r in results]
+
+    for plan in plans[:5]:  # warm the handle: table open, index and data pages cached
+        run(plan, True)
+        run(plan, False)
+    timed: dict[bool, list[tuple]] = {True: [], False: []}
+    for number, plan in enumerate(plans):
+        for band in (True, False) if number % 2 == 0 else (False, True):
+            timed[band].append(run(plan, band))
+
+    def summary(band: bool) -> dict:
+        nearest_wall, nearest_cpu, query_wall, query_cpu, _ = zip(*timed[band])
+        return {
+            "p50_ms": ms(nearest_wall, 50),
+            "p99_ms": ms(nearest_wall, 99),
+            "p50_cpu_ms": ms(nearest_cpu, 50),
+            "p99_cpu_ms": ms(nearest_cpu, 99),
+            "query_p50_ms": ms(query_wall, 50),
+            "query_p99_ms": ms(query_wall, 99),
+            "query_p50_cpu_ms": ms(query_cpu, 50),
+        }
+
+    band, plain = summary(True), summary(False)
+    changed = [a[-1] != b[-1] for a, b in zip(timed[True], timed[False])]
+    return {
+        "band": band,
+        "query_order": plain,
+        "ratio_p50": round(band["p50_ms"] / plain["p50_ms"], 2),
+        "ratio_p99": round(band["p99_ms"] / plain["p99_ms"], 2),
+        "ratio_p50_cpu": round(band["p50_cpu_ms"] / plain["p50_cpu_ms"], 2) if plain["p50_cpu_ms"] else None,
+        "ratio_query_p50": round(band["query_p50_ms"] / plain["query_p50_ms"], 2),
+        "results_reordered": round(float(np.mean(changed)), 3),  # share of queries whose k results differ
+        "queries": queries,
+        "pool": search.ARITHMETIC_POOL,
+        "band_width": search.ARITHMETIC_BAND,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=44446, help="products in the synthetic table (default 44446)")
@@ -291,6 +404,11 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="one node vector per combination of attribute values (ties, as the graph space has)",
     )
+    parser.add_argument(
+        "--arithmetic",
+        action="store_true",
+        help="time arithmetic queries (--plus another colour --minus its own) with the band and without",
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
     if args.nprobes:
@@ -302,14 +420,18 @@ def main(argv: list[str] | None = None) -> None:
         args.db = Path(scratch.name)
     try:
         db, vectors, built = open_or_build(args.db, args.rows, args.threshold, args.tied)
-        timings = measure(db, vectors, args.column, args.queries, args.k, args.tied)
+        if args.arithmetic:
+            timings = {"arithmetic": measure_arithmetic(db, vectors, args.queries, args.k)}
+        else:
+            timings = measure(db, vectors, args.column, args.queries, args.k, args.tied)
     finally:
         if scratch is not None:
             scratch.cleanup()
-    action = built["indexes"][args.column]
+    column = "node_vector" if args.arithmetic else args.column
+    action = built["indexes"][column]
     result = {
         "rows": args.rows,
-        "column": args.column,
+        "column": column,
         "tied": args.tied,
         **timings,
         "index": "exact (flat scan)"
@@ -320,7 +442,14 @@ def main(argv: list[str] | None = None) -> None:
         "load_average": round(os.getloadavg()[0], 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
-    if not args.json:
+    if not args.json and args.arithmetic:
+        arithmetic = result["arithmetic"]
+        print(
+            f"{args.rows} rows, {result['index']}: arithmetic p50 {arithmetic['band']['p50_ms']} ms with the band, "
+            f"{arithmetic['query_order']['p50_ms']} ms in the query's order ({arithmetic['ratio_p50']}x)",
+            file=sys.stderr,
+        )
+    elif not args.json:
         print(
             f"{args.rows} rows, {result['index']}: p50 {result['p50_ms']} ms, recall@10 {result['recall_at_10']}",
             file=sys.stderr,
