@@ -41,7 +41,9 @@ one after the other per query on the same warm Store, alternating which goes fir
 under "arithmetic", "band" and "query_order" each with p50_ms, p99_ms, p50_cpu_ms, p99_cpu_ms of
 nearest() (what the band changes) and query_p50_ms, query_p99_ms, query_p50_cpu_ms of the whole
 query (vector lookups included); ratio_p50, ratio_p99, ratio_p50_cpu and ratio_query_p50 (band /
-query order); and results_reordered, the share of queries whose k results the band changed.
+query order); results_reordered, the share of queries whose k results the band changed; and
+query_order_at_pool, nearest() in the query's order at k = ARITHMETIC_POOL (timed in turn with
+the other two), which tells what reading the pool costs from what reordering it costs.
 """
 
 from __future__ import annotations
@@ -328,32 +330,40 @@ def arithmetic_vectors(store: Store, attributes: list[Attribute], product_id: in
 
 def measure_arithmetic(path: Path, vectors: dict[str, np.ndarray], queries: int, k: int) -> dict:
     """Time arithmetic queries with the band and with `band=False` (the query's own order), one
-    after the other per query on one warm Store, alternating which goes first."""
+    after the other per query on one warm Store, taking turns at going first; and, to tell the
+    band's reordering from reading its pool, the query's own order at k = ARITHMETIC_POOL."""
     store = Store.open(path)
     rows = np.random.default_rng(1).choice(len(vectors["has_image"]), size=queries, replace=False)
     attributes, plans = arithmetic_terms(store, rows)
 
-    def run(plan, band: bool) -> tuple[float, float, float, float, list[int]]:
+    def run(plan, mode: str) -> tuple[float, float, float, float, list[int]]:
         product_id, plus, minus = plan
         started, started_cpu = time.perf_counter(), time.process_time()
         vector, tie, base = arithmetic_vectors(store, attributes, product_id, plus, minus)
         searched, searched_cpu = time.perf_counter(), time.process_time()
         results = search.nearest(
-            store, vector, "node_vector", k, exclude=(product_id,), tie_vector=tie, item_vector=base if band else None
+            store,
+            vector,
+            "node_vector",
+            max(k, search.ARITHMETIC_POOL) if mode == "pool" else k,
+            exclude=(product_id,),
+            tie_vector=tie,
+            item_vector=base if mode == "band" else None,
         )
         done, done_cpu = time.perf_counter(), time.process_time()
         return done - searched, done_cpu - searched_cpu, done - started, done_cpu - started_cpu, [r.id for r in results]
 
+    modes = ("band", "query_order", "pool")
     for plan in plans[:5]:  # warm the handle: table open, index and data pages cached
-        run(plan, True)
-        run(plan, False)
-    timed: dict[bool, list[tuple]] = {True: [], False: []}
+        for mode in modes:
+            run(plan, mode)
+    timed: dict[str, list[tuple]] = {mode: [] for mode in modes}
     for number, plan in enumerate(plans):
-        for band in (True, False) if number % 2 == 0 else (False, True):
-            timed[band].append(run(plan, band))
+        for mode in modes[number % 3 :] + modes[: number % 3]:
+            timed[mode].append(run(plan, mode))
 
-    def summary(band: bool) -> dict:
-        nearest_wall, nearest_cpu, query_wall, query_cpu, _ = zip(*timed[band])
+    def summary(mode: str) -> dict:
+        nearest_wall, nearest_cpu, query_wall, query_cpu, _ = zip(*timed[mode])
         return {
             "p50_ms": ms(nearest_wall, 50),
             "p99_ms": ms(nearest_wall, 99),
@@ -364,8 +374,8 @@ def measure_arithmetic(path: Path, vectors: dict[str, np.ndarray], queries: int,
             "query_p50_cpu_ms": ms(query_cpu, 50),
         }
 
-    band, plain = summary(True), summary(False)
-    changed = [a[-1] != b[-1] for a, b in zip(timed[True], timed[False])]
+    band, plain = summary("band"), summary("query_order")
+    changed = [a[-1] != b[-1] for a, b in zip(timed["band"], timed["query_order"])]
     return {
         "band": band,
         "query_order": plain,
@@ -374,6 +384,7 @@ def measure_arithmetic(path: Path, vectors: dict[str, np.ndarray], queries: int,
         "ratio_p50_cpu": round(band["p50_cpu_ms"] / plain["p50_cpu_ms"], 2) if plain["p50_cpu_ms"] else None,
         "ratio_query_p50": round(band["query_p50_ms"] / plain["query_p50_ms"], 2),
         "results_reordered": round(float(np.mean(changed)), 3),  # share of queries whose k results differ
+        "query_order_at_pool": {key: summary("pool")[key] for key in ("p50_ms", "p99_ms", "p50_cpu_ms")},
         "queries": queries,
         "pool": search.ARITHMETIC_POOL,
         "band_width": search.ARITHMETIC_BAND,
