@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -56,6 +57,11 @@ def cli(debug: bool, db: Path | None):
     catalog similar 19549
     catalog query --image shirt.jpg --plus green,shoes --minus topwear
     """
+    # LanceDB's Rust side logs warnings to stderr, e.g. one line per empty k-means cluster when an
+    # index is trained on a column of repeated vectors (tied graph vectors at 1M products printed
+    # 350): noise on a terminal where the CLI reports what matters. Errors still show; a user can
+    # ask for more with LANCEDB_LOG=warn. Set before the first command imports lancedb.
+    os.environ.setdefault("LANCEDB_LOG", "error")
 
 
 def reporter(as_json: bool = False):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -220,3 +221,34 @@ def test_similar_never_imports_tensorflow(db):
     done = subprocess.run([sys.executable, "-c", code, str(db), str(product_id)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["query"]["id"] == product_id
+
+
+LANCE_WARNING_SCRIPT = """
+import sys, tempfile
+import numpy as np
+
+def build_index():  # an IVF index on repeated vectors: LanceDB's k-means warns of empty clusters
+    import lancedb, pyarrow as pa
+    vectors = np.repeat(np.random.default_rng(0).normal(size=(20, 32)).astype(np.float32), 100, axis=0)
+    column = pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 32)
+    table = lancedb.connect(tempfile.mkdtemp()).create_table("t", pa.table({"v": column}))
+    table.create_index(metric="cosine", vector_column_name="v", index_type="IVF_FLAT", num_partitions=50)
+
+if sys.argv[1] == "cli":
+    from catalog.cli import cli
+    cli.command("build-index")(build_index)
+    cli(["build-index"], standalone_mode=False)
+else:
+    build_index()
+"""
+
+
+def test_lancedb_warnings_stay_off_the_terminal():
+    env = {k: v for k, v in os.environ.items() if k != "LANCEDB_LOG"}
+    runs = {
+        how: subprocess.run([sys.executable, "-c", LANCE_WARNING_SCRIPT, how], capture_output=True, text=True, env=env)
+        for how in ("plain", "cli")
+    }
+    assert all(done.returncode == 0 for done in runs.values()), {how: done.stderr for how, done in runs.items()}
+    assert "WARN" in runs["plain"].stderr  # the noise exists without the CLI...
+    assert "WARN" not in runs["cli"].stderr  # ...and the CLI keeps it off stderr
