@@ -367,13 +367,17 @@ class Catalog:
             raise CatalogError("give exactly one of an image or a product id")
         store = self.store
         if image is not None:
-            vector, items = self._encode(store, image, weights)[1], []
+            (image_vector, vector), items = self._encode(store, image, weights), []
         else:
-            product = search.get_product(store, int(id), [*DISPLAY_COLUMNS, "has_image", "rec_vector"])  # type: ignore[arg-type]
+            columns = [*DISPLAY_COLUMNS, "has_image", "image_vector", "rec_vector"]
+            product = search.get_product(store, int(id), columns)  # type: ignore[arg-type]
             if not product["has_image"]:
                 raise CatalogError(f"product {id} has no photo to infer attributes from")
-            vector, items = product["rec_vector"], [{c: product[c] for c in DISPLAY_COLUMNS}]
-        inferred = search.infer_attributes(vector, search.load_attributes(store), top)
+            image_vector, vector = product["image_vector"], product["rec_vector"]
+            items = [{c: product[c] for c in DISPLAY_COLUMNS}]
+        from catalog.models import load_linker
+
+        inferred = search.infer_photo(load_linker(store), image_vector, vector, search.load_attributes(store), top)
         query = search.Query(items=items, image=_image_label(image))
         return Inference(query, inferred, f"attributes of {query.label()}")
 
@@ -516,7 +520,10 @@ class Catalog:
                 "image": search.nearest(view.store, image_vector, "image_vector", k),
                 "rec": search.nearest(view.store, translated, "node_vector", k),
             }
-        inferred = search.infer_attributes(translated, search.load_attributes(view.store), top)
+        from catalog.models import load_linker
+
+        attributes = search.load_attributes(view.store)
+        inferred = search.infer_photo(load_linker(view.store), image_vector, translated, attributes, top)
         return PhotoResults(search.Query(image=_image_label(image)), results, inferred)
 
     def browse(

@@ -39,7 +39,7 @@ from catalog.columns import ATTRIBUTE_COLUMNS
 from catalog.encoder import import_keras
 from catalog.errors import CatalogError
 from catalog.keys import split_key
-from catalog.linker import LinkerParams, train_linker
+from catalog.linker import Linker, LinkerParams, train_linker
 from catalog.metrics import (  # noqa: F401  (re-exported: the metrics eval reports)
     accuracy,
     commonest,
@@ -49,7 +49,7 @@ from catalog.metrics import (  # noqa: F401  (re-exported: the metrics eval repo
     random_neighbours,
     relevance,
 )
-from catalog.search import ARITHMETIC_POOL, Attribute, Term, band_order, compose, infer_attributes, replacing
+from catalog.search import ARITHMETIC_POOL, Attribute, Term, band_order, compose, infer_photo, replacing
 from catalog.spaces import EVAL_SPACES
 from catalog.store import Store
 from catalog.vectors import cosine_top_k as cosine_knn
@@ -309,7 +309,9 @@ def _measure(split: _Split, retrained: _Retrained, linker_params: LinkerParams, 
         replace_own=options.replace_own,
         band=options.band,
     )
-    inferred = infer_top1(translated, retrained.attributes, split.vocabularies)
+    inferred = infer_top1(
+        translated, retrained.attributes, split.vocabularies, retrained.linker, split.image_vectors[split.held]
+    )
     return {
         "precision": {space: _by_column(precision[space]) for space in SPACES},
         "ndcg": {space: round(ndcg[space], 4) for space in SPACES},
@@ -382,15 +384,24 @@ def _subsample(indices: np.ndarray, count: int, rng: np.random.Generator) -> np.
 # -- metrics -----------------------------------------------------------------------------------
 
 
-def infer_top1(vectors: np.ndarray, attributes: list[Attribute], vocabularies: list[list[str]]) -> np.ndarray:
-    """Per vector and column, the code of the value `search.infer_attributes` puts first (-1 if none).
+def infer_top1(
+    vectors: np.ndarray,
+    attributes: list[Attribute],
+    vocabularies: list[list[str]],
+    linker: Linker | None = None,
+    image_vectors: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per translated vector and column, the code of the value `search.infer_photo` puts first
+    (-1 if none): the linker's classifiers on `image_vectors` where it has them, else the nearest
+    attribute vector.
 
     Scoring the library function itself means the accuracy is that of what `catalog infer` shows.
     """
     index = [{value: code for code, value in enumerate(values)} for values in vocabularies]
     out = np.full((len(vectors), len(ATTRIBUTE_COLUMNS)), -1, dtype=np.int32)
     for row, vector in enumerate(vectors):
-        inferred = infer_attributes(vector, attributes, top=1)
+        image_vector = image_vectors[row] if image_vectors is not None else None
+        inferred = infer_photo(linker if image_vector is not None else None, image_vector, vector, attributes, top=1)
         for c, column in enumerate(ATTRIBUTE_COLUMNS):
             best = inferred.get(column) or []
             if best:

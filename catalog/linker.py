@@ -31,6 +31,7 @@ from typing import Callable
 
 import numpy as np
 
+from catalog.columns import ATTRIBUTE_COLUMNS
 from catalog.errors import CatalogError
 from catalog.vectors import unit as _normalise
 
@@ -94,6 +95,8 @@ class Linker:
     combination_vectors: np.ndarray | None = None  # (combinations, 32) unit graph-space vectors
     column_weights: np.ndarray | None = None
     sharpness: float = 1.0
+    # Per head, the value each output stands for (None: a linker saved before they were kept).
+    classes: list[list[str]] | None = None
 
     def translate(self, image_vectors: np.ndarray) -> np.ndarray:
         """image vectors (N, 128) -> translated graph-space vectors (N, 32), float32."""
@@ -107,15 +110,34 @@ class Linker:
         h = SELU_SCALE * np.where(h > 0, h, SELU_ALPHA * (np.exp(np.minimum(h, 0)) - 1))
         return (h @ self.w2 + self.b2).astype(np.float32)
 
+    def _probabilities(self, x: np.ndarray, c: int) -> np.ndarray:
+        """Standardised image vectors (n, 128) -> (n, values of column c): the classifier's softmax."""
+        weights, bias = self.heads[c]
+        logits = x @ weights + bias
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def infer(self, image_vector: np.ndarray, top: int = 3) -> dict[str, list[tuple[str, float]]] | None:
+        """Per attribute column, the `top` values the column's classifier finds likeliest for this
+        photo, with their probabilities; None for a linker without classifiers (`cosine`, `paper`)
+        or one saved before it kept the values' names."""
+        if self.kind != "attributes" or not self.classes:
+            return None
+        x = (np.asarray(image_vector, np.float32).reshape(1, -1) - self.mean) / self.std
+        inferred = {}
+        for c, (column, names) in enumerate(zip(ATTRIBUTE_COLUMNS, self.classes)):
+            p = self._probabilities(x, c)[0, : len(names)]
+            order = np.argsort(-p, kind="stable")[:top]
+            inferred[column] = [(names[i], round(float(p[i]), 4)) for i in order]
+        return inferred
+
     def log_likelihoods(self, x: np.ndarray) -> np.ndarray:
         """Standardised image vectors (n, 128) -> (n, combinations): weighted sum over columns of
         log(p(value) + floor) of each combination's values; an empty cell adds nothing."""
         total = np.zeros((len(x), len(self.combination_codes)), np.float64)
-        for c, (weights, bias) in enumerate(self.heads):
-            logits = x @ weights + bias
-            logits -= logits.max(axis=1, keepdims=True)
-            p = np.exp(logits)
-            p /= p.sum(axis=1, keepdims=True)
+        for c in range(len(self.heads)):
+            p = self._probabilities(x, c)
             codes = self.combination_codes[:, c]
             known = codes >= 0
             total[:, known] += self.column_weights[c] * np.log(p[:, codes[known]] + PROBABILITY_FLOOR)
@@ -139,6 +161,8 @@ class Linker:
                 column_weights=self.column_weights,
                 sharpness=np.array(self.sharpness),
             )
+            for c, names in enumerate(self.classes or []):
+                arrays[f"head{c}_classes"] = np.array(names, dtype=np.str_)
         else:
             arrays.update(w1=self.w1, b1=self.b1, w2=self.w2, b2=self.b2)
         return arrays
@@ -167,6 +191,9 @@ class Linker:
                     combination_vectors=data["combination_vectors"],
                     column_weights=data["column_weights"],
                     sharpness=float(data["sharpness"]),
+                    classes=[[str(v) for v in data[f"head{c}_classes"]] for c in range(len(heads))]
+                    if all(f"head{c}_classes" in data for c in range(len(heads)))
+                    else None,
                 )
         except (OSError, KeyError, ValueError) as error:
             raise CatalogError(f"cannot read the linker model {name}: {error}") from None
@@ -320,6 +347,7 @@ def _train_attributes(
         combination_codes=codes,
         combination_vectors=vectors,
         column_weights=weights,
+        classes=[sorted(names, key=names.get) for names in classes],
         sharpness=params.sharpness,
     )
     metrics: dict = {"epochs": 1, "combinations": int(len(unique))}

@@ -12,7 +12,8 @@ from collections import Counter
 import pytest
 
 from catalog.columns import ATTRIBUTE_COLUMNS
-from catalog.search import get_product, infer_attributes, load_attributes
+from catalog.models import load_linker
+from catalog.search import get_product, infer_attributes, infer_photo, load_attributes
 from catalog.store import Store
 from tests.query_fixture import EVIL_NAME, query_db, run  # noqa: F401  (query_db is a fixture)
 
@@ -38,19 +39,31 @@ def test_infer_by_id_ranks_values_per_column(query_db):
     for column, values in doc["attributes"].items():
         assert 1 <= len(values) <= 3
         scores = [v["score"] for v in values]
-        assert scores == sorted(scores, reverse=True) and all(-1 <= s <= 1 for s in scores)
+        assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)  # probabilities
         assert all((column, v["value"]) in known for v in values)
     top1 = json.loads(run("infer", "--id", query_db.ids[0], "--top", "1", "--db", query_db.path, "--json").stdout)
     assert all(len(v) == 1 for v in top1["attributes"].values())
 
 
-def test_infer_is_cosine_against_the_stored_translated_vector(query_db):
+def test_infer_reads_the_stored_photo_with_the_linkers_classifiers(query_db):
     store = Store.open(query_db.path)
-    attributes = load_attributes(store)
+    linker = load_linker(store)
     for product_id in query_db.ids[:5]:
         doc = json.loads(run("infer", "--id", product_id, "--top", "4", "--db", query_db.path, "--json").stdout)
-        expected = infer_attributes(get_product(store, product_id, ["rec_vector"])["rec_vector"], attributes, top=4)
+        expected = linker.infer(get_product(store, product_id, ["image_vector"])["image_vector"], top=4)
         assert doc["attributes"] == {c: [{"value": v, "score": s} for v, s in values] for c, values in expected.items()}
+
+
+def test_infer_without_classifiers_is_cosine_against_the_translated_vector(query_db):
+    """A linker with no classifiers (`cosine`, `paper`, or an `attributes` one saved before it kept
+    its values' names) leaves `infer` to the paper's reading: the attribute vectors nearest the
+    translated vector."""
+    store = Store.open(query_db.path)
+    attributes = load_attributes(store)
+    for product_id in query_db.ids[:3]:
+        product = get_product(store, product_id, ["image_vector", "rec_vector"])
+        expected = infer_attributes(product["rec_vector"], attributes, top=4)
+        assert infer_photo(None, product["image_vector"], product["rec_vector"], attributes, top=4) == expected
 
 
 def test_inference_recovers_attributes_in_the_graph_space(query_db):

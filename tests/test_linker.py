@@ -77,3 +77,36 @@ def test_params_record_only_what_shapes_their_kind():
         record = params.to_dict()
         assert record["kind"] == kind and record["seed"] == 3 and present in record and absent not in record
         assert LinkerParams.from_dict(record) == params  # the defaults fill what is not recorded
+
+
+def test_attributes_linker_reads_a_photos_values_with_probabilities():
+    x, y, values = _catalog(reps=15, seed=0)
+    linker = train_linker(x, y, LinkerParams(kind="attributes"), values=values).linker
+    loaded = Linker.from_bytes(linker.to_bytes())  # the value names travel with the file
+    new_x, _, new_values = _catalog(reps=3, seed=1)
+    right = []
+    for photo, truth in zip(new_x, new_values):
+        inferred = loaded.infer(photo, top=3)
+        assert list(inferred) == [
+            "gender", "masterCategory", "subCategory", "articleType", "baseColour", "season", "year", "usage"
+        ]  # fmt: skip
+        right.append((inferred["baseColour"][0][0] == truth[4], inferred["subCategory"][0][0] == truth[2]))
+        scores = [p for _, p in inferred["baseColour"]]
+        assert scores == sorted(scores, reverse=True) and 0 < sum(scores) <= 1.0001  # probabilities, best first
+        assert inferred["masterCategory"] == [("Apparel", 1.0)] and inferred["usage"] == []  # one value; always empty
+        assert {v for v, _ in inferred["gender"]} == {"Men", "Women"}  # not in the photo: both, as a guess
+    assert np.mean(right, axis=0).min() > 0.9  # colour and subCategory, which the photos show, read right
+    # A linker saved before the names were kept, and a network linker, have no classifiers to read:
+    arrays = {k: v for k, v in linker.arrays().items() if not k.endswith("_classes")}
+    old = Linker.from_bytes(_npz(arrays))
+    assert old.classes is None and old.infer(new_x[0]) is None
+    network = train_linker(x, y, LinkerParams(kind="cosine", epochs=2)).linker
+    assert network.infer(new_x[0]) is None
+
+
+def _npz(arrays: dict) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
