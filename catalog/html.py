@@ -175,7 +175,7 @@ def inference_page(
     highlighted, so a glance shows where inference is right.
     """
     item = query.items[0] if query.items else None
-    head = "<tr><th>attribute</th>" + ("<th>catalog</th>" if item else "") + "<th>inferred (cosine)</th></tr>"
+    head = "<tr><th>attribute</th>" + ("<th>catalog</th>" if item else "") + "<th>inferred (likeliest first)</th></tr>"
     rows = []
     for column, values in inferred.items():
         actual = item.get(column) if item else None

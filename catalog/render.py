@@ -219,7 +219,7 @@ def print_inference(query: Query, inferred: dict[str, list[tuple[str, float]]], 
     else:
         out.print(f"[bold]{escape(heading)}[/bold]")
     table = Table(
-        title="inferred attributes (cosine in the graph space)",
+        title="inferred attributes (likeliest first)",
         title_justify="left",
         pad_edge=False,
         box=None,
