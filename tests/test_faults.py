@@ -40,9 +40,19 @@ LINKER_EPOCHS = 3  # the linker's training is not what these tests are about
 BASE_ROWS = 100  # the committed state every test starts from; the remaining 20 demo rows are "new"
 
 FAULT_ENTRY = r"""
-import os, sys, time
+import os, signal, sys, time
 from functools import partial
 from pathlib import Path
+
+# Ctrl-C must reach the ingest as it does from a user's terminal. Run inside the whole suite from a
+# background CI job, the Ctrl-C tests saw the ingest finish or sleep on with nothing on stderr, as if
+# SIGINT were ignored or blocked (alone, or in the foreground, they passed): undo both, so that the
+# interpreter's KeyboardInterrupt applies; the mark records what the process was handed.
+(Path(os.environ["FAULT_MARKS"]) / "inherited-sigint").write_text(
+    f"handler {signal.getsignal(signal.SIGINT)!r}, blocked {signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])}"
+)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import catalog.encoder, catalog.linker, ingest.checkpoints, ingest.graph_space, ingest.pipeline
 from catalog.store import Writer
