@@ -44,10 +44,10 @@ import os, signal, sys, time
 from functools import partial
 from pathlib import Path
 
-# Ctrl-C must reach the ingest as it does from a user's terminal. Run inside the whole suite from a
-# background CI job, the Ctrl-C tests saw the ingest finish or sleep on with nothing on stderr, as if
-# SIGINT were ignored or blocked (alone, or in the foreground, they passed): undo both, so that the
-# interpreter's KeyboardInterrupt applies; the mark records what the process was handed.
+# Ctrl-C must reach the ingest as it does from a user's terminal. A CI job started in the background
+# (`sh -c '... .ci/run' &`) hands every process below it SIGINT ignored (the mark read
+# "handler SIG_IGN"), and Python then installs no KeyboardInterrupt: the Ctrl-C tests saw the ingest
+# finish or sleep on with nothing on stderr. Undo that (and a blocked SIGINT), as a terminal would.
 (Path(os.environ["FAULT_MARKS"]) / "inherited-sigint").write_text(
     f"handler {signal.getsignal(signal.SIGINT)!r}, blocked {signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])}"
 )
