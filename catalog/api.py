@@ -365,9 +365,12 @@ class Catalog:
 
         if (image is None) == (id is None):
             raise CatalogError("give exactly one of an image or a product id")
+        from catalog.models import load_linker
+
         store = self.store
+        linker = load_linker(store)  # read once: it translates the photo and reads its attributes
         if image is not None:
-            (image_vector, vector), items = self._encode(store, image, weights), []
+            (image_vector, vector), items = self._encode(store, image, weights, linker), []
         else:
             columns = [*DISPLAY_COLUMNS, "has_image", "image_vector", "rec_vector"]
             product = search.get_product(store, int(id), columns)  # type: ignore[arg-type]
@@ -375,9 +378,7 @@ class Catalog:
                 raise CatalogError(f"product {id} has no photo to infer attributes from")
             image_vector, vector = product["image_vector"], product["rec_vector"]
             items = [{c: product[c] for c in DISPLAY_COLUMNS}]
-        from catalog.models import load_linker
-
-        inferred = search.infer_photo(load_linker(store), image_vector, vector, search.load_attributes(store), top)
+        inferred = search.infer_photo(linker, image_vector, vector, search.load_attributes(store), top)
         query = search.Query(items=items, image=_image_label(image))
         return Inference(query, inferred, f"attributes of {query.label()}")
 
@@ -480,9 +481,10 @@ class Catalog:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _encode(self, store: Store, image: PathLike | bytes, weights: str | None) -> Any:
+    def _encode(self, store: Store, image: PathLike | bytes, weights: str | None, linker: Any = None) -> Any:
         """(image vector, translated vector) of a photo file or its bytes, with the database's encoder,
-        built once per handle (TensorFlow and the model load on the first photo only)."""
+        built once per handle (TensorFlow and the model load on the first photo only); `linker`:
+        the database's linker when the caller has read it already."""
         from catalog.models import check_photo, database_encoder, encode_photo
 
         check_photo(image if isinstance(image, bytes) else Path(image))  # a typo fails before the model loads
@@ -494,7 +496,8 @@ class Catalog:
                     self._built_encoder = None
                     self._built_encoder = database_encoder(store)
                 encoder = self._built_encoder
-            return encode_photo(store, image if isinstance(image, bytes) else Path(image), weights, encoder=encoder)
+            photo = image if isinstance(image, bytes) else Path(image)
+            return encode_photo(store, photo, weights, encoder=encoder, linker=linker)
 
     # -- for long-running readers (catalog serve) ------------------------------------------------
 
@@ -506,9 +509,11 @@ class Catalog:
             >>> found.results["rec"][0].id, found.inferred["articleType"][0]   # doctest: +SKIP
         """
         from catalog import search
+        from catalog.models import load_linker
 
         view = self._current()
-        image_vector, translated = self._encode(view.store, image, None)
+        linker = load_linker(view.store)  # read once: it translates the photo and reads its attributes
+        image_vector, translated = self._encode(view.store, image, None, linker)
         reader = view.snapshot
         if reader is not None:
             results = {
@@ -520,10 +525,8 @@ class Catalog:
                 "image": search.nearest(view.store, image_vector, "image_vector", k),
                 "rec": search.nearest(view.store, translated, "node_vector", k),
             }
-        from catalog.models import load_linker
-
         attributes = search.load_attributes(view.store)
-        inferred = search.infer_photo(load_linker(view.store), image_vector, translated, attributes, top)
+        inferred = search.infer_photo(linker, image_vector, translated, attributes, top)
         return PhotoResults(search.Query(image=_image_label(image)), results, inferred)
 
     def browse(

@@ -106,8 +106,15 @@ def check_photo(photo: Path | bytes) -> Path | bytes:
     return photo
 
 
-def encode_photo(store: Store, photo: Path | bytes, weights: str | None = None, encoder: Encoder | None = None):
-    """A photo (a file, or its bytes) -> (its image vector, its translated graph-space vector)."""
+def encode_photo(
+    store: Store,
+    photo: Path | bytes,
+    weights: str | None = None,
+    encoder: Encoder | None = None,
+    linker: Linker | None = None,
+):
+    """A photo (a file, or its bytes) -> (its image vector, its translated graph-space vector).
+    `linker`: the database's, when the caller already read it (infer uses it again)."""
     from catalog.photos import ImageError, load_image
 
     name = "the uploaded photo" if isinstance(photo, bytes) else str(photo)
@@ -118,4 +125,4 @@ def encode_photo(store: Store, photo: Path | bytes, weights: str | None = None, 
     except ImageError as error:
         raise CatalogError(f"cannot use {name}: {error}") from None
     image_vector = database_encoder(store, encoder, weights).encode(image.pixels[None])
-    return image_vector[0], load_linker(store).translate(image_vector)[0]
+    return image_vector[0], (linker or load_linker(store)).translate(image_vector)[0]
