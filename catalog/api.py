@@ -320,22 +320,30 @@ class Catalog:
             where = where.strip()
         elif where is not None:
             where = search.check_where(store, where)
+        preferences = None  # without arithmetic, the classifiers order Rec's results (search.rec_preferences)
         if image is not None:
-            tie, base = self._encode(store, image, weights)  # the photo's image vector orders ties
+            encoded = self._encode(store, image, weights)
+            tie, base = encoded.image_vector, encoded.translated  # the photo's image vector orders ties
             items = []
+            if not terms and encoded.probabilities is not None:
+                preferences = search.rec_preferences(encoded.probabilities)
         elif view.snapshot is not None:
             base, items = view.snapshot.base_vector(product_ids)
             tie = view.snapshot.photo_vector(product_ids)
+            preferences = view.snapshot.preferences(store, product_ids) if not terms else None
         else:
             base, items = search.base_vector(store, product_ids)
             tie = search.photo_vector(store, product_ids)  # orders products that tie (docs/graph-space.md)
+            preferences = search.stored_preferences(store, product_ids) if not terms else None
         if replace:
             terms = search.replacing(base, terms, attributes, items)
         vector = search.compose(base, terms)
         item = base if band and terms else None
         if view.snapshot is not None:
             results = {
-                "rec": view.snapshot.nearest(vector, "node_vector", k, tuple(product_ids), mask, tie, item_vector=item)
+                "rec": view.snapshot.nearest(
+                    vector, "node_vector", k, tuple(product_ids), mask, tie, item_vector=item, preferences=preferences
+                )
             }
         else:
             results = {
@@ -348,6 +356,7 @@ class Catalog:
                     where=where,
                     tie_vector=tie,
                     item_vector=item,
+                    preferences=preferences,
                 )
             }
         query = search.Query(items=items, image=_image_label(image), terms=terms, where=where)
@@ -365,20 +374,22 @@ class Catalog:
 
         if (image is None) == (id is None):
             raise CatalogError("give exactly one of an image or a product id")
-        from catalog.models import load_linker
+        from catalog.models import load_linker, photo_probabilities
 
         store = self.store
         linker = load_linker(store)  # read once: it translates the photo and reads its attributes
         if image is not None:
-            (image_vector, vector), items = self._encode(store, image, weights, linker), []
+            encoded, items = self._encode(store, image, weights, linker), []
+            probabilities, vector = encoded.probabilities, encoded.translated
         else:
-            columns = [*DISPLAY_COLUMNS, "has_image", "image_vector", "rec_vector"]
+            columns = [*DISPLAY_COLUMNS, "has_image", "image_vector", "rec_vector", "thumbnail"]
             product = search.get_product(store, int(id), columns)  # type: ignore[arg-type]
             if not product["has_image"]:
                 raise CatalogError(f"product {id} has no photo to infer attributes from")
-            image_vector, vector = product["image_vector"], product["rec_vector"]
+            probabilities = photo_probabilities(linker, product["image_vector"], [product["thumbnail"]])
+            vector = product["rec_vector"]
             items = [{c: product[c] for c in DISPLAY_COLUMNS}]
-        inferred = search.infer_photo(linker, image_vector, vector, search.load_attributes(store), top)
+        inferred = search.infer_photo(probabilities, vector, search.load_attributes(store), top)
         query = search.Query(items=items, image=_image_label(image))
         return Inference(query, inferred, f"attributes of {query.label()}")
 
@@ -449,6 +460,8 @@ class Catalog:
         trials: int = 200,
         replace: bool = True,
         band: bool = True,
+        rec_order: bool = True,
+        photo_features: bool | None = None,
         save: bool = True,
         reporter: Reporter | None = None,
     ) -> Evaluation:
@@ -456,6 +469,8 @@ class Catalog:
 
         With `save`, the document is also written to `<db>/eval.json` for `catalog plot eval`
         (a read-only database still gets its result). The same seed gives the same figures.
+        `rec_order=False` measures Rec in plain cosine order; `photo_features=False` an `attributes`
+        linker that reads the image vectors alone (both the defaults before; docs/quality.md).
 
             >>> Catalog("db").evaluate(walks=10, trials=20).ndcg["rec"]   # doctest: +SKIP
         """
@@ -468,8 +483,9 @@ class Catalog:
             arithmetic_trials=trials,
             replace_own=replace,
             band=band,
+            rec_order=rec_order,
             node2vec_overrides={"num_walks": walks, "walk_length": walk_length, "p": p, "q": q},
-            linker_overrides={"kind": linker, "epochs": epochs},
+            linker_overrides={"kind": linker, "epochs": epochs, "photo_features": photo_features},
         )
         result = evaluate(self.store, options, reporter)
         if save:
@@ -482,7 +498,7 @@ class Catalog:
     # -- helpers -----------------------------------------------------------------------------
 
     def _encode(self, store: Store, image: PathLike | bytes, weights: str | None, linker: Any = None) -> Any:
-        """(image vector, translated vector) of a photo file or its bytes, with the database's encoder,
+        """The `EncodedPhoto` of a photo file or its bytes, with the database's encoder,
         built once per handle (TensorFlow and the model load on the first photo only); `linker`:
         the database's linker when the caller has read it already."""
         from catalog.models import check_photo, database_encoder, encode_photo
@@ -513,20 +529,23 @@ class Catalog:
 
         view = self._current()
         linker = load_linker(view.store)  # read once: it translates the photo and reads its attributes
-        image_vector, translated = self._encode(view.store, image, None, linker)
+        image_vector, translated, probabilities = self._encode(view.store, image, None, linker)
+        preferences = search.rec_preferences(probabilities) if probabilities is not None else None
         reader = view.snapshot
         if reader is not None:
             results = {
                 "image": reader.nearest(image_vector, "image_vector", k),
-                "rec": reader.nearest(translated, "node_vector", k),
+                "rec": reader.nearest(translated, "node_vector", k, tie_vector=image_vector, preferences=preferences),
             }
         else:
             results = {
                 "image": search.nearest(view.store, image_vector, "image_vector", k),
-                "rec": search.nearest(view.store, translated, "node_vector", k),
+                "rec": search.nearest(
+                    view.store, translated, "node_vector", k, tie_vector=image_vector, preferences=preferences
+                ),
             }
         attributes = search.load_attributes(view.store)
-        inferred = search.infer_photo(linker, image_vector, translated, attributes, top)
+        inferred = search.infer_photo(probabilities, translated, attributes, top)
         return PhotoResults(search.Query(image=_image_label(image)), results, inferred)
 
     def browse(

@@ -47,10 +47,35 @@ from catalog.columns import ATTRIBUTE_COLUMNS
     is_flag=True,
     help="Arithmetic results ordered by the query alone, as `query --query-order` (default: the band by the item).",
 )
+@click.option(
+    "--cosine-order",
+    is_flag=True,
+    help="Rec results in plain cosine order (default: the nearest 100 ordered by the linker's classifiers).",
+)
+@click.option(
+    "--no-photo-features",
+    is_flag=True,
+    help="The attributes linker reads the image vectors alone (default: colour and silhouette features too).",
+)
 @db_option
 @json_option
 def eval_command(
-    holdout, seed, k, linker_kind, num_walks, walk_length, p, q, epochs, trials, add_only, query_order, db, as_json
+    holdout,
+    seed,
+    k,
+    linker_kind,
+    num_walks,
+    walk_length,
+    p,
+    q,
+    epochs,
+    trials,
+    add_only,
+    query_order,
+    cosine_order,
+    no_photo_features,
+    db,
+    as_json,
 ):
     """Measure recommendation quality on held-out photos, without leaks.
 
@@ -80,6 +105,8 @@ def eval_command(
         trials=trials,
         replace=not add_only,
         band=not query_order,
+        rec_order=not cosine_order,
+        photo_features=False if no_photo_features else None,
         reporter=reporter(as_json),
     )
     if result.save_error:  # a read-only database still gets its numbers printed

@@ -39,7 +39,7 @@ from catalog.columns import ATTRIBUTE_COLUMNS
 from catalog.encoder import import_keras
 from catalog.errors import CatalogError
 from catalog.keys import split_key
-from catalog.linker import Linker, LinkerParams, train_linker
+from catalog.linker import LinkerParams, train_linker
 from catalog.metrics import (  # noqa: F401  (re-exported: the metrics eval reports)
     accuracy,
     commonest,
@@ -49,7 +49,20 @@ from catalog.metrics import (  # noqa: F401  (re-exported: the metrics eval repo
     random_neighbours,
     relevance,
 )
-from catalog.search import ARITHMETIC_POOL, Attribute, Term, band_order, compose, infer_photo, replacing
+from catalog.models import linker_features, photo_probabilities
+from catalog.photo_features import photo_features_of
+from catalog.search import (
+    ARITHMETIC_POOL,
+    REC_POOL,
+    Attribute,
+    Term,
+    band_order,
+    compose,
+    infer_photo,
+    preference_order,
+    rec_preferences,
+    replacing,
+)
 from catalog.spaces import EVAL_SPACES
 from catalog.store import Store
 from catalog.vectors import cosine_top_k as cosine_knn
@@ -78,6 +91,7 @@ class EvalOptions:
     arithmetic_trials: int = 200
     replace_own: bool = True  # an added value replaces the photo's own value of its column, as `catalog query` does
     band: bool = True  # arithmetic results are the query's band ordered by the item, as `catalog query` returns them
+    rec_order: bool = True  # Rec's pool ordered by the linker's classifiers, as `similar` and `query --image` return it
     max_queries: int = 2000  # cap for in-sample query sets (graph reference, linker recall)
 
 
@@ -138,6 +152,7 @@ class _Split:
     vocabularies: list[list[str]]
     held: np.ndarray  # boolean mask: queried as new photos
     image_vectors: np.ndarray
+    thumbnails: list  # JPEG bytes, None without a photo: what the linker's photo features are read from
 
     @property
     def sample(self) -> np.ndarray:
@@ -191,6 +206,7 @@ def evaluate(store: Store, options: EvalOptions = EvalOptions(), reporter=None) 
             "linker": linker_params.to_dict(),
             "arithmetic_replaces_own_value": options.replace_own,
             "arithmetic_band": options.band,
+            "rec_order": options.rec_order,
         },
         seconds={name: round(value, 2) for name, value in seconds.items()},
         held_out_ids=split.catalog.loc[split.held, "id"].astype(int).tolist(),
@@ -206,7 +222,7 @@ def _split(store: Store, options: EvalOptions) -> _Split:
     if int((~held & catalog["has_image"].to_numpy()).sum()) <= k:
         raise CatalogError(f"-k {k} needs more than {k} in-sample products with photos; lower -k or --holdout")
     image_vectors = np.stack(catalog["image_vector"].to_numpy()).astype(np.float32)
-    return _Split(catalog, codes, vocabularies, held, image_vectors)
+    return _Split(catalog, codes, vocabularies, held, image_vectors, catalog.pop("thumbnail").tolist())
 
 
 def _retrain(
@@ -229,6 +245,10 @@ def _retrain(
         import_keras()  # train_linker imports Keras; this first import keeps TensorFlow's start-up chatter off stderr
     has_image = split.sample_has_image
     sample_images = split.image_vectors[split.sample]
+    features = None
+    if linker_params.kind == "attributes" and linker_params.photo_features:
+        thumbnails = [t for t, sample in zip(split.thumbnails, split.sample) if sample]
+        features = photo_features_of([t for t, photo in zip(thumbnails, has_image) if photo])
     with reporter.stage(f"linker ({linker_params.kind}) without held-out products", linker_params.epochs) as progress:
         fit = train_linker(
             sample_images[has_image],
@@ -236,6 +256,7 @@ def _retrain(
             linker_params,
             progress,
             values=attribute_values(rows.loc[has_image]),
+            features=features,
         )
     seconds["linker"] = time.perf_counter() - started
     return _Retrained(space.product_vectors, attributes, fit.linker, fit.metrics)
@@ -248,10 +269,22 @@ def _measure(split: _Split, retrained: _Retrained, linker_params: LinkerParams, 
     node_vectors = retrained.node_vectors
     sample_images = split.image_vectors[split.sample]
     held_codes, sample_codes = split.codes[split.held], split.codes[split.sample]
-    translated = retrained.linker.translate(split.image_vectors[split.held])
+    linker = retrained.linker
+    held_images = split.image_vectors[split.held]
+    held_thumbnails = [t for t, held in zip(split.thumbnails, split.held) if held]
+    translated = linker.translate(held_images, linker_features(linker, held_thumbnails))
+    probabilities = [photo_probabilities(linker, image, [t]) for image, t in zip(held_images, held_thumbnails)]
     with_image = np.flatnonzero(split.sample_has_image)
+    pool_images = np.where(split.sample_has_image[:, None], sample_images, 0.0)  # photo-less products sort last in ties
+    ranker = _Ranker(node_vectors, pool_images)
+    preferences = [rec_preferences(p) if p is not None and options.rec_order else None for p in probabilities]
     neighbours = {
-        "rec": cosine_knn(translated, node_vectors, k),
+        "rec": np.array(
+            [
+                ranker.top(query, k, tie, preferences=_preference_scores(p, sample_codes, split.vocabularies))
+                for query, tie, p in zip(translated, held_images, preferences)
+            ]
+        ).reshape(-1, k),
         "image": with_image[cosine_knn(split.image_vectors[split.held], sample_images[with_image], k)],
         "random": random_neighbours(len(translated), len(node_vectors), k, rng),
     }
@@ -264,8 +297,10 @@ def _measure(split: _Split, retrained: _Retrained, linker_params: LinkerParams, 
     ndcg["graph"] = ndcg_at_k(sample_codes[graph_queries], sample_codes, graph_neighbours, exclude=graph_queries)
 
     recall_queries = _subsample(with_image, options.max_queries, rng)
+    sample_thumbnails = [t for t, sample in zip(split.thumbnails, split.sample) if sample]
+    recall_features = linker_features(linker, [sample_thumbnails[i] for i in recall_queries])
     recall = own_vector_recall(
-        retrained.linker.translate(sample_images[recall_queries]), node_vectors, recall_queries, k
+        linker.translate(sample_images[recall_queries], recall_features), node_vectors, recall_queries, k
     )
     metrics = retrained.linker_metrics
     linker = {
@@ -278,8 +313,6 @@ def _measure(split: _Split, retrained: _Retrained, linker_params: LinkerParams, 
         "recall_at_k": round(recall, 4),
         "recall_chance": round(k / len(node_vectors), 4),
     }
-    held_images = split.image_vectors[split.held]
-    pool_images = np.where(split.sample_has_image[:, None], sample_images, 0.0)  # photo-less products sort last in ties
     arithmetic = arithmetic_trials(
         translated,
         held_codes,
@@ -309,9 +342,7 @@ def _measure(split: _Split, retrained: _Retrained, linker_params: LinkerParams, 
         replace_own=options.replace_own,
         band=options.band,
     )
-    inferred = infer_top1(
-        translated, retrained.attributes, split.vocabularies, retrained.linker, split.image_vectors[split.held]
-    )
+    inferred = infer_top1(translated, retrained.attributes, split.vocabularies, probabilities)
     return {
         "precision": {space: _by_column(precision[space]) for space in SPACES},
         "ndcg": {space: round(ndcg[space], 4) for space in SPACES},
@@ -336,8 +367,8 @@ def _recorded_linker(record: dict) -> LinkerParams:
 
 
 def load_catalog(store: Store) -> pd.DataFrame:
-    """id, the attribute columns, has_image and image_vector of every product, sorted by id."""
-    columns = ["id", *ATTRIBUTE_COLUMNS, "has_image", "image_vector"]
+    """id, the attribute columns, has_image, image_vector and thumbnail of every product, sorted by id."""
+    columns = ["id", *ATTRIBUTE_COLUMNS, "has_image", "image_vector", "thumbnail"]
     table = store.table("products").to_arrow().select(columns).sort_by("id")
     frame = table.to_pandas()
     for column in ATTRIBUTE_COLUMNS:
@@ -388,20 +419,18 @@ def infer_top1(
     vectors: np.ndarray,
     attributes: list[Attribute],
     vocabularies: list[list[str]],
-    linker: Linker | None = None,
-    image_vectors: np.ndarray | None = None,
+    probabilities: list[dict | None] | None = None,
 ) -> np.ndarray:
     """Per translated vector and column, the code of the value `search.infer_photo` puts first
-    (-1 if none): the linker's classifiers on `image_vectors` where it has them, else the nearest
-    attribute vector.
+    (-1 if none): the linker's classifiers' likeliest (`probabilities`, one per vector) where it
+    has them, else the nearest attribute vector.
 
     Scoring the library function itself means the accuracy is that of what `catalog infer` shows.
     """
     index = [{value: code for code, value in enumerate(values)} for values in vocabularies]
     out = np.full((len(vectors), len(ATTRIBUTE_COLUMNS)), -1, dtype=np.int32)
     for row, vector in enumerate(vectors):
-        image_vector = image_vectors[row] if image_vectors is not None else None
-        inferred = infer_photo(linker if image_vector is not None else None, image_vector, vector, attributes, top=1)
+        inferred = infer_photo(probabilities[row] if probabilities is not None else None, vector, attributes, top=1)
         for c, column in enumerate(ATTRIBUTE_COLUMNS):
             best = inferred.get(column) or []
             if best:
@@ -619,8 +648,16 @@ class _Ranker:
         self.photoless = (np.linalg.norm(pool_images, axis=1) == 0) if pool_images is not None else None
 
     def top(
-        self, query: np.ndarray, k: int, tie: np.ndarray | None = None, item: np.ndarray | None = None
+        self,
+        query: np.ndarray,
+        k: int,
+        tie: np.ndarray | None = None,
+        item: np.ndarray | None = None,
+        preferences: np.ndarray | None = None,
     ) -> np.ndarray:
+        if preferences is not None:  # Rec: the query's first REC_POOL ordered by the classifiers, as search does
+            candidates = self.top(query, min(max(k, REC_POOL), len(self.pool)), tie)
+            return candidates[preference_order(preferences[candidates])[:k]]
         if item is not None:  # arithmetic: the band of the query ordered by the item, as search does
             candidates = self.top(query, min(max(k, ARITHMETIC_POOL), len(self.pool)), tie)
             query_unit, item_unit = unit(np.asarray(query)[None, :])[0], unit(np.asarray(item)[None, :])[0]
@@ -635,6 +672,20 @@ class _Ranker:
         rounded = np.round(scores[candidates] / 1e-6)  # cosines within float noise are one tie
         order = np.lexsort((candidates, -closeness, -rounded))[:k]
         return candidates[order]
+
+
+def _preference_scores(
+    preferences: dict[str, dict[str, float]] | None, codes: np.ndarray, vocabularies: list[list[str]]
+) -> np.ndarray | None:
+    """Every pool product's preference score (`search.row_preferences`), from its value codes."""
+    if preferences is None:
+        return None
+    scores = np.zeros(len(codes))
+    for c, column in enumerate(ATTRIBUTE_COLUMNS):
+        table = preferences.get(column, {})
+        by_code = np.array([table.get(value, 0.0) for value in vocabularies[c]] + [0.0])  # code -1: empty
+        scores += by_code[codes[:, c]]
+    return scores
 
 
 def _top_k_scores(scores: np.ndarray, k: int) -> np.ndarray:

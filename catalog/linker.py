@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -49,7 +49,7 @@ SELU_SCALE = 1.0507009873554805
 
 _NETWORK_SETTINGS = ("kind", "hidden", "epochs", "batch_size", "validation_split", "patience", "seed")
 KIND_SETTINGS = {
-    "attributes": ("kind", "validation_split", "seed", "regularisation", "sharpness"),
+    "attributes": ("kind", "validation_split", "seed", "regularisation", "sharpness", "photo_features"),
     "cosine": _NETWORK_SETTINGS,
     "paper": _NETWORK_SETTINGS,
 }
@@ -66,6 +66,7 @@ class LinkerParams:
     seed: int = 0
     regularisation: float = 0.5  # `attributes`: inverse L2 strength (C) of each column's classifier
     sharpness: float = 1.0  # `attributes`: combination weights are softmax(sharpness x weighted log-likelihood)
+    photo_features: bool = True  # `attributes`: the classifiers read catalog/photo_features.py beside the image vector
 
     def to_dict(self) -> dict:
         """The settings that shape this kind of linker (what a run records and `catalog info` shows):
@@ -97,10 +98,23 @@ class Linker:
     sharpness: float = 1.0
     # Per head, the value each output stands for (None: a linker saved before they were kept).
     classes: list[list[str]] | None = None
+    # The classifiers read the photo features (catalog/photo_features.py) after the image vector.
+    photo_features: bool = False
 
-    def translate(self, image_vectors: np.ndarray) -> np.ndarray:
-        """image vectors (N, 128) -> translated graph-space vectors (N, 32), float32."""
-        x = (np.asarray(image_vectors, dtype=np.float32) - self.mean) / self.std
+    def inputs(self, image_vectors: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
+        """What the linker reads, standardised: the image vectors (N, 128), followed by the photos'
+        features (N, FEATURE_DIM) for a linker that reads them (`photo_features`)."""
+        x = np.asarray(image_vectors, dtype=np.float32)
+        if self.photo_features:
+            if features is None:
+                raise ValueError("this linker reads the photo features too; pass photo_features_of(thumbnails)")
+            x = np.concatenate([np.atleast_2d(x), np.atleast_2d(np.asarray(features, np.float32))], axis=1)
+        return (x - self.mean) / self.std
+
+    def translate(self, image_vectors: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
+        """image vectors (N, 128) and, if the linker reads them, the photos' features ->
+        translated graph-space vectors (N, 32), float32."""
+        x = self.inputs(image_vectors, features)
         if self.kind == "attributes":
             return np.concatenate(
                 [self._from_attributes(x[i : i + TRANSLATE_CHUNK]) for i in range(0, len(x), TRANSLATE_CHUNK)]
@@ -118,19 +132,28 @@ class Linker:
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
 
-    def infer(self, image_vector: np.ndarray, top: int = 3) -> dict[str, list[tuple[str, float]]] | None:
+    def infer(
+        self, image_vector: np.ndarray, top: int = 3, features: np.ndarray | None = None
+    ) -> dict[str, list[tuple[str, float]]] | None:
         """Per attribute column, the `top` values the column's classifier finds likeliest for this
         photo, with their probabilities; None for a linker without classifiers (`cosine`, `paper`)
         or one saved before it kept the values' names."""
+        probabilities = self.value_probabilities(np.asarray(image_vector, np.float32).reshape(1, -1), features)
+        return likeliest(probabilities, top) if probabilities is not None else None
+
+    def value_probabilities(
+        self, image_vectors: np.ndarray, features: np.ndarray | None = None
+    ) -> dict[str, dict[str, float]] | None:
+        """Per attribute column, every value's probability under the column's classifier, averaged
+        over the photos given (one photo, or the items of a query); None as for `infer`."""
         if self.kind != "attributes" or not self.classes:
             return None
-        x = (np.asarray(image_vector, np.float32).reshape(1, -1) - self.mean) / self.std
-        inferred = {}
+        x = self.inputs(np.atleast_2d(np.asarray(image_vectors, np.float32)), features)
+        probabilities = {}
         for c, (column, names) in enumerate(zip(ATTRIBUTE_COLUMNS, self.classes)):
-            p = self._probabilities(x, c)[0, : len(names)]
-            order = np.argsort(-p, kind="stable")[:top]
-            inferred[column] = [(names[i], round(float(p[i]), 4)) for i in order]
-        return inferred
+            p = self._probabilities(x, c)[:, : len(names)].mean(axis=0)
+            probabilities[column] = {name: float(p[i]) for i, name in enumerate(names)}
+        return probabilities
 
     def log_likelihoods(self, x: np.ndarray) -> np.ndarray:
         """Standardised image vectors (n, 128) -> (n, combinations): weighted sum over columns of
@@ -163,6 +186,7 @@ class Linker:
             )
             for c, names in enumerate(self.classes or []):
                 arrays[f"head{c}_classes"] = np.array(names, dtype=np.str_)
+            arrays["photo_features"] = np.array(self.photo_features)
         else:
             arrays.update(w1=self.w1, b1=self.b1, w2=self.w2, b2=self.b2)
         return arrays
@@ -194,9 +218,19 @@ class Linker:
                     classes=[[str(v) for v in data[f"head{c}_classes"]] for c in range(len(heads))]
                     if all(f"head{c}_classes" in data for c in range(len(heads)))
                     else None,
+                    photo_features=bool(data["photo_features"]) if "photo_features" in data else False,
                 )
         except (OSError, KeyError, ValueError) as error:
             raise CatalogError(f"cannot read the linker model {name}: {error}") from None
+
+
+def likeliest(probabilities: dict[str, dict[str, float]], top: int = 3) -> dict[str, list[tuple[str, float]]]:
+    """Per column, the `top` values of `Linker.value_probabilities` with their probabilities, likeliest first."""
+    inferred = {}
+    for column, values in probabilities.items():
+        names, p = list(values), np.array(list(values.values()))
+        inferred[column] = [(names[i], round(float(p[i]), 4)) for i in np.argsort(-p, kind="stable")[:top]]
+    return inferred
 
 
 @dataclass
@@ -211,10 +245,13 @@ def train_linker(
     params: LinkerParams = LinkerParams(),
     progress: Callable[[int], None] | None = None,
     values: np.ndarray | None = None,
+    features: np.ndarray | None = None,
 ) -> LinkerFit:
     """Fit image_vector -> node_vector. `progress` is called once per epoch (per column for
     `attributes`, which also needs `values`: the products' attribute values, one column per
-    attribute in ATTRIBUTE_COLUMNS order, "" for an empty cell)."""
+    attribute in ATTRIBUTE_COLUMNS order, "" for an empty cell). `features`: the photos' features
+    (catalog/photo_features.py), which an `attributes` linker with `params.photo_features` reads
+    beside the image vectors; without them it reads the image vectors alone."""
     if params.kind not in LINKER_KINDS:
         raise CatalogError(f"unknown linker kind {params.kind!r}; choose one of {', '.join(LINKER_KINDS)}")
     x = np.asarray(image_vectors, dtype=np.float32)
@@ -224,7 +261,11 @@ def train_linker(
     if params.kind == "attributes":
         if values is None:
             raise CatalogError("the attributes linker needs the products' attribute values")
-        return _train_attributes(x, y, np.asarray(values, dtype=object), params, progress)
+        if params.photo_features and features is not None:
+            return _train_attributes(x, y, np.asarray(values, dtype=object), params, progress, features)
+        return _train_attributes(
+            x, y, np.asarray(values, dtype=object), replace(params, photo_features=False), progress
+        )
     started = time.perf_counter()
     if params.kind == "cosine":
         mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
@@ -282,9 +323,15 @@ def train_linker(
 
 
 def _train_attributes(
-    x: np.ndarray, y: np.ndarray, values: np.ndarray, params: LinkerParams, progress: Callable[[int], None] | None
+    x: np.ndarray,
+    y: np.ndarray,
+    values: np.ndarray,
+    params: LinkerParams,
+    progress: Callable[[int], None] | None,
+    features: np.ndarray | None = None,
 ) -> LinkerFit:
-    """Per-column logistic regression on standardised image vectors, and the combination table."""
+    """Per-column logistic regression on standardised image vectors (and photo features), and the
+    combination table."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -292,9 +339,19 @@ def _train_attributes(
 
     started = time.perf_counter()
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
-    xs = (x - mean) / std
+    inputs = x
+    if features is not None:
+        features = np.asarray(features, np.float32)
+        inputs = np.concatenate([x, features], axis=1)
+        # One spread for all the features, not one per feature: a silhouette cell the training photos
+        # never covered has a spread near 0, and dividing by it would let one new photo that covers
+        # it swamp every other input.
+        spread = np.full(features.shape[1], features.std(axis=0).mean() + 1e-6, np.float32)
+        mean, std = np.concatenate([mean, features.mean(axis=0)]), np.concatenate([std, spread])
+    xs = (inputs - mean) / std
     order = np.random.default_rng(params.seed).permutation(len(xs))
     x, xs, y, values = x[order], xs[order], y[order], values[order]
+    features = features[order] if features is not None else None
     n_val = int(round(len(xs) * params.validation_split)) if len(xs) >= 10 else 0
     train = slice(n_val, None)
 
@@ -349,11 +406,16 @@ def _train_attributes(
         column_weights=weights,
         classes=[sorted(names, key=names.get) for names in classes],
         sharpness=params.sharpness,
+        photo_features=features is not None,
     )
     metrics: dict = {"epochs": 1, "combinations": int(len(unique))}
-    metrics.update(linker_quality(linker, x[train], y[train], prefix="train"))
+    metrics.update(
+        linker_quality(linker, x[train], y[train], "train", features[train] if features is not None else None)
+    )
     if n_val:
-        metrics.update(linker_quality(linker, x[:n_val], y[:n_val], prefix="val"))
+        metrics.update(
+            linker_quality(linker, x[:n_val], y[:n_val], "val", features[:n_val] if features is not None else None)
+        )
         mean_vector = y[train].mean(axis=0, keepdims=True)
         metrics["val_mse_mean_predictor"] = round(float(np.mean((y[:n_val] - mean_vector) ** 2)), 5)
         metrics["val_cosine_mean_predictor"] = round(
@@ -363,9 +425,11 @@ def _train_attributes(
     return LinkerFit(linker, metrics)
 
 
-def linker_quality(linker: Linker, image_vectors: np.ndarray, node_vectors: np.ndarray, prefix: str) -> dict:
+def linker_quality(
+    linker: Linker, image_vectors: np.ndarray, node_vectors: np.ndarray, prefix: str, features: np.ndarray | None = None
+) -> dict:
     """MSE and mean cosine between translated and true node vectors."""
-    predicted = linker.translate(image_vectors)
+    predicted = linker.translate(image_vectors, features)
     mse = float(np.mean((predicted - node_vectors) ** 2))
     cosine = float(np.mean(_normalise(predicted) * _normalise(node_vectors)) * predicted.shape[1])
     return {f"{prefix}_mse": round(mse, 5), f"{prefix}_cosine": round(cosine, 4)}

@@ -8,11 +8,48 @@ record and its id compared before use; a different `--weights` is refused rather
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple, Sequence
+
+import numpy as np
 
 from catalog.encoder import Encoder, weights_identity
 from catalog.errors import CatalogError
 from catalog.linker import Linker
+from catalog.photo_features import photo_features_of
 from catalog.store import Store
+
+
+class EncodedPhoto(NamedTuple):
+    """A photo as the database reads it."""
+
+    image_vector: np.ndarray  # (128,) in the database's image space
+    translated: np.ndarray  # (32,) the linker's graph-space vector: Rec searches from it
+    # Per column, every value's probability under the linker's classifiers (None: a linker without).
+    probabilities: dict[str, dict[str, float]] | None
+
+
+def linker_features(linker: Linker, thumbnails: Sequence[bytes | None]) -> np.ndarray | None:
+    """The photo features `linker` reads beside the image vectors, from the photos' thumbnails
+    (None for a linker that reads image vectors alone: nothing is decoded)."""
+    return photo_features_of(thumbnails) if linker.photo_features else None
+
+
+def photo_probabilities(
+    linker: Linker, image_vectors: np.ndarray, thumbnails: Sequence[bytes | None]
+) -> dict[str, dict[str, float]] | None:
+    """`EncodedPhoto.probabilities` of stored photos, without translating them."""
+    image_vectors = np.asarray(image_vectors, np.float32).reshape(len(thumbnails), -1)
+    return linker.value_probabilities(image_vectors, linker_features(linker, thumbnails))
+
+
+def read_photos(linker: Linker, image_vectors: np.ndarray, thumbnails: Sequence[bytes | None]) -> EncodedPhoto:
+    """Stored photos (one, or the items of a query) as the linker reads them: the translated
+    vector of each row, and the classifiers' probabilities averaged over them."""
+    image_vectors = np.asarray(image_vectors, np.float32).reshape(len(thumbnails), -1)
+    features = linker_features(linker, thumbnails)
+    return EncodedPhoto(
+        image_vectors, linker.translate(image_vectors, features), linker.value_probabilities(image_vectors, features)
+    )
 
 
 def check_weights(recorded: dict, weights: str | None) -> str:
@@ -91,7 +128,7 @@ def database_encoder(store: Store, encoder: Encoder | None = None, weights: str 
 
 def translate_photo(store: Store, path: Path | bytes, weights: str | None = None, encoder: Encoder | None = None):
     """A photo -> its translated graph-space vector (the paper's Rec, before the search)."""
-    return encode_photo(store, path, weights, encoder)[1]
+    return encode_photo(store, path, weights, encoder).translated
 
 
 def check_photo(photo: Path | bytes) -> Path | bytes:
@@ -112,9 +149,9 @@ def encode_photo(
     weights: str | None = None,
     encoder: Encoder | None = None,
     linker: Linker | None = None,
-):
-    """A photo (a file, or its bytes) -> (its image vector, its translated graph-space vector).
-    `linker`: the database's, when the caller already read it (infer uses it again)."""
+) -> EncodedPhoto:
+    """A photo (a file, or its bytes) -> its image vector, translated vector and the classifiers'
+    probabilities. `linker`: the database's, when the caller already read it."""
     from catalog.photos import ImageError, load_image
 
     name = "the uploaded photo" if isinstance(photo, bytes) else str(photo)
@@ -125,4 +162,6 @@ def encode_photo(
     except ImageError as error:
         raise CatalogError(f"cannot use {name}: {error}") from None
     image_vector = database_encoder(store, encoder, weights).encode(image.pixels[None])
-    return image_vector[0], (linker or load_linker(store)).translate(image_vector)[0]
+    # The photo's features are measured on a thumbnail made as the stored ones are (load_image).
+    read = read_photos(linker or load_linker(store), image_vector, [image.thumbnail])
+    return EncodedPhoto(read.image_vector[0], read.translated[0], read.probabilities)

@@ -18,7 +18,6 @@ without a photo orders ties by a zero photo vector: every closeness is 0, so tie
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +26,7 @@ from catalog.errors import CatalogError, NotFound
 from catalog.filters import FILTER_COLUMNS, check_where, filter_message  # noqa: F401  (re-exported)
 from catalog.index import tune_query
 from catalog.keys import sql_ids
+from catalog.linker import likeliest
 from catalog.spaces import SPACE_COLUMNS
 from catalog.store import Store
 from catalog.vectors import photo_closeness
@@ -40,9 +40,6 @@ from catalog.words import (  # noqa: F401  (re-exported: search is where callers
     resolve_attribute,
     resolve_column,
 )
-
-if TYPE_CHECKING:  # for annotations only: reading a linker needs no import here
-    from catalog.linker import Linker
 
 SPACES = SPACE_COLUMNS  # space -> (column holding the query vector, column searched)
 # The tie vector of a query without a photo: closeness 0 to every product, so ties go by id with
@@ -128,6 +125,21 @@ def photo_vector(store: Store, product_ids: list[int]) -> np.ndarray:
     return np.mean(vectors, axis=0) if vectors else NO_PHOTO
 
 
+def stored_preferences(store: Store, product_ids: list[int], linker=None) -> dict[str, dict[str, float]] | None:
+    """What Rec orders the results for these products by (`rec_preferences`): their photos'
+    probabilities under the linker's classifiers, averaged; None when none of them has a photo or
+    the linker has no classifiers (results then stay in cosine order). `linker`: the database's,
+    when the caller holds it."""
+    from catalog.models import load_linker, photo_probabilities
+
+    rows = [r for r in get_products(store, product_ids, ["has_image", "image_vector", "thumbnail"]) if r["has_image"]]
+    if not rows or (linker is None and not (store.run.linker or {}).get("file")):
+        return None  # no photo, or a catalog with one photo only: no linker was trained
+    linker = linker or load_linker(store)
+    probabilities = photo_probabilities(linker, [r["image_vector"] for r in rows], [r["thumbnail"] for r in rows])
+    return rec_preferences(probabilities) if probabilities is not None else None
+
+
 def thumbnails(store: Store, product_ids: list[int]) -> dict[int, bytes]:
     """The stored JPEG thumbnails of these products (those without a photo are absent)."""
     if not product_ids:
@@ -145,6 +157,7 @@ def nearest(
     where: str | None = None,
     tie_vector: np.ndarray | None = None,
     item_vector: np.ndarray | None = None,
+    preferences: dict[str, dict[str, float]] | None = None,
 ) -> list[Result]:
     """Cosine top-k over one vector column, filtered inside the search so k results come back.
 
@@ -155,6 +168,9 @@ def nearest(
 
     With `item_vector` (arithmetic: the item's own vector before any term was added), the results
     are the query's band (`band_order`) ordered by closeness to the item; scores stay the query's.
+
+    With `preferences` (Rec from a photo: `rec_preferences` of its classifiers' probabilities), the
+    query's first REC_POOL results are ordered by `preference_order`; scores stay the cosines.
     """
     filters = [f"id NOT IN ({sql_ids(exclude)})"] if exclude else []
     if column == "image_vector":
@@ -167,6 +183,8 @@ def nearest(
     if item_vector is not None:  # arithmetic: the band is taken among the query's first ARITHMETIC_POOL
         wanted = max(k, ARITHMETIC_POOL)
         extra.append(column)
+    elif preferences is not None:  # Rec: the classifiers order the query's first REC_POOL
+        wanted = max(k, REC_POOL)
     # One row more than asked tells whether a tie runs past the last place.
     rows = _search(store, vector, column, wanted + 1 if breaking else wanted, filters, where, [*DISPLAY_COLUMNS, *extra])
     if breaking and rows:
@@ -177,6 +195,9 @@ def nearest(
         scores = np.array([1.0 - float(r["_distance"]) for r in rows])
         closeness = _unit(np.array([r[column] for r in rows], np.float32)) @ _unit(np.asarray(item_vector, np.float32))
         rows = [rows[i] for i in band_order(scores, closeness)]
+    elif preferences is not None and rows:
+        rows = rows[:wanted]
+        rows = [rows[i] for i in preference_order(row_preferences(rows, preferences))]
     return [
         Result(int(row["id"]), round(1.0 - float(row["_distance"]), 4), {c: row[c] for c in DISPLAY_COLUMNS})
         for row in rows[:k]
@@ -281,8 +302,9 @@ def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] =
                 continue
             raise CatalogError(f"product {product_id} has no image, so it has no {space} vector; try --space graph")
         tie = product["image_vector"] if product["has_image"] else NO_PHOTO
+        preferences = stored_preferences(store, [int(product_id)]) if space == "rec" else None
         results[space] = nearest(store, product[query_column], searched_column, k, exclude=(int(product_id),), where=where,
-                                 tie_vector=tie)
+                                 tie_vector=tie, preferences=preferences)
     return {c: product[c] for c in DISPLAY_COLUMNS}, results
 
 
@@ -311,15 +333,20 @@ def infer_attributes(vector: np.ndarray, attributes: list[Attribute], top: int =
 
 
 def infer_photo(
-    linker: Linker | None, image_vector: np.ndarray, translated: np.ndarray, attributes: list[Attribute], top: int = 3
+    probabilities: dict[str, dict[str, float]] | None,
+    translated: np.ndarray,
+    attributes: list[Attribute],
+    top: int = 3,
 ) -> dict[str, list[tuple[str, float]]]:
     """What `catalog infer` reads off a photo: with the `attributes` linker, its per-column
-    classifiers' likeliest values and probabilities (on the 600-product demo's held-out photos they
-    name baseColour right .85 of the time where the translated vector's nearest colour vector did
-    .59, README "infer": the classifiers are what the translated vector is made from, before the
-    averaging over combinations blurs them); otherwise the paper's reading, `infer_attributes`."""
-    inferred = linker.infer(image_vector, top) if linker is not None else None
-    return inferred if inferred is not None else infer_attributes(translated, attributes, top)
+    classifiers' likeliest values and probabilities (`EncodedPhoto.probabilities`; on the
+    600-product demo's held-out photos they name baseColour right .95 of the time where the
+    translated vector's nearest colour vector did .59, README "infer": the classifiers are what the
+    translated vector is made from, before the averaging over combinations blurs them); otherwise
+    the paper's reading, `infer_attributes`."""
+    if probabilities is not None:
+        return likeliest(probabilities, top)
+    return infer_attributes(translated, attributes, top)
 
 
 def replacing(base: np.ndarray, terms: list[Term], attributes: list[Attribute], items: list[dict] = ()) -> list[Term]:
@@ -352,8 +379,9 @@ def replacing(base: np.ndarray, terms: list[Term], attributes: list[Attribute], 
 
 
 # Arithmetic results: the band and the pool it is taken from (docs/quality.md, "Arithmetic").
-ARITHMETIC_BAND = 0.09  # cosine below the best result's within which results count as equally good
+ARITHMETIC_BAND = 0.12  # cosine below the best result's within which results count as equally good
 ARITHMETIC_POOL = 100  # results of the query the band is read from (the demo's bands hold fewer)
+BAND_CLOSENESS_STEP = 1e-6  # closeness to the item this close counts as equal (then the photo orders)
 
 
 def band_order(scores: np.ndarray, closeness: np.ndarray) -> np.ndarray:
@@ -374,8 +402,53 @@ def band_order(scores: np.ndarray, closeness: np.ndarray) -> np.ndarray:
     if not len(scores):
         return np.arange(0)
     in_band = scores >= scores.max() - ARITHMETIC_BAND
-    key = np.where(in_band, -np.round(np.asarray(closeness, np.float64) / TIE_TOLERANCE), np.inf)
+    key = np.where(in_band, -np.round(np.asarray(closeness, np.float64) / BAND_CLOSENESS_STEP), np.inf)
     return np.lexsort((np.arange(len(scores)), key))
+
+
+# Rec results: the pool the classifiers order, and what each column counts (docs/quality.md, "Rec").
+REC_POOL = 100  # the translated vector's nearest products that the classifiers re-order
+# The photo shows category and colour; colour counts a third more than articleType because the
+# graph space already groups by category (the pool holds the photo's category, not its colour).
+# Measured on the demo catalog's held-out photos at 600 products, where a product rarely has 10
+# others of its articleType and colour and the two trade almost one for one: colour 1.3 gave
+# articleType / colour P@10 .74 / .63 (image space .40 / .65), 4/3 .71 / .66, 1.4 .69 / .67
+# (docs/quality.md, "Rec ordered by the classifiers").
+REC_WEIGHTS = {"articleType": 1.0, "baseColour": 4 / 3}
+REC_OTHER_WEIGHT = 0.3  # gender, categories, season, year, usage: they break near-ties
+REC_SHARPENING = 2  # probabilities are raised to this power and renormalised (see rec_preferences)
+PREFERENCE_ROUNDING = 1e-9  # preference scores this close are equal (one attribute combination)
+
+
+def rec_preferences(probabilities: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """The classifiers' probabilities per column and value (`Linker.value_probabilities`) -> what a
+    product carrying that value adds to its preference score: the column's weight times the
+    probability squared and renormalised over the column.
+
+    A product's preference is then the weighted expected number of its values the photo shares:
+    the order that maximises the expected precision@k of each column if the probabilities are
+    right. Squared, because the L2-regularised classifiers are under-confident: without it, a
+    column's second-likeliest value counted nearly as much as the first (docs/quality.md).
+    """
+    preferences = {}
+    for column, values in probabilities.items():
+        squared = {value: p**REC_SHARPENING for value, p in values.items()}
+        total = sum(squared.values()) or 1.0
+        weight = REC_WEIGHTS.get(column, REC_OTHER_WEIGHT)
+        preferences[column] = {value: weight * q / total for value, q in squared.items()}
+    return preferences
+
+
+def preference_order(preference_scores: np.ndarray) -> np.ndarray:
+    """The order Rec returns candidates given best first by cosine (ties by photo): by preference
+    score, highest first; equal scores (one attribute combination) keep the order given."""
+    rounded = np.round(np.asarray(preference_scores, np.float64) / PREFERENCE_ROUNDING)
+    return np.argsort(-rounded, kind="stable")
+
+
+def row_preferences(rows: list[dict], preferences: dict[str, dict[str, float]]) -> np.ndarray:
+    """Each row's preference score: the sum over columns of what its value adds."""
+    return np.array([sum(table.get(row.get(column), 0.0) for column, table in preferences.items()) for row in rows])
 
 
 def compose(base: np.ndarray, terms: list[Term]) -> np.ndarray:

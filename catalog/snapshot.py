@@ -32,6 +32,7 @@ from catalog.results import ProductPage
 from catalog.search import (
     ARITHMETIC_POOL,
     NO_PHOTO,
+    REC_POOL,
     SPACES,
     TIE_TOLERANCE,
     Attribute,
@@ -39,6 +40,9 @@ from catalog.search import (
     band_order,
     check_where,
     load_attributes,
+    preference_order,
+    row_preferences,
+    stored_preferences,
 )
 from catalog.vectors import photo_closeness, unit
 
@@ -71,6 +75,7 @@ class Snapshot:
         self._rows: list[dict] | None = None
         self._masks: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self._linker = None  # read on the first Rec query from a product's photo
         self._folded_names: np.ndarray | None = None
 
     @classmethod
@@ -131,10 +136,16 @@ class Snapshot:
         mask: np.ndarray | None = None,
         tie_vector: np.ndarray | None = None,
         item_vector: np.ndarray | None = None,
+        preferences: dict[str, dict[str, float]] | None = None,
     ) -> list[Result]:
         """Cosine top-k over one vector column, as `catalog.search.nearest` computes it (ties
-        included; with `item_vector`, arithmetic's band ordered by closeness to the item)."""
-        wanted = k if item_vector is None else max(k, ARITHMETIC_POOL)
+        included; with `item_vector`, arithmetic's band ordered by closeness to the item; with
+        `preferences`, Rec's pool ordered by the classifiers)."""
+        wanted = k
+        if item_vector is not None:
+            wanted = max(k, ARITHMETIC_POOL)
+        elif preferences is not None:
+            wanted = max(k, REC_POOL)
         scores = self.vectors[column] @ unit(vector)
         # Rows that may not be returned get -inf (scores is a fresh array): cheaper than gathering the rest.
         if column == "image_vector":
@@ -151,6 +162,9 @@ class Snapshot:
             rows, values = self._break_ties(scores, values[-1], wanted, tie_vector)
         if item_vector is not None and len(rows):
             order = band_order(values, self.vectors[column][rows] @ unit(item_vector))[:k]
+            rows, values = rows[order], values[order]
+        elif preferences is not None and len(rows):
+            order = preference_order(row_preferences([self.rows[r] for r in rows], preferences))[:k]
             rows, values = rows[order], values[order]
         return [Result(int(self.ids[r]), round(float(v), 4), self.rows[r]) for r, v in zip(rows, values)]
 
@@ -192,10 +206,24 @@ class Snapshot:
                     continue
                 raise CatalogError(f"product {product_id} has no image, so it has no {space} vector; try --space graph")
             tie = self.vectors["image_vector"][at] if self.has_image[at] else NO_PHOTO
+            preferences = self.preferences(store, [product_id]) if space == "rec" else None
             results[space] = self.nearest(
-                self.vectors[query_column][at], searched_column, k, (product_id,), mask, tie_vector=tie
+                self.vectors[query_column][at], searched_column, k, (product_id,), mask, tie, preferences=preferences
             )
         return dict(self.rows[at]), results
+
+    def preferences(self, store, product_ids: list[int]) -> dict[str, dict[str, float]] | None:
+        """`catalog.search.stored_preferences`, with the linker read once per snapshot. (The image
+        vectors held here are unit-normalised; the linker reads them as stored, so they and the
+        thumbnails come from LanceDB, a row per product.)"""
+        if not any(self.has_image[self.position(i)] for i in product_ids) or not (store.run.linker or {}).get("file"):
+            return None
+        with self._lock:
+            if self._linker is None:
+                from catalog.models import load_linker
+
+                self._linker = load_linker(store)
+        return stored_preferences(store, product_ids, self._linker)
 
     def base_vector(self, product_ids: list[int]) -> tuple[np.ndarray, list[dict]]:
         """`catalog.search.base_vector` from memory: the mean unit translated (or node) vector."""

@@ -9,7 +9,8 @@ Stages, each in its own module:
     walks       graph -> node2vec walks (CSR, numpy)          ingest/walks.py
     graph space walks -> 32-d node vectors (gensim)           ingest/graph_space.py
     placement   new products -> node vectors, no retraining   ingest/placement.py
-    linker      image vectors -> node vectors (L_I2G)         catalog/linker.py
+    features    thumbnails -> colour + silhouette features    catalog/photo_features.py
+    linker      image vectors (+ features) -> node vectors    catalog/linker.py
     write       products, attributes, run record              catalog/store.py
 
 The first ingest (and `catalog rebuild`) trains the graph space and the linker on the whole
@@ -37,6 +38,8 @@ from catalog.encoder import Encoder, encode_stream, encoding_batch_size, weights
 from catalog.errors import CatalogError
 from catalog.keys import split_key
 from catalog.linker import Linker, LinkerParams, linker_warning, train_linker
+from catalog.models import linker_features
+from catalog.photo_features import photo_features_of
 from catalog.storage import DbLocation
 from catalog.store import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
 from ingest.checkpoints import EncodeCheckpoints
@@ -694,6 +697,11 @@ def _train_spaces(store: Store, state: Products, options: IngestOptions, reporte
     linker_record: dict = {}
     if has_image.sum() >= 2:
         image_vectors = state.vectors["image_vector"][has_image]
+        features = None
+        if options.linker.kind == "attributes" and options.linker.photo_features:
+            thumbnails = frame.loc[has_image, "thumbnail"].tolist()
+            with reporter.stage("photo features", len(thumbnails)) as progress:
+                features = photo_features_of(thumbnails, progress)
         with reporter.stage("linker", options.linker.epochs) as progress:
             fit = train_linker(
                 image_vectors,
@@ -701,8 +709,9 @@ def _train_spaces(store: Store, state: Products, options: IngestOptions, reporte
                 options.linker,
                 progress,
                 values=attribute_values(frame.loc[has_image]),
+                features=features,
             )
-        state.vectors["rec_vector"][has_image] = fit.linker.translate(image_vectors)
+        state.vectors["rec_vector"][has_image] = fit.linker.translate(image_vectors, features)
         linker_file = store.save_model("linker", fit.linker.to_bytes(), ".npz")
         linker_record = {**options.linker.to_dict(), "file": linker_file, "metrics": fit.metrics}
     seconds["linker"] = time.perf_counter() - started
@@ -728,7 +737,8 @@ def _place_incrementally(writer: Writer, state: Products, change: Change, previo
     photos = frame["id"].isin(change.added | change.photo_changed).to_numpy() & frame["has_image"].to_numpy(bool)
     if photos.any():
         linker = Linker.from_bytes(writer.store.read_file(previous.linker["file"]), previous.linker["file"])
-        state.vectors["rec_vector"][photos] = linker.translate(state.vectors["image_vector"][photos])
+        features = linker_features(linker, frame.loc[photos, "thumbnail"].tolist())
+        state.vectors["rec_vector"][photos] = linker.translate(state.vectors["image_vector"][photos], features)
 
     existing = writer.attributes.to_arrow().to_pandas()
     degrees = attribute_degrees(frame)

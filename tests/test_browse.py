@@ -13,6 +13,7 @@ import pytest
 
 from catalog.columns import ATTRIBUTE_COLUMNS
 from catalog.models import load_linker
+from catalog.photo_features import photo_features_of
 from catalog.search import get_product, infer_attributes, infer_photo, load_attributes
 from catalog.store import Store
 from tests.query_fixture import EVIL_NAME, query_db, run  # noqa: F401  (query_db is a fixture)
@@ -50,7 +51,9 @@ def test_infer_reads_the_stored_photo_with_the_linkers_classifiers(query_db):
     linker = load_linker(store)
     for product_id in query_db.ids[:5]:
         doc = json.loads(run("infer", "--id", product_id, "--top", "4", "--db", query_db.path, "--json").stdout)
-        expected = linker.infer(get_product(store, product_id, ["image_vector"])["image_vector"], top=4)
+        stored = get_product(store, product_id, ["image_vector", "thumbnail"])
+        assert linker.photo_features  # the classifiers read the photo features, from the stored thumbnail
+        expected = linker.infer(stored["image_vector"], top=4, features=photo_features_of([stored["thumbnail"]]))
         assert doc["attributes"] == {c: [{"value": v, "score": s} for v, s in values] for c, values in expected.items()}
 
 
@@ -63,7 +66,7 @@ def test_infer_without_classifiers_is_cosine_against_the_translated_vector(query
     for product_id in query_db.ids[:3]:
         product = get_product(store, product_id, ["image_vector", "rec_vector"])
         expected = infer_attributes(product["rec_vector"], attributes, top=4)
-        assert infer_photo(None, product["image_vector"], product["rec_vector"], attributes, top=4) == expected
+        assert infer_photo(None, product["rec_vector"], attributes, top=4) == expected
 
 
 def test_inference_recovers_attributes_in_the_graph_space(query_db):

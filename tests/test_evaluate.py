@@ -248,7 +248,21 @@ def test_eval_json_document_and_saved_run(db):
     assert set(multi["kept_by_column"]) == {"gender", "season", "year", "usage"}
     assert set(doc["inference"]) == set(ATTRIBUTE_COLUMNS)
     assert doc["settings"]["arithmetic_band"] is True  # arithmetic measured as `catalog query` returns it
+    assert doc["settings"]["rec_order"] is True  # Rec measured as `similar` returns it: the classifiers' order
+    assert doc["settings"]["linker"]["photo_features"] is True  # the classifiers read the photo features
     assert json.loads((db / EVAL_FILE).read_text()) == doc
+
+
+def test_eval_measures_the_previous_rec_beside_the_default(db):
+    """`--cosine-order` and `--no-photo-features` (the defaults before) retrain and rank otherwise,
+    on the same held-out photos."""
+    args = ["eval", "--db", db, "--json", "--holdout", "0.3", "--trials", "0", *QUICK]
+    default = json.loads(run(*args).stdout)
+    before = json.loads(run(*args, "--cosine-order", "--no-photo-features").stdout)
+    assert before["settings"]["rec_order"] is False and before["settings"]["linker"]["photo_features"] is False
+    assert before["holdout"] == default["holdout"]
+    assert before["precision"]["image"] == default["precision"]["image"]  # the image space does not change
+    assert before["precision"]["rec"] != default["precision"]["rec"]
 
 
 def test_eval_with_the_default_linker_never_imports_tensorflow(db):

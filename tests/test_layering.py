@@ -18,6 +18,7 @@ LAYERS = {
         "catalog.errors",
         "catalog.keys",
         "catalog.photos",
+        "catalog.photo_features",
         "catalog.vectors",
         "catalog.spaces",
         "catalog.metrics",

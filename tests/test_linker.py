@@ -110,3 +110,42 @@ def _npz(arrays: dict) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
+
+
+def test_photo_features_let_the_classifiers_read_what_the_image_vector_misses():
+    """Image vectors that show subCategory only, photo features that show colour: with the features
+    the classifiers read colour; without, colour is a guess. The flag travels with the file."""
+    x, y, values = _catalog(reps=15, seed=0)
+    new_x, _, new_values = _catalog(reps=3, seed=1)
+
+    def split(photos, rows, seed):  # colour moves from the image vector into the photo features
+        rng = np.random.default_rng(seed)
+        features = np.zeros((len(photos), 4), np.float32)
+        features[np.arange(len(photos)), [COLOURS.index(c) for c in rows[:, 4]]] = 1.0
+        images = photos.copy()
+        images[:, :3] = rng.normal(5.0, 1.0, size=(len(photos), 3))
+        return images, features + rng.normal(scale=0.2, size=features.shape).astype(np.float32)
+
+    images, features = split(x, values, 0)
+    new_images, new_features = split(new_x, new_values, 1)
+    with_features = train_linker(images, y, LinkerParams(kind="attributes"), values=values, features=features).linker
+    without = train_linker(images, y, LinkerParams(kind="attributes", photo_features=False), values=values,
+                           features=features).linker  # fmt: skip
+    assert with_features.photo_features and not without.photo_features
+
+    def colour_right(linker, feats):
+        return np.mean([
+            linker.infer(image, top=1, features=f)["baseColour"][0][0] == truth[4]
+            for image, f, truth in zip(new_images, feats, new_values)
+        ])  # fmt: skip
+
+    assert colour_right(with_features, new_features[:, None, :]) > 0.9
+    assert colour_right(without, [None] * len(new_images)) < 0.6
+
+    loaded = Linker.from_bytes(with_features.to_bytes())
+    assert loaded.photo_features
+    assert np.array_equal(loaded.translate(new_images, new_features), with_features.translate(new_images, new_features))
+    with pytest.raises(ValueError, match="photo features"):
+        loaded.translate(new_images)
+    probabilities = loaded.value_probabilities(new_images[:2], new_features[:2])
+    assert abs(sum(probabilities["baseColour"].values()) - 1.0) < 1e-5  # the mean of two distributions

@@ -14,6 +14,10 @@ import pytest
 
 from catalog.columns import ATTRIBUTE_COLUMNS
 from catalog.search import (
+    ARITHMETIC_BAND,
+    REC_OTHER_WEIGHT,
+    REC_POOL,
+    REC_WEIGHTS,
     Attribute,
     Query,
     Term,
@@ -24,6 +28,11 @@ from catalog.search import (
     load_attributes,
     nearest,
     parse_terms,
+    photo_vector,
+    preference_order,
+    rec_preferences,
+    row_preferences,
+    stored_preferences,
 )
 from catalog.store import Store
 from tests.query_fixture import query_db, run  # noqa: F401  (query_db is a fixture)
@@ -137,7 +146,11 @@ def test_query_several_ids_averages_unit_vectors(query_db):
     base, items = base_vector(store, [first, second])
     vectors = [np.asarray(get_product(store, i, ["rec_vector"])["rec_vector"]) for i in (first, second)]
     assert np.allclose(base, np.mean([v / np.linalg.norm(v) for v in vectors], axis=0), atol=1e-6)
-    expected = nearest(store, compose(base, []), "node_vector", 8, exclude=(first, second))
+    # Without arithmetic the classifiers order the pool, by the two photos' averaged probabilities.
+    preferences = stored_preferences(store, [first, second])
+    assert preferences is not None
+    expected = nearest(store, compose(base, []), "node_vector", 8, exclude=(first, second),
+                       tie_vector=photo_vector(store, [first, second]), preferences=preferences)
     assert [r["id"] for r in doc["results"]] == [r.id for r in expected]
 
 
@@ -149,7 +162,8 @@ def test_csv_output(query_db):
     rows = list(csv.DictReader(io.StringIO(run("similar", product_id, "--space", "all", "--db", query_db.path, "--csv", "-k", 3).stdout)))
     assert [r["space"] for r in rows] == ["image"] * 3 + ["graph"] * 3 + ["rec"] * 3
     rows = list(csv.DictReader(io.StringIO(run("query", "--id", product_id, "--plus", "red", "--db", query_db.path, "--csv").stdout)))
-    assert len(rows) == 6 and float(rows[0]["score"]) >= float(rows[-1]["score"])
+    scores = [float(r["score"]) for r in rows]  # arithmetic: the band first, ordered by the item
+    assert len(rows) == 6 and scores[0] >= max(scores) - ARITHMETIC_BAND
     both = run("similar", product_id, "--db", query_db.path, "--csv", "--json", ok=False)
     assert both.exit_code == 2 and "--json" in both.stderr
 
@@ -417,3 +431,32 @@ def test_arithmetic_orders_the_querys_band_by_the_item(query_db):
     assert reordered  # the band changes something on this catalog, so the checks above mean something
     doc = json.loads(run("query", "--id", item, "--plus", "black", "--query-order", "--db", query_db.path, "--json").stdout)
     assert [r["id"] for r in doc["results"]] == [r.id for r in plain[:6]]
+
+
+def test_rec_preferences_sharpen_and_weigh_the_classifiers():
+    preferences = rec_preferences(
+        {"articleType": {"Shirts": 0.6, "Tshirts": 0.4}, "baseColour": {"Red": 0.5, "Blue": 0.5}, "gender": {"Men": 1.0}}
+    )
+    assert preferences["articleType"]["Shirts"] == pytest.approx(0.36 / 0.52)  # squared, renormalised
+    assert preferences["articleType"]["Tshirts"] == pytest.approx(0.16 / 0.52)
+    assert preferences["baseColour"]["Red"] == pytest.approx(REC_WEIGHTS["baseColour"] * 0.5)
+    assert preferences["gender"]["Men"] == pytest.approx(REC_OTHER_WEIGHT)
+    rows = [{"articleType": "Tshirts", "baseColour": "Red"}, {"articleType": "Shirts", "baseColour": "Blue"},
+            {"articleType": "Shirts", "baseColour": "Red", "gender": "Men"}, {"articleType": "Shirts", "baseColour": "Red"}]  # fmt: skip
+    assert list(preference_order(row_preferences(rows, preferences))) == [2, 1, 3, 0]  # 1 and 3 tie: kept in order
+
+
+def test_rec_results_are_the_translated_vectors_pool_ordered_by_the_classifiers(query_db):
+    store = Store.open(query_db.path)
+    for product_id in query_db.ids[:4]:
+        doc = json.loads(run("similar", product_id, "-k", 8, "--db", query_db.path, "--json").stdout)
+        preferences = stored_preferences(store, [product_id])
+        assert preferences is not None and set(preferences) == set(ATTRIBUTE_COLUMNS)
+        product = get_product(store, product_id, ["rec_vector", "image_vector"])
+        pool = nearest(store, product["rec_vector"], "node_vector", REC_POOL, exclude=(product_id,),
+                       tie_vector=product["image_vector"])  # fmt: skip
+        order = preference_order(row_preferences([r.row for r in pool], preferences))
+        assert [r["id"] for r in doc["results"]] == [pool[i].id for i in order[:8]]
+        scores = row_preferences(doc["results"], preferences)
+        assert all(a >= b - 1e-9 for a, b in zip(scores, scores[1:]))
+    assert stored_preferences(store, [query_db.no_photo_id]) is None  # no photo: cosine order

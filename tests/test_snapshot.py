@@ -40,6 +40,8 @@ def test_memory_answers_like_lancedb(both, query_db):  # noqa: F811
         assert (
             ranked(a) == ranked(b) and a.to_dict()["terms"] == b.to_dict()["terms"] and a.query.where == b.query.where
         )
+    for ids in ([item], [item, query_db.ids[1]], [query_db.no_photo_id]):  # Rec: the classifiers order the pool
+        assert ranked(memory.query(ids=ids, k=7)) == ranked(lance.query(ids=ids, k=7))
     plus = {"ids": [item], "plus": "black", "k": 8}
     assert memory.query(**plus).ids == lance.query(**plus).ids != lance.query(**plus, band=False).ids
     photoless = {"ids": [query_db.no_photo_id], "plus": "black", "k": 8}  # its band's ties go by id

@@ -1,0 +1,65 @@
+"""Photo features: the colour histogram and silhouette the `attributes` linker reads beside the
+image vector, measured on thumbnails made the way ingest makes them."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from catalog.photo_features import COLOUR_LEVELS, FEATURE_DIM, SILHOUETTE_CELLS, photo_features, photo_features_of
+from catalog.photos import load_image
+
+COLOUR_BINS = COLOUR_LEVELS**3
+
+
+def _thumbnail(draw, size=(200, 300), background=(255, 255, 255)) -> bytes:
+    """A photo drawn by `draw(ImageDraw)`, through `load_image` as ingest reads it: its thumbnail."""
+    image = Image.new("RGB", size, background)
+    draw(ImageDraw.Draw(image))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return load_image(buffer.getvalue(), size=32).thumbnail
+
+
+def _bin(rgb) -> int:
+    r, g, b = (c * COLOUR_LEVELS // 256 for c in rgb)
+    return (r * COLOUR_LEVELS + g) * COLOUR_LEVELS + b
+
+
+def test_colour_is_the_items_not_the_backgrounds():
+    red_on_white = photo_features(_thumbnail(lambda d: d.rectangle((50, 80, 150, 220), fill=(200, 30, 40))))
+    colours = red_on_white[:COLOUR_BINS]
+    assert colours.argmax() == _bin((200, 30, 40))
+    assert colours[_bin((255, 255, 255))] < 0.2  # the white ground is left out
+    assert abs(float((colours**2).sum()) - 1.0) < 1e-5  # square roots of shares that sum to 1
+
+
+def test_silhouette_keeps_the_outline_and_the_aspect_ratio():
+    tall = photo_features(_thumbnail(lambda d: d.rectangle((80, 20, 120, 280), fill=(30, 30, 90)), size=(200, 300)))
+    wide = photo_features(_thumbnail(lambda d: d.rectangle((20, 80, 280, 120), fill=(30, 30, 90)), size=(300, 200)))
+    tall_grid = tall[COLOUR_BINS:].reshape(SILHOUETTE_CELLS, SILHOUETTE_CELLS)
+    wide_grid = wide[COLOUR_BINS:].reshape(SILHOUETTE_CELLS, SILHOUETTE_CELLS)
+    middle = SILHOUETTE_CELLS // 2
+    assert tall_grid[:, middle].sum() > 3 * tall_grid[middle, :].sum()  # a column of cells
+    assert wide_grid[middle, :].sum() > 3 * wide_grid[:, middle].sum()  # a row of cells
+    assert tall_grid[0, 0] == 0 and wide_grid[0, 0] == 0  # the corners are ground
+
+
+def test_a_photo_the_item_fills_keeps_every_pixel():
+    """A close-up of fabric: nothing differs from the border, so there is no ground to remove."""
+    features = photo_features(_thumbnail(lambda d: None, size=(300, 300), background=(40, 145, 60)))
+    assert features[COLOUR_BINS:].min() > 0.99  # the whole photo is "the item"
+    assert features[:COLOUR_BINS].argmax() == _bin((40, 145, 60))
+
+
+def test_missing_or_broken_thumbnails_give_zeros_and_rows_line_up():
+    good = _thumbnail(lambda d: d.ellipse((40, 40, 160, 260), fill=(240, 205, 40)))
+    rows = photo_features_of([good, None, b"not a jpeg", good])
+    assert rows.shape == (4, FEATURE_DIM) and rows.dtype == np.float32
+    assert not rows[1].any() and not rows[2].any()
+    assert np.array_equal(rows[0], rows[3]) and rows[0].any()
+    seen = []
+    photo_features_of([good] * 2500, progress=seen.append)
+    assert sum(seen) == 2500
