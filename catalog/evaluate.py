@@ -49,8 +49,8 @@ from catalog.metrics import (  # noqa: F401  (re-exported: the metrics eval repo
     random_neighbours,
     relevance,
 )
-from catalog.models import linker_features, photo_probabilities
-from catalog.photo_features import photo_features_of
+from catalog.photo_features import COLUMN as FEATURES_COLUMN
+from catalog.photo_features import features_of, stored_features
 from catalog.search import (
     ARITHMETIC_POOL,
     REC_POOL,
@@ -152,7 +152,12 @@ class _Split:
     vocabularies: list[list[str]]
     held: np.ndarray  # boolean mask: queried as new photos
     image_vectors: np.ndarray
-    thumbnails: list  # JPEG bytes, None without a photo: what the linker's photo features are read from
+    thumbnails: list  # JPEG bytes, None without a photo: the photo features of rows that have none stored
+    stored_features: np.ndarray  # (products, FEATURE_DIM) uint8 as ingest stores them; zeros = none
+
+    def photo_features(self, rows: np.ndarray) -> np.ndarray:
+        """The photo features of these catalog rows (indices), stored or measured."""
+        return features_of(self.stored_features[rows], [self.thumbnails[r] for r in rows])
 
     @property
     def sample(self) -> np.ndarray:
@@ -222,7 +227,10 @@ def _split(store: Store, options: EvalOptions) -> _Split:
     if int((~held & catalog["has_image"].to_numpy()).sum()) <= k:
         raise CatalogError(f"-k {k} needs more than {k} in-sample products with photos; lower -k or --holdout")
     image_vectors = np.stack(catalog["image_vector"].to_numpy()).astype(np.float32)
-    return _Split(catalog, codes, vocabularies, held, image_vectors, catalog.pop("thumbnail").tolist())
+    table = store.table("products").to_arrow()
+    features = table.select([c for c in ("id", FEATURES_COLUMN) if c in table.schema.names]).sort_by("id")
+    thumbnails = catalog.pop("thumbnail").tolist()
+    return _Split(catalog, codes, vocabularies, held, image_vectors, thumbnails, stored_features(features))
 
 
 def _retrain(
@@ -247,8 +255,7 @@ def _retrain(
     sample_images = split.image_vectors[split.sample]
     features = None
     if linker_params.kind == "attributes" and linker_params.photo_features:
-        thumbnails = [t for t, sample in zip(split.thumbnails, split.sample) if sample]
-        features = photo_features_of([t for t, photo in zip(thumbnails, has_image) if photo])
+        features = split.photo_features(np.flatnonzero(split.sample)[has_image])
     with reporter.stage(f"linker ({linker_params.kind}) without held-out products", linker_params.epochs) as progress:
         fit = train_linker(
             sample_images[has_image],
@@ -271,9 +278,12 @@ def _measure(split: _Split, retrained: _Retrained, linker_params: LinkerParams, 
     held_codes, sample_codes = split.codes[split.held], split.codes[split.sample]
     linker = retrained.linker
     held_images = split.image_vectors[split.held]
-    held_thumbnails = [t for t, held in zip(split.thumbnails, split.held) if held]
-    translated = linker.translate(held_images, linker_features(linker, held_thumbnails))
-    probabilities = [photo_probabilities(linker, image, [t]) for image, t in zip(held_images, held_thumbnails)]
+    held_features = split.photo_features(np.flatnonzero(split.held)) if linker.photo_features else None
+    translated = linker.translate(held_images, held_features)
+    probabilities = [
+        linker.value_probabilities(image, None if held_features is None else held_features[n])
+        for n, image in enumerate(held_images)
+    ]
     with_image = np.flatnonzero(split.sample_has_image)
     pool_images = np.where(split.sample_has_image[:, None], sample_images, 0.0)  # photo-less products sort last in ties
     ranker = _Ranker(node_vectors, pool_images)
@@ -297,8 +307,9 @@ def _measure(split: _Split, retrained: _Retrained, linker_params: LinkerParams, 
     ndcg["graph"] = ndcg_at_k(sample_codes[graph_queries], sample_codes, graph_neighbours, exclude=graph_queries)
 
     recall_queries = _subsample(with_image, options.max_queries, rng)
-    sample_thumbnails = [t for t, sample in zip(split.thumbnails, split.sample) if sample]
-    recall_features = linker_features(linker, [sample_thumbnails[i] for i in recall_queries])
+    recall_features = (
+        split.photo_features(np.flatnonzero(split.sample)[recall_queries]) if linker.photo_features else None
+    )
     recall = own_vector_recall(
         linker.translate(sample_images[recall_queries], recall_features), node_vectors, recall_queries, k
     )

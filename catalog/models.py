@@ -7,6 +7,7 @@ record and its id compared before use; a different `--weights` is refused rather
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -15,7 +16,7 @@ import numpy as np
 from catalog.encoder import Encoder, weights_identity
 from catalog.errors import CatalogError
 from catalog.linker import Linker
-from catalog.photo_features import photo_features_of
+from catalog.photo_features import features_of
 from catalog.store import Store
 
 
@@ -28,18 +29,22 @@ class EncodedPhoto(NamedTuple):
     probabilities: dict[str, dict[str, float]] | None
 
 
-def linker_features(linker: Linker, thumbnails: Sequence[bytes | None]) -> np.ndarray | None:
-    """The photo features `linker` reads beside the image vectors, from the photos' thumbnails
-    (None for a linker that reads image vectors alone: nothing is decoded)."""
-    return photo_features_of(thumbnails) if linker.photo_features else None
+def linker_features(
+    linker: Linker, thumbnails: Sequence[bytes | None], stored: np.ndarray | None = None
+) -> np.ndarray | None:
+    """The photo features `linker` reads beside the image vectors: `stored` (uint8 rows from the
+    products table) where present, else measured on the thumbnails; None for a linker that reads
+    image vectors alone (nothing is decoded)."""
+    return features_of(stored, thumbnails) if linker.photo_features else None
 
 
 def photo_probabilities(
-    linker: Linker, image_vectors: np.ndarray, thumbnails: Sequence[bytes | None]
+    linker: Linker, image_vectors: np.ndarray, thumbnails: Sequence[bytes | None], stored: np.ndarray | None = None
 ) -> dict[str, dict[str, float]] | None:
-    """`EncodedPhoto.probabilities` of stored photos, without translating them."""
+    """`EncodedPhoto.probabilities` of stored photos (features as `linker_features`), without
+    translating them."""
     image_vectors = np.asarray(image_vectors, np.float32).reshape(len(thumbnails), -1)
-    return linker.value_probabilities(image_vectors, linker_features(linker, thumbnails))
+    return linker.value_probabilities(image_vectors, linker_features(linker, thumbnails, stored))
 
 
 def read_photos(linker: Linker, image_vectors: np.ndarray, thumbnails: Sequence[bytes | None]) -> EncodedPhoto:
@@ -105,11 +110,25 @@ def load_encoder(store: Store, weights: str | None = None) -> Encoder:
     return encoder
 
 
+# Linkers read, by database and file: Rec orders every `similar` by the linker's classifiers, and
+# a long-lived `Catalog` handle should not re-read the file each time. Model files are
+# content-addressed (never rewritten), so a key names one linker for good.
+_LINKERS: OrderedDict[tuple[str, str], Linker] = OrderedDict()
+LINKER_CACHE = 4
+
+
 def load_linker(store: Store) -> Linker:
     recorded = store.run.linker
     if not recorded.get("file"):
         raise CatalogError(f"the database at {store.path} has no linker (no product had an image)")
-    return Linker.from_bytes(store.read_file(recorded["file"]), recorded["file"])
+    key = (str(store.path), recorded["file"])
+    linker = _LINKERS.get(key)
+    if linker is None:
+        linker = Linker.from_bytes(store.read_file(recorded["file"]), recorded["file"])
+        _LINKERS[key] = linker
+        while len(_LINKERS) > LINKER_CACHE:
+            _LINKERS.popitem(last=False)
+    return linker
 
 
 def database_encoder(store: Store, encoder: Encoder | None = None, weights: str | None = None) -> Encoder:

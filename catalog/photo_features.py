@@ -16,10 +16,13 @@ border: product photos are shot on a plain white or grey ground. A photo with no
 (the item fills it, or a scene) keeps every pixel: colour then describes the whole photo and the
 silhouette is full, which the classifiers learn to read as "no outline".
 
-Read from the stored 96-px JPEG thumbnail, not the photo file: every database has it (eval and
-`catalog rebuild` need no photo folder), a new photo is measured on a thumbnail made the same way
-(`catalog.photos.load_image`), and the features are a few hundred numbers that are cheaper to
-recompute (~0.3 ms a photo) than to store. No TensorFlow here.
+Measured on the stored 96-px JPEG thumbnail, not the photo file: every database has it, so a
+database written before the features existed gets them on its next `catalog rebuild` without its
+photo folder, and a new photo is measured on a thumbnail made the same way
+(`catalog.photos.load_image`). Ingest stores them (uint8, 320 bytes a photo) in the products
+table beside the image vector, so training, `catalog eval` and Rec's order never decode a
+thumbnail again (a `similar` from `catalog serve`'s memory takes well under a millisecond; with
+a decode per request it took ~5). No TensorFlow here.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import io
 from typing import Callable, Sequence
 
 import numpy as np
+import pyarrow as pa
 from PIL import Image
 
 COLOUR_LEVELS = 4  # per RGB channel: 64 bins
@@ -36,6 +40,7 @@ FEATURE_DIM = COLOUR_LEVELS**3 + SILHOUETTE_CELLS**2  # 320
 BACKGROUND_TOLERANCE = 24  # a pixel this far (max over channels) from the border's median is the item's
 MIN_ITEM_SHARE = 0.02  # less of the photo than this differs from its border: no background to remove
 PROGRESS_STEP = 1000
+COLUMN = "photo_features"  # where the products table keeps them
 
 
 def photo_features(thumbnail: bytes | None) -> np.ndarray:
@@ -58,6 +63,27 @@ def photo_features(thumbnail: bytes | None) -> np.ndarray:
     histogram = np.bincount(bins, minlength=COLOUR_LEVELS**3)
     features[: COLOUR_LEVELS**3] = np.sqrt(histogram / histogram.sum())
     features[COLOUR_LEVELS**3 :] = _silhouette(item)
+    return from_stored(to_stored(features))  # on the stored grid, so fresh and stored features agree exactly
+
+
+def to_stored(features: np.ndarray) -> np.ndarray:
+    """Features in [0, 1] -> uint8, as the products table keeps them (320 bytes a photo)."""
+    return np.round(np.asarray(features, np.float32) * 255).astype(np.uint8)
+
+
+def from_stored(stored: np.ndarray) -> np.ndarray:
+    return np.asarray(stored, np.uint8).astype(np.float32) / np.float32(255)
+
+
+def features_of(stored: np.ndarray | None, thumbnails: Sequence[bytes | None]) -> np.ndarray:
+    """(N, FEATURE_DIM) float32: the stored features (uint8 rows, as ingest writes them) where a
+    row has them, else measured on the thumbnail (a database written before they were stored)."""
+    if stored is None:
+        return photo_features_of(thumbnails)
+    stored = np.asarray(stored, np.uint8).reshape(len(thumbnails), FEATURE_DIM)
+    features = from_stored(stored)
+    for row in np.flatnonzero(~stored.any(axis=1)):
+        features[row] = photo_features(thumbnails[row])
     return features
 
 
@@ -82,3 +108,17 @@ def _silhouette(item: np.ndarray) -> np.ndarray:
     canvas[top : top + height, left : left + width] = item * 255
     grid = Image.fromarray(canvas).resize((SILHOUETTE_CELLS, SILHOUETTE_CELLS), Image.Resampling.BOX)
     return np.asarray(grid, np.float32).ravel() / 255
+
+
+def stored_features(table: pa.Table) -> np.ndarray:
+    """The photo_features column as a (rows, FEATURE_DIM) uint8 matrix, zeros where null (no photo,
+    or a table written before the column existed)."""
+    features = np.zeros((table.num_rows, FEATURE_DIM), np.uint8)
+    if COLUMN not in table.schema.names:
+        return features
+    column = table.column(COLUMN).combine_chunks()
+    present = column.is_valid().to_numpy(zero_copy_only=False)
+    if present.any():
+        values = column.filter(pa.array(present)).flatten().to_numpy(zero_copy_only=False)
+        features[present] = np.asarray(values, np.uint8).reshape(-1, FEATURE_DIM)
+    return features

@@ -27,6 +27,8 @@ from catalog.filters import FILTER_COLUMNS, check_where, filter_message  # noqa:
 from catalog.index import tune_query
 from catalog.keys import sql_ids
 from catalog.linker import likeliest
+from catalog.photo_features import COLUMN as FEATURES_COLUMN
+from catalog.photo_features import FEATURE_DIM
 from catalog.spaces import SPACE_COLUMNS
 from catalog.store import Store
 from catalog.vectors import photo_closeness
@@ -132,11 +134,16 @@ def stored_preferences(store: Store, product_ids: list[int], linker=None) -> dic
     when the caller holds it."""
     from catalog.models import load_linker, photo_probabilities
 
-    rows = [r for r in get_products(store, product_ids, ["has_image", "image_vector", "thumbnail"]) if r["has_image"]]
+    columns = ["has_image", "image_vector", "thumbnail"]
+    if FEATURES_COLUMN in store.table("products").schema.names:  # absent in a database not written since
+        columns.append(FEATURES_COLUMN)
+    rows = [r for r in get_products(store, product_ids, columns) if r["has_image"]]
     if not rows or (linker is None and not (store.run.linker or {}).get("file")):
         return None  # no photo, or a catalog with one photo only: no linker was trained
     linker = linker or load_linker(store)
-    probabilities = photo_probabilities(linker, [r["image_vector"] for r in rows], [r["thumbnail"] for r in rows])
+    stored = np.array([r.get(FEATURES_COLUMN) or np.zeros(FEATURE_DIM) for r in rows], np.uint8)
+    vectors, thumbnails = [r["image_vector"] for r in rows], [r["thumbnail"] for r in rows]
+    probabilities = photo_probabilities(linker, vectors, thumbnails, stored)
     return rec_preferences(probabilities) if probabilities is not None else None
 
 

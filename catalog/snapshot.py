@@ -28,6 +28,8 @@ import pyarrow.compute as pc
 from catalog.browse import DETAIL_COLUMNS
 from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, NAME_COLUMN, attribute_key
 from catalog.errors import CatalogError, NotFound
+from catalog.photo_features import COLUMN as FEATURES_COLUMN
+from catalog.photo_features import FEATURE_DIM, from_stored, stored_features
 from catalog.results import ProductPage
 from catalog.search import (
     ARITHMETIC_POOL,
@@ -41,6 +43,7 @@ from catalog.search import (
     check_where,
     load_attributes,
     preference_order,
+    rec_preferences,
     row_preferences,
     stored_preferences,
 )
@@ -61,6 +64,7 @@ class Snapshot:
         vectors: dict[str, np.ndarray],
         source: str = "the database",
         degrees: dict[str, int] | None = None,
+        features: np.ndarray | None = None,
     ):
         self.run = run
         self.source = source
@@ -72,6 +76,10 @@ class Snapshot:
         self.has_image = self.table.column("has_image").to_numpy(zero_copy_only=False)
         self._no_image = np.flatnonzero(~self.has_image)
         self.vectors = {name: _unit_rows(matrix[order]) for name, matrix in vectors.items()}
+        # What the linker's classifiers read for Rec's order: the image vectors' lengths (the
+        # linker reads them as stored, not unit-normalised) and the stored photo features.
+        self.image_norms = np.linalg.norm(vectors["image_vector"][order], axis=1).astype(np.float32)
+        self.features = features[order] if features is not None else np.zeros((len(order), FEATURE_DIM), np.uint8)
         self._rows: list[dict] | None = None
         self._masks: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -81,7 +89,10 @@ class Snapshot:
     @classmethod
     def load(cls, store) -> "Snapshot":
         """Read the committed run's products from LanceDB (a full scan, once per run)."""
-        table = store.table("products").to_arrow().select([*DISPLAY_COLUMNS, *DETAIL_COLUMNS, *VECTOR_COLUMNS])
+        full = store.table("products").to_arrow()
+        stored = [FEATURES_COLUMN] if FEATURES_COLUMN in full.schema.names else []
+        table = full.select([*DISPLAY_COLUMNS, *DETAIL_COLUMNS, *VECTOR_COLUMNS, *stored])
+        features = stored_features(table)
         vectors = {}
         for name in VECTOR_COLUMNS:
             column = table.column(name).combine_chunks()
@@ -89,7 +100,8 @@ class Snapshot:
             vectors[name] = column.flatten().to_numpy(zero_copy_only=False).reshape(-1, width).astype(np.float32)
         attributes = store.table("attributes").to_arrow().select(["key", "degree"]).to_pydict()
         degrees = dict(zip(attributes["key"], (int(d) for d in attributes["degree"])))
-        snapshot = cls(store.run.run, table.drop_columns(list(VECTOR_COLUMNS)), vectors, str(store.path), degrees)
+        table = table.drop_columns([*VECTOR_COLUMNS, *stored])
+        snapshot = cls(store.run.run, table, vectors, str(store.path), degrees, features)
         snapshot.attributes = load_attributes(store)
         return snapshot
 
@@ -213,17 +225,26 @@ class Snapshot:
         return dict(self.rows[at]), results
 
     def preferences(self, store, product_ids: list[int]) -> dict[str, dict[str, float]] | None:
-        """`catalog.search.stored_preferences`, with the linker read once per snapshot. (The image
-        vectors held here are unit-normalised; the linker reads them as stored, so they and the
-        thumbnails come from LanceDB, a row per product.)"""
-        if not any(self.has_image[self.position(i)] for i in product_ids) or not (store.run.linker or {}).get("file"):
+        """`catalog.search.stored_preferences`, from memory: the linker read once per snapshot, the
+        image vectors as stored (unit vector x length) and the stored photo features. Rows written
+        before the features were stored fall back to LanceDB and their thumbnails."""
+        rows = [r for r in (self.position(i) for i in product_ids) if self.has_image[r]]
+        if not rows or not (store.run.linker or {}).get("file"):
             return None
         with self._lock:
             if self._linker is None:
                 from catalog.models import load_linker
 
                 self._linker = load_linker(store)
-        return stored_preferences(store, product_ids, self._linker)
+        linker = self._linker
+        features = None
+        if linker.photo_features:
+            if not self.features[rows].any(axis=1).all():
+                return stored_preferences(store, product_ids, linker)
+            features = from_stored(self.features[rows])
+        image_vectors = self.vectors["image_vector"][rows] * self.image_norms[rows, None]
+        probabilities = linker.value_probabilities(image_vectors, features)
+        return rec_preferences(probabilities) if probabilities is not None else None
 
     def base_vector(self, product_ids: list[int]) -> tuple[np.ndarray, list[dict]]:
         """`catalog.search.base_vector` from memory: the mean unit translated (or node) vector."""

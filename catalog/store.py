@@ -35,6 +35,7 @@ import pyarrow as pa
 from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NAME_COLUMN, NODE_DIM
 from catalog.errors import CatalogError
 from catalog.keys import sql_ids, sql_strings
+from catalog.photo_features import FEATURE_DIM
 from catalog.storage import DbLocation, db_location, open_storage
 
 SCHEMA_VERSION = 1
@@ -60,6 +61,9 @@ PRODUCTS_SCHEMA = pa.schema(
         ("image_stat", pa.string()),  # "size:mtime_ns" of the photo: skips re-hashing unchanged files
         ("encoder_id", pa.string()),  # which encoder made image_vector
         ("image_vector", _vector(IMAGE_DIM)),
+        # catalog/photo_features.py, measured on the thumbnail; null without a photo (or in a row
+        # written before they were stored: measured from the thumbnail when needed).
+        ("photo_features", pa.list_(pa.uint8(), FEATURE_DIM)),
         ("node_vector", _vector(NODE_DIM)),
         ("rec_vector", _vector(NODE_DIM)),
         ("node_source", pa.string()),  # "walks" (trained) or "inferred" (placed incrementally)
@@ -306,6 +310,11 @@ def migrate(table, schema: pa.Schema) -> None:
     missing = {f.name: defaults[f.type] for f in schema if f.name not in present and f.type in defaults}
     if missing:
         table.add_columns(missing)
+    empty = [
+        pa.field(f.name, f.type, nullable=True) for f in schema if f.name not in present and f.type not in defaults
+    ]
+    if empty:  # list columns (photo_features): added all null
+        table.add_columns(empty)
 
 
 class Writer:
