@@ -169,6 +169,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--photo-db", type=Path, help="a database with a real encoder, for photo query latency")
     parser.add_argument("--photos", type=Path, help="a folder of photos to query --photo-db with")
     parser.add_argument("--photo-queries", type=int, default=21)
+    parser.add_argument(
+        "--catalog",
+        type=Path,
+        metavar="DB",
+        help="load an existing database (e.g. a demo catalog with photos and a linker) instead of the synthetic one",
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
 
@@ -177,12 +183,20 @@ def main(argv: list[str] | None = None) -> None:
         scratch = tempfile.TemporaryDirectory(prefix="catalog-serve-")
         args.db = Path(scratch.name)
     try:
-        db, vectors, _ = (
-            open_or_build(args.db, args.rows, ROWS_THRESHOLD)
-            if not args.no_load
-            else (None, {"has_image": np.ones(1, bool)}, None)
-        )
-        with_photo = np.flatnonzero(vectors["has_image"]) + 1  # row i holds id i + 1
+        if args.catalog is not None:  # its own ids: those of the products with a photo
+            from catalog.store import Store
+
+            db = args.catalog
+            table = Store.open(db).table("products").search().where("has_image = true").select(["id"])
+            with_photo = table.limit(10**9).to_arrow().column("id").to_numpy()
+            args.rows = Store.open(db).table("products").count_rows()
+        else:
+            db, vectors, _ = (
+                open_or_build(args.db, args.rows, ROWS_THRESHOLD)
+                if not args.no_load
+                else (None, {"has_image": np.ones(1, bool)}, None)
+            )
+            with_photo = np.flatnonzero(vectors["has_image"]) + 1  # row i holds id i + 1
         targets = {
             "api_similar": lambda rng: f"/api/similar/{with_photo[rng.integers(len(with_photo))]}?k=6",
             "product_page": lambda rng: f"/product/{with_photo[rng.integers(len(with_photo))]}",

@@ -90,6 +90,7 @@ def walk(driver, url: str, shots: list[Path], photo: Path, product_id: int) -> d
     """The whole walk; returns what it saw, for the test to assert (and the script to print)."""
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     tour, seen = Tour(driver, url, shots), {}
@@ -160,11 +161,12 @@ def walk(driver, url: str, shots: list[Path], photo: Path, product_id: int) -> d
         lambda d: d.find_elements("css selector", "#inferred table.infer")
     )  # TF loads once
     # Once more, warm: the model is loaded now (the timing shown is the server's).
-    first = tour.css("#timing")[0].text
+    # The results are swapped in whole, so the old timing line goes stale (its text may well read
+    # the same: a warm answer takes a few hundredths of a second each time).
+    first = tour.css("#timing")[0]
     tour.css('#photo-form button[type="submit"]')[0].click()
-    tour.wait.until(
-        lambda d: d.find_elements("css selector", "#timing") and d.find_element("css selector", "#timing").text != first
-    )
+    tour.wait.until(staleness_of(first))
+    tour.wait.until(lambda d: d.find_elements("css selector", "#timing"))
     seen["photo_spaces"] = [h.text for h in tour.css("#results .spaces h2")]
     seen["photo_rows"] = len(tour.css("#inferred table.infer tr")) - 1
     seen["photo_first_image"] = tour.css("#space-image ~ .grid .card")[0].get_attribute("data-id")
