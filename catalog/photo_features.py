@@ -40,7 +40,7 @@ FEATURE_DIM = COLOUR_LEVELS**3 + SILHOUETTE_CELLS**2  # 320
 BACKGROUND_TOLERANCE = 24  # a pixel this far (max over channels) from the border's median is the item's
 MIN_ITEM_SHARE = 0.02  # less of the photo than this differs from its border: no background to remove
 PROGRESS_STEP = 1000
-COLUMN = "photo_features"  # where the products table keeps them
+COLUMN = "photo_features"  # where the products table keeps them: FEATURE_DIM bytes (uint8), null without a photo
 
 
 def photo_features(thumbnail: bytes | None) -> np.ndarray:
@@ -113,12 +113,20 @@ def _silhouette(item: np.ndarray) -> np.ndarray:
 def stored_features(table: pa.Table) -> np.ndarray:
     """The photo_features column as a (rows, FEATURE_DIM) uint8 matrix, zeros where null (no photo,
     or a table written before the column existed)."""
-    features = np.zeros((table.num_rows, FEATURE_DIM), np.uint8)
     if COLUMN not in table.schema.names:
-        return features
-    column = table.column(COLUMN).combine_chunks()
-    present = column.is_valid().to_numpy(zero_copy_only=False)
-    if present.any():
-        values = column.filter(pa.array(present)).flatten().to_numpy(zero_copy_only=False)
-        features[present] = np.asarray(values, np.uint8).reshape(-1, FEATURE_DIM)
-    return features
+        return np.zeros((table.num_rows, FEATURE_DIM), np.uint8)
+    return unpack(table.column(COLUMN).to_pylist())
+
+
+def pack(features: np.ndarray) -> list[bytes]:
+    """Rows of features -> the products table's values: FEATURE_DIM bytes each (uint8)."""
+    return [row.tobytes() for row in to_stored(np.atleast_2d(features))]
+
+
+def unpack(values) -> np.ndarray:
+    """Stored values (bytes, or None) -> a (rows, FEATURE_DIM) uint8 matrix, zeros for None."""
+    matrix = np.zeros((len(values), FEATURE_DIM), np.uint8)
+    for row, value in enumerate(values):
+        if value is not None and len(value) == FEATURE_DIM:
+            matrix[row] = np.frombuffer(value, np.uint8)
+    return matrix

@@ -28,7 +28,7 @@ from catalog.index import tune_query
 from catalog.keys import sql_ids
 from catalog.linker import likeliest
 from catalog.photo_features import COLUMN as FEATURES_COLUMN
-from catalog.photo_features import FEATURE_DIM
+from catalog.photo_features import unpack
 from catalog.spaces import SPACE_COLUMNS
 from catalog.store import Store
 from catalog.vectors import photo_closeness
@@ -141,7 +141,7 @@ def stored_preferences(store: Store, product_ids: list[int], linker=None) -> dic
     if not rows or (linker is None and not (store.run.linker or {}).get("file")):
         return None  # no photo, or a catalog with one photo only: no linker was trained
     linker = linker or load_linker(store)
-    stored = np.array([r.get(FEATURES_COLUMN) or np.zeros(FEATURE_DIM) for r in rows], np.uint8)
+    stored = unpack([r.get(FEATURES_COLUMN) for r in rows])
     vectors, thumbnails = [r["image_vector"] for r in rows], [r["thumbnail"] for r in rows]
     probabilities = photo_probabilities(linker, vectors, thumbnails, stored)
     return rec_preferences(probabilities) if probabilities is not None else None

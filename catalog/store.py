@@ -35,7 +35,6 @@ import pyarrow as pa
 from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NAME_COLUMN, NODE_DIM
 from catalog.errors import CatalogError
 from catalog.keys import sql_ids, sql_strings
-from catalog.photo_features import FEATURE_DIM
 from catalog.storage import DbLocation, db_location, open_storage
 
 SCHEMA_VERSION = 1
@@ -61,9 +60,10 @@ PRODUCTS_SCHEMA = pa.schema(
         ("image_stat", pa.string()),  # "size:mtime_ns" of the photo: skips re-hashing unchanged files
         ("encoder_id", pa.string()),  # which encoder made image_vector
         ("image_vector", _vector(IMAGE_DIM)),
-        # catalog/photo_features.py, measured on the thumbnail; null without a photo (or in a row
-        # written before they were stored: measured from the thumbnail when needed).
-        ("photo_features", pa.list_(pa.uint8(), FEATURE_DIM)),
+        # catalog/photo_features.py, measured on the thumbnail: FEATURE_DIM bytes (uint8 values),
+        # null without a photo (a binary, not a fixed-size list, so a photo-less row stores nothing),
+        # or in a row written before they were stored (then measured from the thumbnail when needed).
+        ("photo_features", pa.binary()),
         ("node_vector", _vector(NODE_DIM)),
         ("rec_vector", _vector(NODE_DIM)),
         ("node_source", pa.string()),  # "walks" (trained) or "inferred" (placed incrementally)
@@ -313,7 +313,7 @@ def migrate(table, schema: pa.Schema) -> None:
     empty = [
         pa.field(f.name, f.type, nullable=True) for f in schema if f.name not in present and f.type not in defaults
     ]
-    if empty:  # list columns (photo_features): added all null
+    if empty:  # columns with no SQL default (photo_features): added all null
         table.add_columns(empty)
 
 

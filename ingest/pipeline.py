@@ -40,7 +40,7 @@ from catalog.keys import split_key
 from catalog.linker import Linker, LinkerParams, linker_warning, train_linker
 from catalog.models import linker_features
 from catalog.photo_features import COLUMN as FEATURES_COLUMN
-from catalog.photo_features import FEATURE_DIM, features_of, photo_features, stored_features, to_stored
+from catalog.photo_features import features_of, pack, photo_features, unpack
 from catalog.storage import DbLocation
 from catalog.store import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
 from ingest.checkpoints import EncodeCheckpoints
@@ -178,8 +178,9 @@ class Products:
             ).reshape(-1, dim)
             for name, dim in VECTOR_DIMS.items()
         }
-        vectors[FEATURES] = stored_features(table)
-        frame = table.drop_columns([n for n in (*VECTOR_DIMS, FEATURES) if n in table.schema.names]).to_pandas()
+        frame = table.drop_columns(list(VECTOR_DIMS)).to_pandas()
+        # Photo features ride in the frame like thumbnails (bytes, None without): a photo-less row holds nothing.
+        frame[FEATURES] = frame[FEATURES].astype(object) if FEATURES in frame else None
         frame["thumbnail"] = frame["thumbnail"].astype(object)
         return cls(frame.reset_index(drop=True), vectors)
 
@@ -198,11 +199,6 @@ class Products:
             if name in VECTOR_DIMS:
                 flat = pa.array(np.ascontiguousarray(part.vectors[name], np.float32).reshape(-1))
                 columns[name] = pa.FixedSizeListArray.from_arrays(flat, VECTOR_DIMS[name])
-            elif name == FEATURES:
-                features = part.vectors[FEATURES]
-                flat = pa.array(np.ascontiguousarray(features).reshape(-1), pa.uint8())
-                none = pa.array(~features.any(axis=1))
-                columns[name] = pa.FixedSizeListArray.from_arrays(flat, FEATURE_DIM, mask=none)
             else:
                 values = part.frame[name].to_numpy(dtype=object)
                 columns[name] = pa.array(list(values), kind)
@@ -485,15 +481,15 @@ def _apply_rows(before: Products, rows: pd.DataFrame, prune: bool, protected: se
     if new_rows:
         additions = pd.DataFrame(new_rows)
         for name in PRODUCTS_SCHEMA.names:
-            if name not in additions and name not in VECTOR_DIMS and name != FEATURES:
+            if name not in additions and name not in VECTOR_DIMS:
                 additions[name] = _default(name)
         additions["thumbnail"] = [None] * len(additions)
+        additions[FEATURES] = [None] * len(additions)
         additions["node_source"] = "inferred"
         additions = additions[state.frame.columns]
         state.frame = additions if state.frame.empty else pd.concat([state.frame, additions], ignore_index=True)
         for name, dim in VECTOR_DIMS.items():
             state.vectors[name] = np.vstack([state.vectors[name], np.zeros((len(new_rows), dim), np.float32)])
-        state.vectors[FEATURES] = np.vstack([state.vectors[FEATURES], np.zeros((len(new_rows), FEATURE_DIM), np.uint8)])
     if change.removed:
         state = state.take(np.flatnonzero(~state.frame["id"].isin(change.removed).to_numpy()))
     order = np.argsort(state.frame["id"].to_numpy(), kind="stable")
@@ -534,7 +530,7 @@ def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, 
     def store_vector(product_id: int, vector: np.ndarray, thumbnail: bytes, digest: str) -> None:
         n = position[product_id]
         state.vectors["image_vector"][n] = vector
-        state.vectors[FEATURES][n] = to_stored(photo_features(thumbnail))
+        frame.at[n, FEATURES] = pack(photo_features(thumbnail))[0]
         frame.at[n, "thumbnail"], frame.at[n, "image_hash"] = thumbnail, digest
         frame.at[n, "has_image"], frame.at[n, "encoder_id"] = True, encoder_record["id"]
         if product_id not in change.added:
@@ -709,8 +705,9 @@ def _train_spaces(store: Store, state: Products, options: IngestOptions, reporte
         image_vectors = state.vectors["image_vector"][has_image]
         features = None
         if options.linker.kind == "attributes" and options.linker.photo_features:
-            features = features_of(state.vectors[FEATURES][has_image], frame.loc[has_image, "thumbnail"].tolist())
-            state.vectors[FEATURES][has_image] = to_stored(features)  # rows written before they were stored
+            stored = unpack(frame.loc[has_image, FEATURES].tolist())
+            features = features_of(stored, frame.loc[has_image, "thumbnail"].tolist())
+            frame.loc[has_image, FEATURES] = pd.Series(pack(features), index=frame.index[has_image], dtype=object)
         with reporter.stage("linker", options.linker.epochs) as progress:
             fit = train_linker(
                 image_vectors,
@@ -746,7 +743,8 @@ def _place_incrementally(writer: Writer, state: Products, change: Change, previo
     photos = frame["id"].isin(change.added | change.photo_changed).to_numpy() & frame["has_image"].to_numpy(bool)
     if photos.any():
         linker = Linker.from_bytes(writer.store.read_file(previous.linker["file"]), previous.linker["file"])
-        features = linker_features(linker, frame.loc[photos, "thumbnail"].tolist(), state.vectors[FEATURES][photos])
+        stored = unpack(frame.loc[photos, FEATURES].tolist())
+        features = linker_features(linker, frame.loc[photos, "thumbnail"].tolist(), stored)
         state.vectors["rec_vector"][photos] = linker.translate(state.vectors["image_vector"][photos], features)
 
     existing = writer.attributes.to_arrow().to_pandas()
