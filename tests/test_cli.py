@@ -254,3 +254,12 @@ def test_lancedb_warnings_stay_off_the_terminal():
     assert all(done.returncode == 0 for done in runs.values()), {how: done.stderr for how, done in runs.items()}
     assert "WARN" in runs["plain"].stderr  # the noise exists without the CLI...
     assert "WARN" not in runs["cli"].stderr  # ...and the CLI keeps it off stderr
+
+
+def test_query_help_names_the_band_the_search_uses():
+    """The help text states the band width as a literal (the CLI does not import the search module
+    to print help); it must follow catalog.search.ARITHMETIC_BAND."""
+    from catalog.search import ARITHMETIC_BAND
+
+    width = f"{ARITHMETIC_BAND:.2f}".lstrip("0")
+    assert f"within {width} of the best" in " ".join(run("query", "--help").stdout.split())
