@@ -50,7 +50,7 @@ from catalog.metrics import (  # noqa: F401  (re-exported: the metrics eval repo
     relevance,
 )
 from catalog.photo_features import COLUMN as FEATURES_COLUMN
-from catalog.photo_features import features_of, stored_features
+from catalog.photo_features import features_of, unpack
 from catalog.search import (
     ARITHMETIC_POOL,
     REC_POOL,
@@ -227,10 +227,8 @@ def _split(store: Store, options: EvalOptions) -> _Split:
     if int((~held & catalog["has_image"].to_numpy()).sum()) <= k:
         raise CatalogError(f"-k {k} needs more than {k} in-sample products with photos; lower -k or --holdout")
     image_vectors = np.stack(catalog["image_vector"].to_numpy()).astype(np.float32)
-    table = store.table("products").to_arrow()
-    features = table.select([c for c in ("id", FEATURES_COLUMN) if c in table.schema.names]).sort_by("id")
-    thumbnails = catalog.pop("thumbnail").tolist()
-    return _Split(catalog, codes, vocabularies, held, image_vectors, thumbnails, stored_features(features))
+    stored = unpack(catalog.pop(FEATURES_COLUMN).tolist())
+    return _Split(catalog, codes, vocabularies, held, image_vectors, catalog.pop("thumbnail").tolist(), stored)
 
 
 def _retrain(
@@ -378,10 +376,14 @@ def _recorded_linker(record: dict) -> LinkerParams:
 
 
 def load_catalog(store: Store) -> pd.DataFrame:
-    """id, the attribute columns, has_image, image_vector and thumbnail of every product, sorted by id."""
-    columns = ["id", *ATTRIBUTE_COLUMNS, "has_image", "image_vector", "thumbnail"]
-    table = store.table("products").to_arrow().select(columns).sort_by("id")
-    frame = table.to_pandas()
+    """id, the attribute columns, has_image, image_vector, thumbnail and photo features (None where
+    not stored) of every product, sorted by id."""
+    table = store.table("products").to_arrow()
+    stored = [FEATURES_COLUMN] if FEATURES_COLUMN in table.schema.names else []
+    columns = ["id", *ATTRIBUTE_COLUMNS, "has_image", "image_vector", "thumbnail", *stored]
+    frame = table.select(columns).sort_by("id").to_pandas()
+    if not stored:  # a table written before the features were stored
+        frame[FEATURES_COLUMN] = None
     for column in ATTRIBUTE_COLUMNS:
         frame[column] = frame[column].fillna("").astype(object)
     return frame
