@@ -57,6 +57,7 @@ from catalog.search import (
     Attribute,
     Term,
     band_order,
+    coded_preferences,
     compose,
     infer_photo,
     preference_order,
@@ -690,15 +691,11 @@ class _Ranker:
 def _preference_scores(
     preferences: dict[str, dict[str, float]] | None, codes: np.ndarray, vocabularies: list[list[str]]
 ) -> np.ndarray | None:
-    """Every pool product's preference score (`search.row_preferences`), from its value codes."""
+    """Every pool product's preference score (`search.coded_preferences`), from its value codes."""
     if preferences is None:
         return None
-    scores = np.zeros(len(codes))
-    for c, column in enumerate(ATTRIBUTE_COLUMNS):
-        table = preferences.get(column, {})
-        by_code = np.array([table.get(value, 0.0) for value in vocabularies[c]] + [0.0])  # code -1: empty
-        scores += by_code[codes[:, c]]
-    return scores
+    position = {column: c for c, column in enumerate(ATTRIBUTE_COLUMNS)}
+    return coded_preferences(preferences, lambda column: (vocabularies[position[column]], codes[:, position[column]]))
 
 
 def _top_k_scores(scores: np.ndarray, k: int) -> np.ndarray:

@@ -41,6 +41,7 @@ from catalog.search import (
     Result,
     band_order,
     check_where,
+    coded_preferences,
     load_attributes,
     preference_order,
     rec_preferences,
@@ -176,7 +177,12 @@ class Snapshot:
             order = band_order(values, self.vectors[column][rows] @ unit(item_vector))[:k]
             rows, values = rows[order], values[order]
         elif preferences is not None and len(rows):
-            order = preference_order(self._preference_scores(rows, preferences))[:k]
+
+            def coded(column: str):
+                values, codes = self._value_codes(column)
+                return values, codes[rows]
+
+            order = preference_order(coded_preferences(preferences, coded))[:k]
             rows, values = rows[order], values[order]
         return [Result(int(self.ids[r]), round(float(v), 4), self.rows[r]) for r, v in zip(rows, values)]
 
@@ -190,16 +196,6 @@ class Snapshot:
         closeness = photo_closeness(self.vectors["image_vector"][by_score], self.has_image[by_score], tie_vector)
         order = np.lexsort((self.ids[by_score], -closeness, ~self.has_image[by_score], group))[:k]
         return by_score[order], values[order]
-
-    def _preference_scores(self, rows: np.ndarray, preferences: dict[str, dict[str, float]]) -> np.ndarray:
-        """`catalog.search.row_preferences` of these rows, from each column's value codes: the same
-        sums in the same order (so the same floats), without a dict lookup per row and column."""
-        total = np.zeros(len(rows))
-        for column, table in preferences.items():
-            values, codes = self._value_codes(column)
-            by_code = np.array([table.get(value, 0.0) for value in values] + [0.0])  # code -1: no value
-            total += by_code[codes[rows]]
-        return total
 
     def _value_codes(self, column: str) -> tuple[list, np.ndarray]:
         """A column's distinct values and each row's index among them (-1 for null), made once."""
