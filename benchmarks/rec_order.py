@@ -25,13 +25,13 @@ def cosine_order():
     """Rec without the classifiers' order: no preferences, so `nearest` reads k rows."""
     from catalog import search, snapshot
 
-    saved = search.stored_preferences, snapshot.Snapshot.preferences
-    search.stored_preferences = lambda *args, **kwargs: None
+    saved = search.photo_preferences, snapshot.Snapshot.preferences
+    search.photo_preferences = lambda *args, **kwargs: None
     snapshot.Snapshot.preferences = lambda *args, **kwargs: None
     try:
         yield
     finally:
-        search.stored_preferences, snapshot.Snapshot.preferences = saved
+        search.photo_preferences, snapshot.Snapshot.preferences = saved
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -133,12 +133,22 @@ def stored_preferences(store: Store, product_ids: list[int], linker=None) -> dic
     probabilities under the linker's classifiers, averaged; None when none of them has a photo or
     the linker has no classifiers (results then stay in cosine order). `linker`: the database's,
     when the caller holds it."""
-    from catalog.models import load_linker, photo_probabilities
+    return photo_preferences(store, get_products(store, product_ids, preference_columns(store)), linker)
 
+
+def preference_columns(store: Store) -> list[str]:
+    """The stored columns `photo_preferences` reads from a product's row."""
     columns = ["has_image", "image_vector", "thumbnail"]
     if FEATURES_COLUMN in store.table("products").schema.names:  # absent in a database not written since
         columns.append(FEATURES_COLUMN)
-    rows = [r for r in get_products(store, product_ids, columns) if r["has_image"]]
+    return columns
+
+
+def photo_preferences(store: Store, rows: list[dict], linker=None) -> dict[str, dict[str, float]] | None:
+    """`stored_preferences` of product rows already read (with `preference_columns`)."""
+    from catalog.models import load_linker, photo_probabilities
+
+    rows = [r for r in rows if r["has_image"]]
     if not rows or (linker is None and not (store.run.linker or {}).get("file")):
         return None  # no photo, or a catalog with one photo only: no linker was trained
     linker = linker or load_linker(store)
@@ -301,7 +311,9 @@ def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] =
     if where is not None:
         where = check_where(store, where)
     vector_columns = sorted({SPACES[space][0] for space in spaces} | {"image_vector"})
-    product = get_product(store, product_id, list(DISPLAY_COLUMNS) + ["has_image"] + vector_columns)
+    photo_columns = preference_columns(store) if "rec" in spaces else []  # read with the row, not again
+    columns = list(dict.fromkeys([*DISPLAY_COLUMNS, "has_image", *vector_columns, *photo_columns]))
+    product = get_product(store, product_id, columns)
     results = {}
     for space in spaces:
         query_column, searched_column = SPACES[space]
@@ -310,7 +322,7 @@ def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] =
                 continue
             raise CatalogError(f"product {product_id} has no image, so it has no {space} vector; try --space graph")
         tie = product["image_vector"] if product["has_image"] else NO_PHOTO
-        preferences = stored_preferences(store, [int(product_id)]) if space == "rec" else None
+        preferences = photo_preferences(store, [product]) if space == "rec" else None
         results[space] = nearest(store, product[query_column], searched_column, k, exclude=(int(product_id),), where=where,
                                  tie_vector=tie, preferences=preferences)
     return {c: product[c] for c in DISPLAY_COLUMNS}, results

@@ -7,9 +7,11 @@ LanceDB stays the store of record: a snapshot is read from the versions the newe
 names, is never written, and is replaced when a newer run commits (see `catalog.live`).
 
 What it holds: the display columns (for result rows, browsing and paging), `has_image`, and the
-three vectors, unit-normalised (cosine is all any search here needs). Not the thumbnails (read
-from LanceDB per request, a few per page) nor the hashes. At the full catalog that is ~40 MB;
-at a million products ~800 MB, where a server should stay on LanceDB's indexed search.
+three vectors, unit-normalised (cosine is all any search here needs); for Rec's order, the image
+vectors also as stored and the stored photo features (what the linker's classifiers read). Not
+the thumbnails (read from LanceDB per request, a few per page) nor the hashes. At the full
+catalog that is ~75 MB; at a million products ~1.6 GB, where a server should stay on LanceDB's
+indexed search.
 
 Results match `catalog.search.nearest` (exact cosine, the same rounding); a `--where` filter is
 evaluated by LanceDB once per (run, filter), and the matching rows are kept as a mask.
@@ -76,9 +78,10 @@ class Snapshot:
         self.has_image = self.table.column("has_image").to_numpy(zero_copy_only=False)
         self._no_image = np.flatnonzero(~self.has_image)
         self.vectors = {name: _unit_rows(matrix[order]) for name, matrix in vectors.items()}
-        # What the linker's classifiers read for Rec's order: the image vectors' lengths (the
-        # linker reads them as stored, not unit-normalised) and the stored photo features.
-        self.image_norms = np.linalg.norm(vectors["image_vector"][order], axis=1).astype(np.float32)
+        # What the linker's classifiers read for Rec's order: the image vectors as stored (not
+        # unit-normalised: rebuilding them from unit vector x length differs in the last bits, which
+        # reordered near-equal candidates against LanceDB's answer) and the stored photo features.
+        self.stored_images = np.ascontiguousarray(vectors["image_vector"][order], np.float32)
         self.features = features[order] if features is not None else np.zeros((len(order), FEATURE_DIM), np.uint8)
         self._rows: list[dict] | None = None
         self._masks: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -241,7 +244,7 @@ class Snapshot:
 
     def preferences(self, store, product_ids: list[int]) -> dict[str, dict[str, float]] | None:
         """`catalog.search.stored_preferences`, from memory: the linker read once per snapshot, the
-        image vectors as stored (unit vector x length) and the stored photo features. Rows written
+        image vectors as stored and the stored photo features. Rows written
         before the features were stored fall back to LanceDB and their thumbnails."""
         rows = [r for r in (self.position(i) for i in product_ids) if self.has_image[r]]
         if not rows or not (store.run.linker or {}).get("file"):
@@ -257,7 +260,7 @@ class Snapshot:
             if not self.features[rows].any(axis=1).all():
                 return stored_preferences(store, product_ids, linker)
             features = from_stored(self.features[rows])
-        image_vectors = self.vectors["image_vector"][rows] * self.image_norms[rows, None]
+        image_vectors = self.stored_images[rows]
         probabilities = linker.value_probabilities(image_vectors, features)
         return rec_preferences(probabilities) if probabilities is not None else None
 
