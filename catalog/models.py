@@ -47,16 +47,6 @@ def photo_probabilities(
     return linker.value_probabilities(image_vectors, linker_features(linker, thumbnails, stored))
 
 
-def read_photos(linker: Linker, image_vectors: np.ndarray, thumbnails: Sequence[bytes | None]) -> EncodedPhoto:
-    """Stored photos (one, or the items of a query) as the linker reads them: the translated
-    vector of each row, and the classifiers' probabilities averaged over them."""
-    image_vectors = np.asarray(image_vectors, np.float32).reshape(len(thumbnails), -1)
-    features = linker_features(linker, thumbnails)
-    return EncodedPhoto(
-        image_vectors, linker.translate(image_vectors, features), linker.value_probabilities(image_vectors, features)
-    )
-
-
 def check_weights(recorded: dict, weights: str | None) -> str:
     """The --weights value to build the recorded encoder with; refuses a different one."""
     if weights is not None:
@@ -181,6 +171,9 @@ def encode_photo(
     except ImageError as error:
         raise CatalogError(f"cannot use {name}: {error}") from None
     image_vector = database_encoder(store, encoder, weights).encode(image.pixels[None])
+    linker = linker or load_linker(store)
     # The photo's features are measured on a thumbnail made as the stored ones are (load_image).
-    read = read_photos(linker or load_linker(store), image_vector, [image.thumbnail])
-    return EncodedPhoto(read.image_vector[0], read.translated[0], read.probabilities)
+    features = linker_features(linker, [image.thumbnail])
+    return EncodedPhoto(
+        image_vector[0], linker.translate(image_vector, features)[0], linker.value_probabilities(image_vector, features)
+    )
