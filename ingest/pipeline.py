@@ -52,7 +52,7 @@ from ingest.reader import Reject, read_styles
 
 Progress = Callable[[int], None]
 VECTOR_DIMS = {"image_vector": IMAGE_DIM, "node_vector": NODE_DIM, "rec_vector": NODE_DIM}
-FEATURES = FEATURES_COLUMN  # uint8 rows (catalog/photo_features.py); all zero = none stored
+FEATURES = FEATURES_COLUMN  # bytes per photo (catalog/photo_features.py), None without a photo or where not yet stored
 STYLE_COLUMNS = [*ATTRIBUTE_COLUMNS, NAME_COLUMN]
 # Past this share of products with inferred (not walk-trained) node vectors, ingest suggests
 # `catalog rebuild`: see benchmarks/README.md (incremental) for the measurement behind it.
