@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from catalog.columns import IMAGE_SIZE
-from catalog.encoder import ImageEncoder
+from catalog.core.columns import IMAGE_SIZE
+from catalog.models.encoder import ImageEncoder
 from ingest.images import load_images
 
 BARE_BATCH_SIZES = (8, 16)

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.synthetic import synthetic_styles
-from catalog.columns import ATTRIBUTE_COLUMNS
-from catalog.vectors import unit
+from catalog.core.columns import ATTRIBUTE_COLUMNS
+from catalog.core.vectors import unit
 from ingest.graph import build_graph
 from ingest.graph_space import PAPER_PARAMS, Node2VecParams, embed_graph
 

@@ -54,11 +54,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS
+from catalog.core.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS
+from catalog.core.metrics import codes_of, precision_at_k
+from catalog.core.vectors import unit
 from catalog.demo import make_demo_catalog
-from catalog.metrics import codes_of, precision_at_k
-from catalog.store import Store
-from catalog.vectors import unit
+from catalog.store.database import Store
 from ingest.checkpoints import EncodeCheckpoints
 from ingest.pipeline import REBUILD_SUGGESTION_SHARE, IngestOptions, IngestReport, ingest, rebuild
 from ingest.reader import read_styles
@@ -176,7 +176,7 @@ def heldout_rec_precision(snapshot: Snapshot, ids) -> dict:
     over an incremental add is the linker's training-set advantage on those photos. This figure
     keeps the rebuilt graph space but holds the products out of the linker, like any future product.
     """
-    from catalog.linker import LinkerParams, train_linker
+    from catalog.models.linker import LinkerParams, train_linker
 
     held_out = np.isin(snapshot.ids, np.asarray(ids, np.int64))
     train = ~held_out & snapshot.has_image

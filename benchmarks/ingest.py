@@ -38,7 +38,7 @@ import psutil
 
 from benchmarks.encode import synthetic_photos
 from benchmarks.synthetic import synthetic_styles
-from catalog.columns import DISPLAY_COLUMNS
+from catalog.core.columns import DISPLAY_COLUMNS
 
 FULL_CATALOG = 44446
 

@@ -5,7 +5,7 @@
 Reads a database's products with photos (image vectors, thumbnails, attribute values, node
 vectors), repeats them to `--rows` training photos (the full catalog has ~40,000; a demo database
 holds fewer, and repeating keeps the classes as they are), then trains the `attributes` linker
-twice in this process, with and without the photo features (catalog/photo_features.py), and
+twice in this process, with and without the photo features (catalog/core/photo_features.py), and
 measures the features' extraction separately. Prints wall and CPU seconds per step and the peak
 RSS growth of each training (a fresh measure per step: the process's peak is reset between
 them where Linux allows, else the growth over the process's peak so far is reported).
@@ -40,10 +40,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    from catalog.columns import ATTRIBUTE_COLUMNS
-    from catalog.linker import LinkerParams, train_linker
-    from catalog.photo_features import photo_features_of
-    from catalog.store import Store
+    from catalog.core.columns import ATTRIBUTE_COLUMNS
+    from catalog.core.photo_features import photo_features_of
+    from catalog.models.linker import LinkerParams, train_linker
+    from catalog.store.database import Store
 
     store = Store.open(args.db)
     table = store.table("products").search().where("has_image = true").limit(10**9).to_arrow()

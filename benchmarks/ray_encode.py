@@ -52,7 +52,7 @@ def summary(wall: float, images: int, first: float, extra: dict | None = None) -
 
 
 def run_local(folder: Path, ids: list[int], weights: str, image_size: int, batch_size: int) -> dict:
-    from catalog.encoder import ImageEncoder, encode_stream
+    from catalog.models.encoder import ImageEncoder, encode_stream
     from ingest.images import load_images
 
     started = time.perf_counter()

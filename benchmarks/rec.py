@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from catalog import Catalog
     from catalog.demo import make_demo_catalog
-    from catalog.evaluate import EvalOptions, evaluate
+    from catalog.evaluate.evaluation import EvalOptions, evaluate
 
     with tempfile.TemporaryDirectory(prefix="catalog-rec-") as scratch:
         made = make_demo_catalog(Path(scratch) / "demo", count=args.products, seed=0, image_size=args.image_size)

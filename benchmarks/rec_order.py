@@ -23,7 +23,7 @@ import numpy as np
 @contextmanager
 def cosine_order():
     """Rec without the classifiers' order: no preferences, so `nearest` reads k rows."""
-    from catalog import search, snapshot
+    from catalog.query import search, snapshot
 
     saved = search.photo_preferences, snapshot.Snapshot.preferences
     search.photo_preferences = lambda *args, **kwargs: None

@@ -9,8 +9,8 @@
 Builds a synthetic products table (styles from benchmarks.synthetic; vectors summed from one
 random vector per attribute value plus noise, the way node2vec places products near their
 attributes, so nearest neighbours are a real question for an ANN index), lets
-`catalog.index.ensure_indexes` decide exact or indexed, commits it as a run, then opens it with
-`catalog.store.Store` as the CLI does and times `catalog.search.nearest` for random products
+`catalog.store.index.ensure_indexes` decide exact or indexed, commits it as a run, then opens it with
+`catalog.store.database.Store` as the CLI does and times `catalog.query.search.nearest` for random products
 (their own vector, k=10, the product itself excluded: what `similar --space graph` runs).
 
 Prints one JSON line: p50_ms, p99_ms (wall) and p50_cpu_ms (CPU time of the process, all
@@ -32,7 +32,7 @@ reports similar_recall_at_10 against numpy's exact order by (score, photo closen
 
 `--arithmetic` times attribute arithmetic instead: per random product, `catalog query --id ID
 --plus baseColour=<another colour> --minus baseColour=<its own>`, its vectors built by the same
-catalog.search calls `Catalog.query` makes (parse_terms, base_vector, photo_vector, replacing,
+catalog.query.search calls `Catalog.query` makes (parse_terms, base_vector, photo_vector, replacing,
 compose; the colour vectors are the ones the synthetic products were built from, as the synthetic
 database has no attributes table), then `search.nearest` once with the band (item_vector: the
 query's first ARITHMETIC_POOL rows with their node vectors, reordered within ARITHMETIC_BAND by
@@ -64,14 +64,14 @@ import numpy as np
 import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
-import catalog.index as index
+import catalog.store.index as index
 from benchmarks.synthetic import COLOURS, synthetic_styles
-from catalog import search
-from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NAME_COLUMN, NODE_DIM
-from catalog.keys import attribute_key
-from catalog.search import Attribute
-from catalog.store import PRODUCTS_SCHEMA, Store
-from catalog.vectors import unit
+from catalog.core.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NAME_COLUMN, NODE_DIM
+from catalog.core.keys import attribute_key
+from catalog.core.vectors import unit
+from catalog.query import search
+from catalog.query.search import Attribute
+from catalog.store.database import PRODUCTS_SCHEMA, Store
 
 CHUNK_ROWS = 250_000  # rows generated and written per batch, to bound memory at 1M rows
 # How strongly each attribute pulls a product's vector, and the noise around that. Chosen so that
@@ -206,7 +206,7 @@ def exact_top(unit: np.ndarray, searchable: np.ndarray, query: int, k: int) -> n
     return top[np.argsort(-scores[top])]
 
 
-unit_rows = unit  # catalog.vectors.unit: one definition of unit-normalising
+unit_rows = unit  # catalog.core.vectors.unit: one definition of unit-normalising
 
 
 def ms(seconds: list[float], q: float) -> float:
@@ -318,7 +318,7 @@ def arithmetic_terms(store: Store, rows: np.ndarray) -> tuple[list[Attribute], l
 
 def arithmetic_vectors(store: Store, attributes: list[Attribute], product_id: int, plus: list[str], minus: list[str]):
     """What `Catalog.query(ids=product_id, plus=plus, minus=minus)` computes before its search,
-    with the same catalog.search calls in the same order (catalog/api.py; on LanceDB, no snapshot):
+    with the same catalog.query.search calls in the same order (catalog/api.py; on LanceDB, no snapshot):
     the query vector, the tie vector and the item's own vector. The attributes are given, not read
     from the attributes table: the synthetic database has none."""
     terms = search.parse_terms(plus, minus, attributes)
@@ -403,7 +403,9 @@ def main(argv: list[str] | None = None) -> None:
         default=index.ROWS_THRESHOLD,
         help=f"rows from which indexes are built (default {index.ROWS_THRESHOLD})",
     )
-    parser.add_argument("--nprobes", type=int, help=f"override catalog.index.NPROBES ({index.NPROBES}) for a sweep")
+    parser.add_argument(
+        "--nprobes", type=int, help=f"override catalog.store.index.NPROBES ({index.NPROBES}) for a sweep"
+    )
     parser.add_argument(
         "--db",
         type=Path,
@@ -423,7 +425,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
     if args.nprobes:
-        index.NPROBES = args.nprobes  # read by catalog.index.tune_query at each query
+        index.NPROBES = args.nprobes  # read by catalog.store.index.tune_query at each query
 
     scratch = None
     if args.db is None:

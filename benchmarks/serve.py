@@ -40,7 +40,7 @@ import psutil
 
 from benchmarks.loadgen import run_load
 from benchmarks.search import open_or_build
-from catalog.index import ROWS_THRESHOLD
+from catalog.store.index import ROWS_THRESHOLD
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
         args.db = Path(scratch.name)
     try:
         if args.catalog is not None:  # its own ids: those of the products with a photo
-            from catalog.store import Store
+            from catalog.store.database import Store
 
             db = args.catalog
             table = Store.open(db).table("products").search().where("has_image = true").select(["id"])

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from catalog.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
+from catalog.core.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
 
 # (masterCategory, subCategory, articleType, count in a 44k catalog), approximately the real counts.
 ARTICLE_TYPES: tuple[tuple[str, str, str, int], ...] = (

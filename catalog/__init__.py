@@ -8,8 +8,8 @@ is opened on the first read, TensorFlow only when a photo is encoded.
 """
 
 from catalog.api import Catalog
-from catalog.encoder import Encoder
-from catalog.errors import CatalogError, NotFound
+from catalog.core.errors import CatalogError, NotFound
+from catalog.models.encoder import Encoder
 from catalog.results import (
     AttributeCount,
     AttributeCounts,

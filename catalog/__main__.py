@@ -1,3 +1,3 @@
-from catalog.cli import main
+from catalog.cli.main import main
 
 main()

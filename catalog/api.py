@@ -21,8 +21,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from catalog.encoder import Encoder
-from catalog.errors import CatalogError, NotFound
+from catalog.core.errors import CatalogError, NotFound
+from catalog.core.spaces import SPACES
+from catalog.models.encoder import Encoder
 from catalog.results import (
     AttributeCount,
     AttributeCounts,
@@ -34,11 +35,10 @@ from catalog.results import (
     ProductPage,
     SearchResults,
 )
-from catalog.spaces import SPACES
 
 if TYPE_CHECKING:
-    from catalog.evaluate import Evaluation
-    from catalog.store import Run, Store
+    from catalog.evaluate.evaluation import Evaluation
+    from catalog.store.database import Run, Store
     from ingest.pipeline import IngestReport, Reporter
 
 SPACE_NAMES = SPACES  # what `similar(space=...)` takes besides "all" (all: the three, in the paper's order)
@@ -52,7 +52,7 @@ class Catalog:
 
     `Catalog(path)` opens lazily: nothing is read until the first call, and `ingest` creates the
     database if it is not there yet. `encoder` plugs in another image backbone (anything with
-    `id`, `image_size` and `encode(pixels) -> vectors`, see `catalog.encoder.Encoder`); by default
+    `id`, `image_size` and `encode(pixels) -> vectors`, see `catalog.models.encoder.Encoder`); by default
     the database's own Keras ResNet50 encoder is built when a photo needs encoding.
 
         >>> catalog = Catalog("db")                     # doctest: +SKIP
@@ -72,11 +72,11 @@ class Catalog:
         """`path`: a folder, or `s3://bucket/prefix`, `gs://...`, `az://...`, with `storage_options`
         (LanceDB's keys: `aws_endpoint`, `allow_http`, `region`...; default: the standard environment
         variables), see docs/object-storage.md. `memory`: answer `similar`, `query` and `browse` from an in-memory copy of the committed
-        products (`catalog/snapshot.py`; for a long-running reader such as `catalog serve`).
+        products (`catalog/query/snapshot.py`; for a long-running reader such as `catalog serve`).
         `follow`: check at most every `follow` seconds whether another process committed a newer
         run, and move to it (each call still reads one consistent run)."""
-        from catalog.storage import DbLocation, split_location
-        from catalog.store import default_db_path
+        from catalog.store.database import default_db_path
+        from catalog.store.storage import DbLocation, split_location
 
         where, options = split_location(path if path is not None else default_db_path(), dict(storage_options or {}))
         self.path = where  # a Path, or the URI of an object-store database
@@ -130,12 +130,12 @@ class Catalog:
         return view
 
     def _open(self) -> _View:
-        from catalog.store import Store
+        from catalog.store.database import Store
 
         store = Store.open(self._location)
         snapshot = None
         if self.memory:
-            from catalog.snapshot import Snapshot
+            from catalog.query.snapshot import Snapshot
 
             snapshot = Snapshot.load(store)
         return _View(store, snapshot)
@@ -265,7 +265,7 @@ class Catalog:
 
             >>> Catalog("db").similar(1163, k=3, space="graph").ids   # doctest: +SKIP
         """
-        from catalog import search
+        from catalog.query import search
 
         if space == "all":
             spaces: tuple[str, ...] = SPACE_NAMES
@@ -304,7 +304,7 @@ class Catalog:
 
             >>> Catalog("db").query(ids=[1163], plus="green,shoes", minus="topwear", k=3).ids  # doctest: +SKIP
         """
-        from catalog import search
+        from catalog.query import search
 
         product_ids = [int(ids)] if isinstance(ids, int) else [int(i) for i in ids]
         if (image is None) == (not product_ids):
@@ -369,12 +369,12 @@ class Catalog:
 
         >>> Catalog("db").infer(id=1163, top=1).best("articleType")   # doctest: +SKIP
         """
-        from catalog import search
-        from catalog.columns import DISPLAY_COLUMNS
+        from catalog.core.columns import DISPLAY_COLUMNS
+        from catalog.query import search
 
         if (image is None) == (id is None):
             raise CatalogError("give exactly one of an image or a product id")
-        from catalog.models import load_linker, photo_probabilities
+        from catalog.query.stored_models import load_linker, photo_probabilities
 
         store = self.store
         linker = load_linker(store)  # read once: it translates the photo and reads its attributes
@@ -398,8 +398,8 @@ class Catalog:
 
         >>> Catalog("db").product(1163).values["articleType"]   # doctest: +SKIP
         """
-        from catalog.browse import product_details
-        from catalog.columns import DISPLAY_COLUMNS
+        from catalog.core.columns import DISPLAY_COLUMNS
+        from catalog.query.browse import product_details
 
         view = self._current()
         if view.snapshot is not None:
@@ -422,8 +422,8 @@ class Catalog:
 
         >>> Catalog("db").attributes("colour").to_pandas().head()   # doctest: +SKIP
         """
-        from catalog.browse import attribute_counts
-        from catalog.search import resolve_column
+        from catalog.query.browse import attribute_counts
+        from catalog.query.search import resolve_column
 
         rows = attribute_counts(self.store, resolve_column(column) if column else None)
         return AttributeCounts(AttributeCount(r["column"], r["value"], r["products"]) for r in rows)
@@ -433,7 +433,7 @@ class Catalog:
 
         >>> Catalog("db").info().with_image   # doctest: +SKIP
         """
-        from catalog.browse import catalog_info
+        from catalog.query.browse import catalog_info
 
         return CatalogInfo(**catalog_info(self.store))
 
@@ -474,7 +474,7 @@ class Catalog:
 
             >>> Catalog("db").evaluate(walks=10, trials=20).ndcg["rec"]   # doctest: +SKIP
         """
-        from catalog.evaluate import EvalOptions, evaluate, save_evaluation
+        from catalog.evaluate.evaluation import EvalOptions, evaluate, save_evaluation
 
         options = EvalOptions(
             k=k,
@@ -501,7 +501,7 @@ class Catalog:
         """The `EncodedPhoto` of a photo file or its bytes, with the database's encoder,
         built once per handle (TensorFlow and the model load on the first photo only); `linker`:
         the database's linker when the caller has read it already."""
-        from catalog.models import check_photo, database_encoder, encode_photo
+        from catalog.query.stored_models import check_photo, database_encoder, encode_photo
 
         check_photo(image if isinstance(image, bytes) else Path(image))  # a typo fails before the model loads
         with self._encoding:
@@ -524,8 +524,8 @@ class Catalog:
             >>> found = Catalog("db").photo("shirt.jpg")   # doctest: +SKIP
             >>> found.results["rec"][0].id, found.inferred["articleType"][0]   # doctest: +SKIP
         """
-        from catalog import search
-        from catalog.models import load_linker
+        from catalog.query import search
+        from catalog.query.stored_models import load_linker
 
         view = self._current()
         linker = load_linker(view.store)  # read once: it translates the photo and reads its attributes
@@ -556,26 +556,26 @@ class Catalog:
 
             >>> Catalog("db").browse("black", {"gender": "Women"}, page=2).total   # doctest: +SKIP
         """
-        from catalog.search import resolve_column
+        from catalog.query.search import resolve_column
 
         columns = {resolve_column(column): value for column, value in (filters or {}).items()}
         view = self._current()
         if view.snapshot is not None:
             return view.snapshot.browse(text, columns, page, per_page)
-        from catalog.browse import browse_products
+        from catalog.query.browse import browse_products
 
         return browse_products(view.store, text, columns, page, per_page)
 
     def thumbnail(self, id: int) -> bytes | None:
         """The stored JPEG thumbnail of a product (None without a photo); an unknown id is NotFound."""
-        from catalog.search import get_product
+        from catalog.query.search import get_product
 
         row = get_product(self.store, int(id), ["thumbnail"])
         return row["thumbnail"] or None
 
     def last_evaluation(self) -> dict | None:
         """The document of the last `catalog eval` run on this database, or None."""
-        from catalog.evaluate import load_evaluation
+        from catalog.evaluate.evaluation import load_evaluation
 
         try:
             return load_evaluation(self.store)
@@ -595,7 +595,7 @@ class Catalog:
 
         >>> Catalog("db").plot_spaces("spaces.png", color="articleType", sample=500)  # doctest: +SKIP
         """
-        from catalog.plot import plot_spaces
+        from catalog.evaluate.plot import plot_spaces
         from ingest.pipeline import QuietReporter
 
         with (reporter or QuietReporter()).stage("t-SNE (image space, graph space)", 2) as progress:
@@ -606,15 +606,15 @@ class Catalog:
 
         >>> Catalog("db").plot_evaluation("eval.png")  # doctest: +SKIP
         """
-        from catalog.evaluate import load_evaluation
-        from catalog.plot import plot_eval
+        from catalog.evaluate.evaluation import load_evaluation
+        from catalog.evaluate.plot import plot_eval
 
         # From the folder, not an opened database: eval.json is all `plot eval` needs.
         return plot_eval(load_evaluation(self._location), Path(out))
 
     def evaluation_plot(self) -> bytes:
         """The last evaluation drawn as `catalog plot eval` draws it, as PNG bytes."""
-        from catalog.plot import eval_png
+        from catalog.evaluate.plot import eval_png
 
         document = self.last_evaluation()
         if document is None:
@@ -640,7 +640,7 @@ def _image_label(image) -> str | None:
 
 def _location_of(where: PathLike) -> Path | str:
     """A folder as a Path; an object-store URI (`s3://...`) kept as a string."""
-    from catalog.storage import db_location
+    from catalog.store.storage import db_location
 
     return db_location(where if isinstance(where, Path) else os.fspath(where))
 

@@ -1,7 +1,7 @@
 """The typed results of the library's calls; `to_dict()` is exactly what `--json` prints.
 
-Each result is plain data: rendering (terminal tables, CSV, HTML) lives in `catalog/render.py`,
-`catalog/html.py`. Lists convert to pandas (`to_pandas()`) and Arrow (`to_arrow()`) so a notebook
+Each result is plain data: rendering (terminal tables, CSV, HTML) lives in `catalog/cli/render.py`,
+`catalog/cli/html.py`. Lists convert to pandas (`to_pandas()`) and Arrow (`to_arrow()`) so a notebook
 can go on from there.
 """
 
@@ -10,12 +10,78 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from catalog.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, NAME_COLUMN
-from catalog.search import Query, Result
+from catalog.core.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, NAME_COLUMN
 
 if TYPE_CHECKING:  # pandas and pyarrow are imported only when a conversion is asked for
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
+
+
+@dataclass
+class Attribute:
+    """An attribute value of the graph space (`baseColour=Green`) and its vector."""
+
+    key: str
+    column: str
+    value: str
+    vector: np.ndarray
+
+
+@dataclass
+class Term:
+    """One `--plus`/`--minus` word of a query, resolved."""
+
+    attribute: Attribute
+    weight: float  # positive adds, negative subtracts
+
+
+@dataclass(frozen=True)
+class Result:
+    """One ranked product."""
+
+    id: int
+    score: float
+    row: dict  # the display columns of the product
+
+
+@dataclass
+class Query:
+    """What a result list answers, for rendering: the items or photo, and the arithmetic applied."""
+
+    items: list[dict] = field(default_factory=list)  # the catalog products queried (display rows)
+    image: str | None = None  # the photo queried, if any
+    terms: list[Term] = field(default_factory=list)
+    where: str | None = None
+
+    def label(self) -> str:
+        """`product 19549 +baseColour=Green×2 −subCategory=Topwear`, for headings."""
+        if self.image is not None:
+            subject = f"photo {self.image}"
+        else:
+            subject = ("products " if len(self.items) > 1 else "product ") + " + ".join(
+                str(i["id"]) for i in self.items
+            )
+        arithmetic = [
+            f"{'+' if t.weight > 0 else '−'}{t.attribute.key}" + (f"×{abs(t.weight):g}" if abs(t.weight) != 1 else "")
+            for t in self.terms
+        ]
+        return " ".join([subject, *arithmetic])
+
+    def target(self) -> dict[str, set[str]]:
+        """Per column, the values a result "matches": the items' own, plus added, minus subtracted ones."""
+        target: dict[str, set[str]] = {column: set() for column in ATTRIBUTE_COLUMNS}
+        for item in self.items:
+            for column in ATTRIBUTE_COLUMNS:
+                if item.get(column):
+                    target[column].add(item[column])
+        for term in self.terms:
+            values = target.setdefault(term.attribute.column, set())
+            if term.weight > 0:
+                values.add(term.attribute.value)
+            else:
+                values.discard(term.attribute.value)
+        return target
 
 
 def _frame(records: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
@@ -203,7 +269,7 @@ class CatalogInfo:
 
 
 class History(_Tabular, list):
-    """What `history` returns: the runs (`catalog.store.Run`), oldest first."""
+    """What `history` returns: the runs (`catalog.store.database.Run`), oldest first."""
 
     def to_dict(self) -> list[dict[str, Any]]:
         return [run.to_dict() for run in self]

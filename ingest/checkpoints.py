@@ -5,7 +5,7 @@ Ctrl-C, a crash or `kill -9` must not start it over. Every few hundred photos th
 thumbnails encoded so far are written to `<db>/checkpoints/<encoder>/NNNNNN.npz`, keyed by the
 sha256 of the photo's bytes and by the encoder id, so a re-run skips every photo already done
 (even if ids or rows changed in between). Each file is written whole or not at all (a temporary
-name and a rename in a folder; a single put on an object store, see catalog/storage.py). After a
+name and a rename in a folder; a single put on an object store, see catalog/store/storage.py). After a
 successful commit the folder is removed: from then on the database itself holds the vectors.
 """
 
@@ -21,7 +21,7 @@ FLUSH_EVERY = 256
 
 class EncodeCheckpoints:
     def __init__(self, storage, encoder_id: str):
-        """`storage`: the database's location (catalog/storage.py), a folder or an object-store prefix."""
+        """`storage`: the database's location (catalog/store/storage.py), a folder or an object-store prefix."""
         digest = hashlib.sha256(encoder_id.encode()).hexdigest()[:16]
         self.storage = storage
         self.folder = f"checkpoints/encode-{digest}"

@@ -23,8 +23,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from catalog.columns import ATTRIBUTE_COLUMNS, attribute_key
-from catalog.errors import CatalogError
+from catalog.core.columns import ATTRIBUTE_COLUMNS, attribute_key
+from catalog.core.errors import CatalogError
 
 PRODUCT_PREFIX = "p:"
 

@@ -37,8 +37,8 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from catalog.columns import NODE_DIM
-from catalog.errors import CatalogError
+from catalog.core.columns import NODE_DIM
+from catalog.core.errors import CatalogError
 from ingest.graph import ProductGraph, collapse
 from ingest.walks import END, sample_walks
 

@@ -1,6 +1,6 @@
 """Loading many product photos for an ingest, decoded in a thread pool ahead of the encoder.
 
-Decoding itself (one file -> pixels + thumbnail) is `catalog/photos.py`, shared with the read side.
+Decoding itself (one file -> pixels + thumbnail) is `catalog/core/photos.py`, shared with the read side.
 Pillow releases the GIL while it decodes and resizes, so the pool overlaps with model inference
 running in the caller's thread.
 
@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from catalog.columns import IMAGE_SIZE
-from catalog.errors import CatalogError
-from catalog.photos import (  # noqa: F401  (re-exported: the ingest side's names for them)
+from catalog.core.columns import IMAGE_SIZE
+from catalog.core.errors import CatalogError
+from catalog.core.photos import (  # noqa: F401  (re-exported: the ingest side's names for them)
     IMAGE_EXTENSIONS,
     IMAGE_FORMATS,
     MAX_PIXELS,
@@ -74,7 +74,7 @@ class PhotoFolder:
         return f"{info.st_size}:{info.st_mtime_ns}"
 
     def sha256(self, ref: str) -> str:
-        from catalog.keys import file_sha256
+        from catalog.core.keys import file_sha256
 
         return file_sha256(Path(ref))
 
@@ -89,7 +89,7 @@ class PhotoPrefix:
     """Photos under an object-store prefix (`s3://bucket/images`), listed once, read by key."""
 
     def __init__(self, uri: str, storage_options: dict[str, str] | None = None):
-        from catalog.storage import ObjectStorage
+        from catalog.store.storage import ObjectStorage
 
         self.uri = uri.rstrip("/")
         self.storage = ObjectStorage(self.uri, storage_options or {})
@@ -133,7 +133,7 @@ class PhotoPrefix:
 
 def open_photos(images, storage_options: dict[str, str] | None = None) -> PhotoFolder | PhotoPrefix:
     """Where an ingest's photos are: a folder, or an `s3://`, `gs://`, `az://` prefix."""
-    from catalog.storage import is_object_store
+    from catalog.store.storage import is_object_store
 
     if isinstance(images, (PhotoFolder, PhotoPrefix)):
         return images

@@ -4,14 +4,14 @@ Stages, each in its own module:
 
     reader      styles.csv -> rows + rejected rows            ingest/reader.py
     images      photo files -> 256x256 RGB + thumbnails       ingest/images.py
-    encode      pixels -> 128-d image vectors (I_ResNet)      catalog/encoder.py (+ ingest/checkpoints.py)
+    encode      pixels -> 128-d image vectors (I_ResNet)      catalog/models/encoder.py (+ ingest/checkpoints.py)
     graph       rows -> bipartite product–attribute graph     ingest/graph.py
     walks       graph -> node2vec walks (CSR, numpy)          ingest/walks.py
     graph space walks -> 32-d node vectors (gensim)           ingest/graph_space.py
     placement   new products -> node vectors, no retraining   ingest/placement.py
-    features    thumbnails -> colour + silhouette features    catalog/photo_features.py
-    linker      image vectors (+ features) -> node vectors    catalog/linker.py
-    write       products, attributes, run record              catalog/store.py
+    features    thumbnails -> colour + silhouette features    catalog/core/photo_features.py
+    linker      image vectors (+ features) -> node vectors    catalog/models/linker.py
+    write       products, attributes, run record              catalog/store/database.py
 
 The first ingest (and `catalog rebuild`) trains the graph space and the linker on the whole
 catalog. Later ingests are incremental: each product carries content hashes (its row values, its
@@ -33,16 +33,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, IMAGE_SIZE, NAME_COLUMN, NODE_DIM
-from catalog.encoder import Encoder, encode_stream, encoding_batch_size, weights_identity
-from catalog.errors import CatalogError
-from catalog.keys import split_key
-from catalog.linker import Linker, LinkerParams, linker_warning, train_linker
-from catalog.models import linker_features
-from catalog.photo_features import COLUMN as FEATURES_COLUMN
-from catalog.photo_features import features_of, pack, photo_features, unpack
-from catalog.storage import DbLocation
-from catalog.store import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
+from catalog.core.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, IMAGE_SIZE, NAME_COLUMN, NODE_DIM
+from catalog.core.errors import CatalogError
+from catalog.core.keys import split_key
+from catalog.core.photo_features import COLUMN as FEATURES_COLUMN
+from catalog.core.photo_features import features_of, pack, photo_features, unpack
+from catalog.models.encoder import Encoder, encode_stream, encoding_batch_size, weights_identity
+from catalog.models.linker import Linker, LinkerParams, linker_warning, train_linker
+from catalog.query.stored_models import linker_features
+from catalog.store.database import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
+from catalog.store.storage import DbLocation
 from ingest.checkpoints import EncodeCheckpoints
 from ingest.graph import attribute_values, build_graph
 from ingest.graph_space import Node2VecParams, embed_graph
@@ -52,7 +52,9 @@ from ingest.reader import Reject, read_styles
 
 Progress = Callable[[int], None]
 VECTOR_DIMS = {"image_vector": IMAGE_DIM, "node_vector": NODE_DIM, "rec_vector": NODE_DIM}
-FEATURES = FEATURES_COLUMN  # bytes per photo (catalog/photo_features.py), None without a photo or where not yet stored
+FEATURES = (
+    FEATURES_COLUMN  # bytes per photo (catalog/core/photo_features.py), None without a photo or where not yet stored
+)
 STYLE_COLUMNS = [*ATTRIBUTE_COLUMNS, NAME_COLUMN]
 # Past this share of products with inferred (not walk-trained) node vectors, ingest suggests
 # `catalog rebuild`: see benchmarks/README.md (incremental) for the measurement behind it.
@@ -223,7 +225,7 @@ def ingest(
     """
     images_dir = open_photos(images_dir)  # a folder, or an object-store prefix (s3://bucket/images)
     if isinstance(images_dir, PhotoPrefix) and not images_dir.storage.storage_options:
-        from catalog.storage import split_location
+        from catalog.store.storage import split_location
 
         # Photos on the same kind of store as the database: the database's settings apply to them too.
         images_dir = open_photos(str(images_dir), split_location(db_path)[1])
@@ -643,7 +645,7 @@ def _encode_on_ray(store, images_dir, refs, ids, encoder_record, options, progre
 
 
 def _build_encoder(store: Store, recorded: dict, options: IngestOptions):
-    from catalog.encoder import ImageEncoder  # TensorFlow only when a photo needs encoding
+    from catalog.models.encoder import ImageEncoder  # TensorFlow only when a photo needs encoding
 
     head = store.local_file(recorded["head_file"]) if recorded.get("head_file") else None
     return ImageEncoder(weights=options.weights, seed=options.seed, image_size=options.image_size, head_path=head)
@@ -653,7 +655,7 @@ def _encoder_record(store: Store, encoder: Encoder, options: IngestOptions, reco
     """What the run records about the encoder, so a photo queried later lands in the same space.
 
     A Keras encoder (one that can save its head) is recorded with its weights, seed and head file,
-    from which `catalog.models.load_encoder` rebuilds it; any other encoder by its id and image
+    from which `catalog.query.stored_models.load_encoder` rebuilds it; any other encoder by its id and image
     size only (it must be passed in again to encode a photo).
     """
     if recorded.get("id") == encoder.id:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from catalog.columns import ATTRIBUTE_COLUMNS, attribute_key
+from catalog.core.columns import ATTRIBUTE_COLUMNS, attribute_key
 
 
 def _keys(rows: pd.DataFrame) -> list[tuple[str, ...]]:

@@ -23,13 +23,14 @@ products: docs/scaling.md.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
 
-from catalog.errors import CatalogError
+from catalog.core.errors import CatalogError
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class PhotoEncoder:
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
         os.environ["TF_NUM_INTEROP_THREADS"] = "1"
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        from catalog.encoder import ImageEncoder
+        from catalog.models.encoder import ImageEncoder
 
         with tempfile.TemporaryDirectory(prefix="catalog-head-") as folder:
             head = os.path.join(folder, "head.weights.h5")
@@ -135,16 +136,20 @@ def _storage_options(images) -> dict[str, str]:
     return dict(storage.storage_options) if storage is not None else {}
 
 
+def _package_folders() -> list[str]:
+    """The folders of the `catalog` and `ingest` packages, found without importing them: importing
+    `catalog` would run its facade (catalog.api), which the write side never reaches back into."""
+    found = [importlib.util.find_spec(name) for name in ("catalog", "ingest")]
+    return [os.path.dirname(spec.origin) for spec in found if spec is not None and spec.origin]
+
+
 def connect(address: str | None):
     """The Ray module, connected: to `address`, to the cluster this process already joined, or a new local one."""
     ray = require_ray()
     if not ray.is_initialized():
-        import catalog
-        import ingest
-
         runtime_env = None
         if address:  # a remote cluster gets this code shipped; its Python must have the dependencies
-            runtime_env = {"py_modules": [os.path.dirname(catalog.__file__), os.path.dirname(ingest.__file__)]}
+            runtime_env = {"py_modules": _package_folders()}
         try:
             ray.init(
                 address=address,

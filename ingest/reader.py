@@ -32,8 +32,8 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from catalog.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
-from catalog.errors import CatalogError
+from catalog.core.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
+from catalog.core.errors import CatalogError
 
 ID_COLUMN = "id"
 # Longer cells are a broken export (a swallowed quote, a pasted blob), not a product attribute.

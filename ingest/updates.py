@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from catalog.errors import CatalogError
-from catalog.storage import DbLocation
-from catalog.store import ATTRIBUTES_SCHEMA, KEEP_RUNS, Run, Store
+from catalog.core.errors import CatalogError
+from catalog.store.database import ATTRIBUTES_SCHEMA, KEEP_RUNS, Run, Store
+from catalog.store.storage import DbLocation
 from ingest.pipeline import Products, _inferred_share
 from ingest.placement import attribute_degrees
 

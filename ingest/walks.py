@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from catalog.errors import CatalogError
+from catalog.core.errors import CatalogError
 from ingest.graph import ProductGraph
 
 END = -1  # fills the rest of a walk that cannot move (it started on an isolated node)

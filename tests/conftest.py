@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from catalog.columns import IMAGE_DIM
+from catalog.core.columns import IMAGE_DIM
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def run_cli(*args, ok=True, env=None):
     """Run `catalog ARGS...` in-process; with ok=True, fail the test on a non-zero exit."""
     from click.testing import CliRunner
 
-    from catalog.cli import cli
+    from catalog.cli.main import cli
 
     result = CliRunner().invoke(cli, [str(a) for a in args], env=env)
     if ok:

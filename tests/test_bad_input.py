@@ -28,9 +28,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from catalog.cli import cli
-from catalog.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
-from catalog.store import SCHEMA_VERSION, Store
+from catalog.cli.main import cli
+from catalog.core.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
+from catalog.store.database import SCHEMA_VERSION, Store
 from ingest.images import MAX_PIXELS, find_image
 from ingest.reader import MISSING_MARKERS, read_styles
 from tests.conftest import FAKE_ENCODER, FAST_INGEST
@@ -701,7 +701,7 @@ def test_markup_in_names_is_shown_literally(db, tmp_path, demo_catalog):
 
 FAKE_ENTRY = (
     "import os, sys; os.environ['CATALOG_ENCODER'] = 'tests.conftest:FakeEncoder'; "
-    "from catalog.cli import main; sys.argv[0] = 'catalog'; main()"
+    "from catalog.cli.main import main; sys.argv[0] = 'catalog'; main()"
 )
 
 

@@ -11,11 +11,11 @@ from collections import Counter
 
 import pytest
 
-from catalog.columns import ATTRIBUTE_COLUMNS
-from catalog.models import load_linker
-from catalog.photo_features import photo_features_of
-from catalog.search import get_product, infer_attributes, infer_photo, load_attributes
-from catalog.store import Store
+from catalog.core.columns import ATTRIBUTE_COLUMNS
+from catalog.core.photo_features import photo_features_of
+from catalog.query.search import get_product, infer_attributes, infer_photo, load_attributes
+from catalog.query.stored_models import load_linker
+from catalog.store.database import Store
 from tests.query_fixture import EVIL_NAME, query_db, run  # noqa: F401  (query_db is a fixture)
 
 
@@ -190,7 +190,7 @@ def test_info(query_db):
 
 def test_browsing_never_imports_tensorflow(query_db):
     code = (
-        "import sys\nfrom catalog.cli import cli\n"
+        "import sys\nfrom catalog.cli.main import cli\n"
         "for args in sys.argv[2:]:\n"
         "    try:\n        cli(['--debug', *args.split('|'), '--db', sys.argv[1]], standalone_mode=False)\n"
         "    except SystemExit:\n        pass\n"

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from catalog.store import Store
+from catalog.store.database import Store
 from tests.conftest import FAST_INGEST
 from tests.conftest import run_cli as run
 
@@ -215,7 +215,7 @@ def test_missing_database_is_a_clear_error(tmp_path):
 
 def test_similar_never_imports_tensorflow(db):
     code = (
-        "import sys; from catalog.cli import main; sys.argv=['catalog','similar','--db',sys.argv[1],'--json',sys.argv[2]];\n"
+        "import sys; from catalog.cli.main import main; sys.argv=['catalog','similar','--db',sys.argv[1],'--json',sys.argv[2]];\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow imported'"
     )
@@ -237,7 +237,7 @@ def build_index():  # an IVF index on repeated vectors: LanceDB's k-means warns 
     table.create_index(metric="cosine", vector_column_name="v", index_type="IVF_FLAT", num_partitions=50)
 
 if sys.argv[1] == "cli":
-    from catalog.cli import cli
+    from catalog.cli.main import cli
     cli.command("build-index")(build_index)
     cli(["build-index"], standalone_mode=False)
 else:
@@ -258,8 +258,8 @@ def test_lancedb_warnings_stay_off_the_terminal():
 
 def test_query_help_names_the_band_the_search_uses():
     """The help text states the band width as a literal (the CLI does not import the search module
-    to print help); it must follow catalog.search.ARITHMETIC_BAND."""
-    from catalog.search import ARITHMETIC_BAND
+    to print help); it must follow catalog.query.search.ARITHMETIC_BAND."""
+    from catalog.query.search import ARITHMETIC_BAND
 
     width = f"{ARITHMETIC_BAND:.2f}".lstrip("0")
     assert f"within {width} of the best" in " ".join(run("query", "--help").stdout.split())

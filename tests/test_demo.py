@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from catalog.columns import DISPLAY_COLUMNS
+from catalog.core.columns import DISPLAY_COLUMNS
+from catalog.core.errors import CatalogError
 from catalog.demo import (
     ARTICLE_TYPES,
     COLOURS,
@@ -19,7 +20,6 @@ from catalog.demo import (
     make_demo_catalog,
     render_product_image,
 )
-from catalog.errors import CatalogError
 
 HEADER = "id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage,productDisplayName"
 

@@ -9,9 +9,9 @@ import h5py
 import numpy as np
 import pytest
 
-from catalog.columns import IMAGE_DIM
-from catalog.encoder import ImageEncoder
-from catalog.errors import CatalogError
+from catalog.core.columns import IMAGE_DIM
+from catalog.core.errors import CatalogError
+from catalog.models.encoder import ImageEncoder
 
 SIZE = 32
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ def other_process(tmp_path_factory):
     out = tmp_path_factory.mktemp("other") / "vectors.npy"
     script = (
         "import json, numpy as np\n"
-        "from catalog.encoder import ImageEncoder\n"
+        "from catalog.models.encoder import ImageEncoder\n"
         f"encoder = ImageEncoder(weights='random', seed=0, image_size={SIZE})\n"
         f"pixels = np.random.default_rng(0).integers(0, 256, (20, {SIZE}, {SIZE}, 3), dtype=np.uint8)\n"
         f"np.save({str(out)!r}, encoder.encode(pixels))\n"
@@ -192,7 +192,9 @@ def test_image_size_below_resnet_minimum():
 
 
 def test_importing_the_modules_does_not_import_tensorflow():
-    script = "import sys, catalog.encoder, ingest.images; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    script = (
+        "import sys, catalog.models.encoder, ingest.images; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["False", "False"], done.stderr
 
@@ -202,7 +204,7 @@ def test_encoding_batch_size_is_larger_on_a_gpu(monkeypatch):
     import sys
     import types
 
-    from catalog.encoder import BATCH_SIZE, GPU_BATCH_SIZE, choose_batch_size, encoding_batch_size
+    from catalog.models.encoder import BATCH_SIZE, GPU_BATCH_SIZE, choose_batch_size, encoding_batch_size
 
     assert choose_batch_size([]) == BATCH_SIZE == 16
     assert choose_batch_size(["/physical_device:GPU:0"]) == GPU_BATCH_SIZE > BATCH_SIZE

@@ -12,10 +12,10 @@ import sys
 import numpy as np
 import pytest
 
-import catalog.evaluate as evaluate_module
-from catalog.columns import ATTRIBUTE_COLUMNS
-from catalog.errors import CatalogError
-from catalog.evaluate import (
+import catalog.evaluate.evaluation as evaluate_module
+from catalog.core.columns import ATTRIBUTE_COLUMNS
+from catalog.core.errors import CatalogError
+from catalog.evaluate.evaluation import (
     EVAL_FILE,
     EvalOptions,
     arithmetic_trials,
@@ -30,8 +30,8 @@ from catalog.evaluate import (
     precision_at_k,
     random_neighbours,
 )
-from catalog.search import Attribute
-from catalog.store import Store
+from catalog.query.search import Attribute
+from catalog.store.database import Store
 from tests.conftest import FAKE_ENCODER, FAST_INGEST
 from tests.conftest import run_cli as run
 
@@ -268,7 +268,7 @@ def test_eval_measures_the_previous_rec_beside_the_default(db):
 def test_eval_with_the_default_linker_never_imports_tensorflow(db):
     env = {**os.environ, "CATALOG_ENCODER": FAKE_ENCODER}
     code = (
-        "import sys\nfrom catalog.cli import cli\n"
+        "import sys\nfrom catalog.cli.main import cli\n"
         "try:\n    cli(sys.argv[1:], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow imported'\n"
     )

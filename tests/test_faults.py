@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import catalog.encoder
-import catalog.linker
-from catalog import search
-from catalog.store import Store
+import catalog.models.encoder
+import catalog.models.linker
+from catalog.query import search
+from catalog.store.database import Store
 from ingest.reader import read_styles
 from tests.conftest import FAST_INGEST, FakeEncoder
 from tests.conftest import run_cli as run
@@ -54,8 +54,8 @@ from pathlib import Path
 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 signal.signal(signal.SIGINT, signal.default_int_handler)
 
-import catalog.encoder, catalog.linker, ingest.checkpoints, ingest.graph_space, ingest.pipeline
-from catalog.store import Writer
+import catalog.models.encoder, catalog.models.linker, ingest.checkpoints, ingest.graph_space, ingest.pipeline
+from catalog.store.database import Writer
 from tests.conftest import FakeEncoder
 
 PAUSE_AT = os.environ.get("FAULT_PAUSE_AT", "")
@@ -85,8 +85,8 @@ def before(stage, function):
 
 
 if not os.environ.get("FAULT_REAL_ENCODER"):
-    catalog.encoder.ImageEncoder = FakeEncoder
-encoder_class = catalog.encoder.ImageEncoder
+    catalog.models.encoder.ImageEncoder = FakeEncoder
+encoder_class = catalog.models.encoder.ImageEncoder
 
 
 def partial_head(self, path):
@@ -147,7 +147,7 @@ Writer.replace_attributes = after("attributes", Writer.replace_attributes)
 Writer.compact = after("compact", Writer.compact)
 Writer.commit = after("committed", Writer.commit)
 
-from catalog.cli import main
+from catalog.cli.main import main
 
 sys.argv[0] = "catalog"
 main()
@@ -299,7 +299,7 @@ def catalog_files(tmp_path_factory, demo_catalog):
     files = split_catalog(folder, demo_catalog)
     base_db = folder / "base-db"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
+        patch.setattr(catalog.models.encoder, "ImageEncoder", FakeEncoder)
         run(
             "ingest",
             "--csv",
@@ -326,7 +326,7 @@ def db(tmp_path, catalog_files):
 @pytest.fixture
 def in_process(monkeypatch):
     """Ingests run here (after a fault) use the same fast encoder and linker as the subprocesses."""
-    monkeypatch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
+    monkeypatch.setattr(catalog.models.encoder, "ImageEncoder", FakeEncoder)
     FakeEncoder.calls = 0
     return FakeEncoder
 

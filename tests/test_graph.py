@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog.errors import CatalogError
+from catalog.core.errors import CatalogError
 from ingest.graph import build_graph, to_networkx
 
 COLUMNS = ("gender", "subCategory", "articleType", "baseColour")

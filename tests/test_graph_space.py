@@ -163,7 +163,7 @@ def test_benchmark_prints_one_json_line(capsys):
 
 def test_synthetic_catalog_has_the_real_shape():
     from benchmarks.synthetic import synthetic_styles
-    from catalog.columns import ATTRIBUTE_COLUMNS
+    from catalog.core.columns import ATTRIBUTE_COLUMNS
 
     rows = synthetic_styles(20000, seed=1)
     assert list(rows.columns[:2]) == ["id", "gender"] and rows["id"].is_unique

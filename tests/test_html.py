@@ -11,8 +11,8 @@ import subprocess
 import pytest
 from PIL import Image
 
-from catalog import html
-from catalog.search import Attribute, Query, Result, Term
+from catalog.cli import html
+from catalog.results import Attribute, Query, Result, Term
 from tests.conftest import CHROMIUM_FLAGS
 from tests.query_fixture import EVIL_NAME, query_db, run  # noqa: F401  (query_db is a fixture)
 

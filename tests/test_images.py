@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from catalog.columns import THUMBNAIL_SIZE
+from catalog.core.columns import THUMBNAIL_SIZE
 from ingest import images
 from ingest.images import ImageError, find_image, load_image, load_images
 

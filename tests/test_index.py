@@ -6,10 +6,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from catalog import index, search
-from catalog.columns import IMAGE_DIM, NODE_DIM
-from catalog.store import PRODUCTS_SCHEMA, Store
-from catalog.vectors import photo_closeness
+from catalog.core.columns import IMAGE_DIM, NODE_DIM
+from catalog.core.vectors import photo_closeness
+from catalog.query import search
+from catalog.store import index
+from catalog.store.database import PRODUCTS_SCHEMA, Store
 
 ROWS = 1200
 THRESHOLD = 1000  # tiny, so a small table crosses it
@@ -169,7 +170,7 @@ def test_a_query_without_a_photo_orders_an_indexed_tie_by_id_photos_first(tmp_pa
     tie goes by id, products with a photo first, in LanceDB (IVF index) and in the snapshot alike.
     Before, such ties kept the index's order: an arbitrary k of the tied group (recall .97 at 1M
     rows against this order, benchmarks/README.md)."""
-    from catalog.snapshot import Snapshot
+    from catalog.query.snapshot import Snapshot
 
     opened, table = _tied_table(tmp_path)
     ids = table.column("id").to_numpy()

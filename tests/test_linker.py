@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from catalog.errors import CatalogError
-from catalog.linker import Linker, LinkerParams, train_linker
+from catalog.core.errors import CatalogError
+from catalog.models.linker import Linker, LinkerParams, train_linker
 
 COLOURS, SUBS, GENDERS = ["Red", "Green", "Blue"], ["Topwear", "Shoes", "Bags"], ["Men", "Women"]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from catalog import render
-from catalog.linker import linker_warning
-from catalog.store import Run
+from catalog.cli import render
+from catalog.models.linker import linker_warning
+from catalog.store.database import Run
 from ingest.pipeline import IngestReport
 from tests.conftest import FAST_INGEST
 from tests.conftest import run_cli as run

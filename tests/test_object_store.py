@@ -3,7 +3,7 @@
 moto's standalone server runs on loopback (tests/s3_server.py); the catalog reaches it only through
 the standard AWS environment variables or `--storage-option`, as it would reach S3. The README's
 guarantees are repeated here without `fcntl`: one writer at a time (a lease object written with
-conditional puts, catalog/lease.py), a killed ingest leaves the previous run readable and the next
+conditional puts, catalog/store/lease.py), a killed ingest leaves the previous run readable and the next
 one completes (resuming from its checkpoints on the store), readers never see half a run, rollback
 restores tables and models together.
 """
@@ -21,12 +21,12 @@ import obstore
 import pytest
 from obstore.store import from_url
 
-import catalog.encoder
+import catalog.models.encoder
 from catalog import Catalog
-from catalog.errors import CatalogError
-from catalog.lease import LeaseLock
-from catalog.storage import open_storage
-from catalog.store import Store
+from catalog.core.errors import CatalogError
+from catalog.store.database import Store
+from catalog.store.lease import LeaseLock
+from catalog.store.storage import open_storage
 from tests.conftest import FAKE_ENCODER, FAST_INGEST, FakeEncoder
 from tests.conftest import run_cli as run
 from tests.test_faults import (
@@ -72,7 +72,7 @@ def checkpoint_keys(db: str) -> list[str]:
 @pytest.fixture
 def fast_models(monkeypatch):
     """In-process ingests encode with FakeEncoder, like the fault-test subprocesses (tests/test_faults.py)."""
-    monkeypatch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
+    monkeypatch.setattr(catalog.models.encoder, "ImageEncoder", FakeEncoder)
     FakeEncoder.calls = 0
     return FakeEncoder
 
@@ -88,7 +88,7 @@ def base_uri(s3_server, files):
     with pytest.MonkeyPatch.context() as patch:
         for name, value in s3_server.env.items():
             patch.setenv(name, value)
-        patch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
+        patch.setattr(catalog.models.encoder, "ImageEncoder", FakeEncoder)
         uri = f"s3://{s3_server.new_bucket()}/base"
         run(
             "ingest",

@@ -8,7 +8,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
-from catalog.photo_features import (
+from catalog.core.photo_features import (
     COLOUR_LEVELS,
     FEATURE_DIM,
     SILHOUETTE_CELLS,
@@ -16,7 +16,7 @@ from catalog.photo_features import (
     photo_features,
     photo_features_of,
 )
-from catalog.photos import load_image
+from catalog.core.photos import load_image
 
 COLOUR_BINS = COLOUR_LEVELS**3
 
@@ -75,8 +75,8 @@ def test_missing_or_broken_thumbnails_give_zeros_and_rows_line_up():
 def test_ingest_stores_the_features_and_an_older_table_gains_the_column(tmp_path, demo_catalog, fake_encoder):
     """Ingest writes each photo's features (uint8) beside its image vector, exactly what the thumbnail
     gives; a products table written before the column existed gains it (empty) on the next write."""
-    from catalog.photo_features import COLUMN, from_stored, stored_features
-    from catalog.store import Store
+    from catalog.core.photo_features import COLUMN, from_stored, stored_features
+    from catalog.store.database import Store
     from tests.conftest import FAST_INGEST
     from tests.conftest import run_cli as run
 
@@ -95,7 +95,7 @@ def test_ingest_stores_the_features_and_an_older_table_gains_the_column(tmp_path
     # until a rebuild fills it the features are measured from the thumbnails.
     import lancedb
 
-    from catalog.store import PRODUCTS_SCHEMA, migrate
+    from catalog.store.database import PRODUCTS_SCHEMA, migrate
 
     old = table.drop_columns([COLUMN])
     legacy = lancedb.connect(tmp_path / "legacy").create_table("products", old)

@@ -9,11 +9,11 @@ import pyarrow as pa
 import pytest
 from PIL import Image
 
-import catalog.plot as plot_module
-from catalog.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NODE_DIM
-from catalog.evaluate import EVAL_FILE
-from catalog.plot import SPACE_COLOURS, load_spaces, tsne_2d
-from catalog.store import PRODUCTS_SCHEMA, Store
+import catalog.evaluate.plot as plot_module
+from catalog.core.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NODE_DIM
+from catalog.evaluate.evaluation import EVAL_FILE
+from catalog.evaluate.plot import SPACE_COLOURS, load_spaces, tsne_2d
+from catalog.store.database import PRODUCTS_SCHEMA, Store
 from tests.conftest import run_cli as run
 
 CATEGORIES = ("Apparel", "Footwear", "Accessories")
@@ -186,7 +186,7 @@ def test_plot_never_uses_pyplot(db, tmp_path):
     import sys
 
     code = (
-        "import sys; from catalog.plot import plot_eval; "
+        "import sys; from catalog.evaluate.plot import plot_eval; "
         f"plot_eval({_eval_document(0.5)!r}, {str(tmp_path / 'x.png')!r}); "
         "print('matplotlib.pyplot' in sys.modules)"
     )

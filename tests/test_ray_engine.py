@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from catalog.store import Store
+from catalog.store.database import Store
 from ingest.reader import read_styles
 from tests.conftest import run_cli as run
 

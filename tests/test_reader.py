@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from catalog.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
-from catalog.errors import CatalogError
+from catalog.core.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
+from catalog.core.errors import CatalogError
 from ingest.reader import MISSING_MARKERS, Reject, read_styles
 
 REQUIRED = "id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage"

@@ -12,8 +12,8 @@ import sys
 import numpy as np
 import pytest
 
-from catalog.columns import ATTRIBUTE_COLUMNS
-from catalog.search import (
+from catalog.core.columns import ATTRIBUTE_COLUMNS
+from catalog.query.search import (
     ARITHMETIC_BAND,
     REC_OTHER_WEIGHT,
     REC_POOL,
@@ -34,7 +34,7 @@ from catalog.search import (
     row_preferences,
     stored_preferences,
 )
-from catalog.store import Store
+from catalog.store.database import Store
 from tests.query_fixture import query_db, run  # noqa: F401  (query_db is a fixture)
 
 
@@ -270,7 +270,7 @@ def test_result_tables_fit_80_columns(query_db, fake_encoder):
 
 def test_search_commands_never_import_tensorflow(query_db):
     code = (
-        "import sys, io, contextlib\nfrom catalog.cli import cli\n"
+        "import sys, io, contextlib\nfrom catalog.cli.main import cli\n"
         "for args in sys.argv[2:]:\n"
         "    try:\n        cli(['--debug', *args.split('|'), '--db', sys.argv[1]], standalone_mode=False)\n"
         "    except SystemExit:\n        pass\n"
@@ -289,8 +289,8 @@ def twins_db(tmp_path_factory, demo_catalog):
     catalog, one product of the big combination without a photo; ingested with the fake encoder."""
     import shutil
 
-    import catalog.encoder
-    from catalog.columns import DISPLAY_COLUMNS
+    import catalog.models.encoder
+    from catalog.core.columns import DISPLAY_COLUMNS
     from tests.conftest import FAST_INGEST, FakeEncoder
 
     root = tmp_path_factory.mktemp("twins")
@@ -312,14 +312,14 @@ def twins_db(tmp_path_factory, demo_catalog):
         writer.writerow(DISPLAY_COLUMNS)
         writer.writerows(rows)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(catalog.encoder, "ImageEncoder", FakeEncoder)
+        patch.setattr(catalog.models.encoder, "ImageEncoder", FakeEncoder)
         run("ingest", "--csv", root / "styles.csv", "--images", images, "--db", root / "db", *FAST_INGEST)
     return root / "db"
 
 
 def test_ties_in_the_graph_space_are_ordered_by_photo_closeness(twins_db):
     """Products of one attribute combination share a node vector; photos decide among them."""
-    from catalog.search import similar
+    from catalog.query.search import similar
 
     table = {r["id"]: r for r in Store.open(twins_db).table("products").to_arrow().to_pylist()}
     big = [i for i in range(500, 514)]
@@ -343,7 +343,7 @@ def test_ties_in_the_graph_space_are_ordered_by_photo_closeness(twins_db):
         if k == 16:
             assert all(i >= 514 for i in got[13:])  # then the next combination
         # The in-memory snapshot (`catalog serve`) orders ties the same way.
-        from catalog.snapshot import Snapshot
+        from catalog.query.snapshot import Snapshot
 
         store = Store.open(twins_db)
         _, in_memory = Snapshot.load(store).similar(store, query, k=k, spaces=("graph", "rec"))
@@ -358,7 +358,7 @@ def test_ties_in_the_graph_space_are_ordered_by_photo_closeness(twins_db):
 
 
 def test_replacing_subtracts_the_items_own_value_of_an_added_column():
-    from catalog.search import Attribute, Term, replacing
+    from catalog.query.search import Attribute, Term, replacing
 
     def attribute(key, vector):
         column, value = key.split("=", 1)
@@ -384,7 +384,7 @@ def test_replacing_subtracts_the_items_own_value_of_an_added_column():
 
 
 def test_band_order_puts_near_equal_scores_in_the_items_order():
-    from catalog.search import ARITHMETIC_BAND, band_order
+    from catalog.query.search import ARITHMETIC_BAND, band_order
 
     best = 0.9
     scores = np.array([best, 0.88, 0.88, best - ARITHMETIC_BAND + 1e-3, best - ARITHMETIC_BAND - 1e-3, 0.5])
@@ -399,8 +399,8 @@ def test_arithmetic_orders_the_querys_band_by_the_item(query_db):
     """`Catalog.query` returns the query's band (among its first ARITHMETIC_POOL) ordered by closeness
     to the item; `catalog eval` ranks the same way; `band=False` / `--query-order` keep the query's order."""
     from catalog import Catalog
-    from catalog.evaluate import _Ranker
-    from catalog.search import ARITHMETIC_BAND, ARITHMETIC_POOL
+    from catalog.evaluate.evaluation import _Ranker
+    from catalog.query.search import ARITHMETIC_BAND, ARITHMETIC_POOL
 
     def unit(v):
         v = np.asarray(v, np.float64)

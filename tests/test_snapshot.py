@@ -1,6 +1,6 @@
 """`Catalog(memory=True)` answers from an in-memory copy of the committed run exactly what LanceDB answers.
 
-The copy (`catalog/snapshot.py`) is how `catalog serve` meets its load target; these tests hold it
+The copy (`catalog/query/snapshot.py`) is how `catalog serve` meets its load target; these tests hold it
 to the store of record: the same results, errors and products, and browsing by words, id,
 attribute filters and pages.
 """

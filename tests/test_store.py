@@ -5,7 +5,7 @@ from __future__ import annotations
 import lancedb
 import pyarrow as pa
 
-from catalog.store import PRODUCTS_SCHEMA, Store, migrate
+from catalog.store.database import PRODUCTS_SCHEMA, Store, migrate
 
 
 def _commit(writer, kind="ingest"):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from catalog.columns import ATTRIBUTE_COLUMNS
-from catalog.store import Store
+from catalog.core.columns import ATTRIBUTE_COLUMNS
+from catalog.store.database import Store
 from ingest.reader import read_styles
 from tests.conftest import FAST_INGEST
 from tests.conftest import run_cli as run

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from scipy.stats import chisquare
 
-from catalog.errors import CatalogError
+from catalog.core.errors import CatalogError
 from ingest.graph import ProductGraph, build_graph, collapse, to_networkx
 from ingest.walks import END, sample_walks
 

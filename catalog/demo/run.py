@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog.columns import IMAGE_SIZE
+from catalog.core.columns import IMAGE_SIZE
 from catalog.demo.writer import EXAMPLE_IDS, DemoCatalog, make_demo_catalog
 
 
@@ -33,7 +33,7 @@ def run_demo(
     on_catalog: Callable[[DemoCatalog], None] | None = None,
 ) -> DemoRun:
     """Generate the demo catalog in `out_dir`, ingest it into `catalog` (`--weights random`) and run the examples."""
-    from catalog.store import default_db_path
+    from catalog.store.database import default_db_path
 
     made = make_demo_catalog(out_dir, count=count, seed=seed, image_size=image_size)
     if on_catalog is not None:

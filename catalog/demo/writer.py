@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from catalog.columns import DISPLAY_COLUMNS, IMAGE_SIZE
+from catalog.core.columns import DISPLAY_COLUMNS, IMAGE_SIZE
+from catalog.core.errors import CatalogError
 from catalog.demo.drawing import COLOURS, Canvas, palette
 from catalog.demo.tables import (
     ARTICLE_TYPES,
@@ -23,7 +24,6 @@ from catalog.demo.tables import (
     SEASON_WEIGHTS,
     YEAR_WEIGHTS,
 )
-from catalog.errors import CatalogError
 
 
 class _Choice:

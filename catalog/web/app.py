@@ -29,9 +29,9 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from catalog.columns import ATTRIBUTE_COLUMNS, SHORT_NAMES
-from catalog.errors import CatalogError, NotFound
-from catalog.spaces import SPACE_HEADINGS
+from catalog.core.columns import ATTRIBUTE_COLUMNS, SHORT_NAMES
+from catalog.core.errors import CatalogError, NotFound
+from catalog.core.spaces import SPACE_HEADINGS
 
 HERE = Path(__file__).parent
 
@@ -341,7 +341,7 @@ def create_app(catalog, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
         evaluation = catalog.last_evaluation()
         spaces = [s for s in ("rec", "image", "graph", "random") if evaluation and s in evaluation.get("precision", {})]
         return page(
-            "catalog.html",
+            "catalog.cli.html",
             title="Catalog",
             page="Catalog",
             info=info,

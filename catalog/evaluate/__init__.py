@@ -1,0 +1,1 @@
+"""Measuring: `catalog eval` (held-out precision, arithmetic, inference) and the pictures (`plot`)."""

@@ -1,0 +1,458 @@
+"""Search: nearest products per space, latent-space arithmetic, and attributes read off a vector.
+
+The spaces and which stored vector queries which column are in `catalog/core/spaces.py`; checking a
+`--where` filter is `catalog/query/filters.py`, and turning attribute words into vectors `catalog/query/words.py`.
+
+All scores are cosine similarities. Nothing here imports TensorFlow: the translated vector of every
+product is stored, so only a new photo (`query --image`) needs the encoder.
+
+Ties: the graph space is trained per combination of attribute values, so every product of one
+combination holds the same node vector and scores the same in `graph`, `rec` and arithmetic
+results. Tied products are ordered by how close their photo is to the query's photo (cosine of
+image vectors), then products without a photo by id; a tie that straddles the k-th place is
+filled with the combination's products whose photos are closest (docs/graph-space.md). A query
+without a photo orders ties by a zero photo vector: every closeness is 0, so ties go by id
+(photos first), the same order in LanceDB and in the in-memory snapshot, instead of the index's.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from catalog.core.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, IMAGE_DIM
+from catalog.core.errors import CatalogError, NotFound
+from catalog.core.keys import sql_ids
+from catalog.core.photo_features import COLUMN as FEATURES_COLUMN
+from catalog.core.photo_features import unpack
+from catalog.core.spaces import SPACE_COLUMNS
+from catalog.core.vectors import photo_closeness
+from catalog.core.vectors import unit as _unit
+from catalog.models.linker import likeliest
+from catalog.query.filters import FILTER_COLUMNS, check_where, filter_message  # noqa: F401  (re-exported)
+from catalog.query.words import (  # noqa: F401  (re-exported: search is where callers look for them)
+    COLUMN_ALIASES,
+    Attribute,
+    Term,
+    load_attributes,
+    parse_terms,
+    resolve_attribute,
+    resolve_column,
+)
+from catalog.results import Query, Result  # noqa: F401  (re-exported: the types search returns)
+from catalog.store.database import Store
+from catalog.store.index import tune_query
+
+SPACES = SPACE_COLUMNS  # space -> (column holding the query vector, column searched)
+# The tie vector of a query without a photo: closeness 0 to every product, so ties go by id with
+# photos first. Leaving such ties unordered returned an arbitrary k of a straddling tie (whatever
+# the IVF index met first), which differed from the snapshot's order (benchmarks/README.md).
+NO_PHOTO = np.zeros(IMAGE_DIM, np.float32)
+
+
+def get_product(store: Store, product_id: int, columns: list[str] | None = None) -> dict:
+    table = store.table("products")
+    rows = table.search().where(f"id = {int(product_id)}").select(columns or table.schema.names).limit(1).to_list()
+    if not rows:
+        raise NotFound(f"no product with id {product_id} in {store.path}")
+    return rows[0]
+
+
+def get_products(store: Store, product_ids: list[int], columns: list[str] | None = None) -> list[dict]:
+    """Rows in the order asked; the first unknown id is an error."""
+    return [get_product(store, product_id, columns) for product_id in product_ids]
+
+
+def base_vector(store: Store, product_ids: list[int]) -> tuple[np.ndarray, list[dict]]:
+    """The query vector of one or more catalog products, and their display rows.
+
+    Each product contributes its translated vector (`rec_vector`, from its photo), or its node
+    vector when it has no photo. Several products are averaged as unit vectors, so each weighs
+    the same whatever its vector's length; `compose` normalises the mean again.
+    """
+    rows = get_products(store, product_ids, [*DISPLAY_COLUMNS, "has_image", "rec_vector", "node_vector"])
+    vectors = [_unit(np.asarray(r["rec_vector"] if r["has_image"] else r["node_vector"], dtype=np.float32)) for r in rows]
+    return np.mean(vectors, axis=0), [{c: r[c] for c in DISPLAY_COLUMNS} for r in rows]
+
+
+def photo_vector(store: Store, product_ids: list[int]) -> np.ndarray:
+    """The image vector that orders ties for these products: the mean of their unit image
+    vectors (those with a photo), or NO_PHOTO when none has a photo (ties then go by id)."""
+    rows = get_products(store, product_ids, ["has_image", "image_vector"])
+    vectors = [_unit(np.asarray(r["image_vector"], dtype=np.float32)) for r in rows if r["has_image"]]
+    return np.mean(vectors, axis=0) if vectors else NO_PHOTO
+
+
+def stored_preferences(store: Store, product_ids: list[int], linker=None) -> dict[str, dict[str, float]] | None:
+    """What Rec orders the results for these products by (`rec_preferences`): their photos'
+    probabilities under the linker's classifiers, averaged; None when none of them has a photo or
+    the linker has no classifiers (results then stay in cosine order). `linker`: the database's,
+    when the caller holds it."""
+    return photo_preferences(store, get_products(store, product_ids, preference_columns(store)), linker)
+
+
+def preference_columns(store: Store) -> list[str]:
+    """The stored columns `photo_preferences` reads from a product's row."""
+    columns = ["has_image", "image_vector", "thumbnail"]
+    if FEATURES_COLUMN in store.table("products").schema.names:  # absent in a database not written since
+        columns.append(FEATURES_COLUMN)
+    return columns
+
+
+def photo_preferences(store: Store, rows: list[dict], linker=None) -> dict[str, dict[str, float]] | None:
+    """`stored_preferences` of product rows already read (with `preference_columns`)."""
+    from catalog.query.stored_models import load_linker, photo_probabilities
+
+    rows = [r for r in rows if r["has_image"]]
+    if not rows or (linker is None and not (store.run.linker or {}).get("file")):
+        return None  # no photo, or a catalog with one photo only: no linker was trained
+    linker = linker or load_linker(store)
+    stored = unpack([r.get(FEATURES_COLUMN) for r in rows])
+    vectors, thumbnails = [r["image_vector"] for r in rows], [r["thumbnail"] for r in rows]
+    probabilities = photo_probabilities(linker, vectors, thumbnails, stored)
+    return rec_preferences(probabilities) if probabilities is not None else None
+
+
+def thumbnails(store: Store, product_ids: list[int]) -> dict[int, bytes]:
+    """The stored JPEG thumbnails of these products (those without a photo are absent)."""
+    if not product_ids:
+        return {}
+    table = store.table("products").search().where(f"id IN ({sql_ids(set(product_ids))})").select(["id", "thumbnail"]).limit(len(product_ids)).to_arrow()
+    return {int(i): t for i, t in zip(table.column("id").to_pylist(), table.column("thumbnail").to_pylist()) if t}
+
+
+def nearest(
+    store: Store,
+    vector: np.ndarray,
+    column: str,
+    k: int,
+    exclude: tuple[int, ...] = (),
+    where: str | None = None,
+    tie_vector: np.ndarray | None = None,
+    item_vector: np.ndarray | None = None,
+    preferences: dict[str, dict[str, float]] | None = None,
+) -> list[Result]:
+    """Cosine top-k over one vector column, filtered inside the search so k results come back.
+
+    With `tie_vector` (the query's image vector, NO_PHOTO for a query without one), products that
+    score the same (one combination of attribute values in the graph space) are ordered by the
+    cosine of their image vector with it, and a tie at the k-th place is filled with the closest
+    photos of that combination. Without it (None) ties keep the index's order.
+
+    With `item_vector` (arithmetic: the item's own vector before any term was added), the results
+    are the query's band (`band_order`) ordered by closeness to the item; scores stay the query's.
+
+    With `preferences` (Rec from a photo: `rec_preferences` of its classifiers' probabilities), the
+    query's first REC_POOL results are ordered by `preference_order`; scores stay the cosines.
+    """
+    filters = [f"id NOT IN ({sql_ids(exclude)})"] if exclude else []
+    if column == "image_vector":
+        filters.append("has_image = true")  # products without a photo hold a zero image vector
+    if where:
+        filters.append(f"({where})")
+    breaking = tie_vector is not None and column != "image_vector"
+    extra = ["has_image", "image_vector"] if breaking else []
+    wanted = k
+    if item_vector is not None:  # arithmetic: the band is taken among the query's first ARITHMETIC_POOL
+        wanted = max(k, ARITHMETIC_POOL)
+        extra.append(column)
+    elif preferences is not None:  # Rec: the classifiers order the query's first REC_POOL
+        wanted = max(k, REC_POOL)
+    # One row more than asked tells whether a tie runs past the last place.
+    rows = _search(store, vector, column, wanted + 1 if breaking else wanted, filters, where, [*DISPLAY_COLUMNS, *extra])
+    if breaking and rows:
+        rows = _break_ties(store, rows, wanted, np.asarray(vector, np.float32), np.asarray(tie_vector, np.float32),
+                           filters, where, extra)
+    if item_vector is not None and rows:
+        rows = rows[:wanted]
+        scores = np.array([1.0 - float(r["_distance"]) for r in rows])
+        closeness = _unit(np.array([r[column] for r in rows], np.float32)) @ _unit(np.asarray(item_vector, np.float32))
+        rows = [rows[i] for i in band_order(scores, closeness)]
+    elif preferences is not None and rows:
+        rows = rows[:wanted]
+        rows = [rows[i] for i in preference_order(row_preferences(rows, preferences))]
+    return [
+        Result(int(row["id"]), round(1.0 - float(row["_distance"]), 4), {c: row[c] for c in DISPLAY_COLUMNS})
+        for row in rows[:k]
+    ]
+
+
+TIE_TOLERANCE = 1e-6  # cosine distances this close are one tie (equal vectors, float rounding aside)
+MAX_TIE = 100_000  # tied rows read to order them (more products than any real combination holds)
+
+
+def _search(store: Store, vector, column: str, limit: int, filters: list[str], where: str | None,
+            columns: list[str]) -> list[dict]:
+    search = store.table("products").search(np.asarray(vector, dtype=np.float32), vector_column_name=column)
+    search = tune_query(search.metric("cosine").select([*columns, "_distance"]).limit(limit))
+    if filters:
+        search = search.where(" AND ".join(filters), prefilter=True)
+    try:
+        return search.to_list()
+    except Exception as error:  # lance reports a bad user filter as a generic error
+        if where:
+            raise CatalogError(f"bad --where filter {where!r}: {filter_message(error)}") from None
+        raise
+
+
+def _break_ties(store: Store, rows: list[dict], k: int, vector: np.ndarray, tie_vector: np.ndarray,
+                filters: list[str], where: str | None, extra: list[str] = ()) -> list[dict]:
+    """Rows (best first, at most k + 1) reordered within ties by photo closeness, the last tie completed."""
+    distances = np.array([float(r["_distance"]) for r in rows])
+    groups: list[list[dict]] = []
+    for row, distance in zip(rows, distances):
+        if groups and abs(distance - float(groups[-1][0]["_distance"])) <= TIE_TOLERANCE:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    taken = sum(len(g) for g in groups[:-1])
+    if taken >= k:  # the last group is only the lookahead row
+        groups = groups[:-1]
+    elif len(rows) > k:  # the tie at the k-th place continues past it: fetch the whole tie
+        last = groups[-1]
+        distance = float(last[0]["_distance"])
+        better = [int(r["id"]) for g in groups[:-1] for r in g]
+        more = [*filters, f"id NOT IN ({', '.join(map(str, better))})"] if better else list(filters)
+        # Equal vectors are at one distance from the query (and in one IVF partition), so a range
+        # query on the same column returns the tied rows and nothing else: one indexed search,
+        # where filtering by the combination's 8 values would scan every row.
+        columns = list(dict.fromkeys([*DISPLAY_COLUMNS, "has_image", "image_vector", *extra]))
+
+        def tie_rows(bounded: bool):
+            search = store.table("products").search(np.asarray(vector, np.float32), vector_column_name="node_vector")
+            search = search.metric("cosine").distance_range(distance - TIE_TOLERANCE, distance + TIE_TOLERANCE)
+            search = tune_query(search.select(columns).limit(MAX_TIE), bounded)
+            if more:
+                search = search.where(" AND ".join(more), prefilter=True)
+            return search.to_arrow()
+
+        # The tie's one partition is among the NPROBES the first search probed, unless a narrow
+        # --where made it probe further: so probe those NPROBES (a range query that never fills
+        # its limit would otherwise probe every partition), and all only if the tie's rows already
+        # seen are not all back.
+        table = tie_rows(bounded=True)
+        if not {int(r["id"]) for r in last} <= set(table.column("id").to_pylist()):
+            table = tie_rows(bounded=False)
+        # Ordered in numpy, and only the rows that can make the k are turned into dicts: a tie can
+        # hold thousands of products at 1M rows.
+        ids = table.column("id").to_numpy()
+        has_image = table.column("has_image").to_numpy(zero_copy_only=False).astype(bool)
+        images = table.column("image_vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        images = np.asarray(images, np.float32).reshape(len(ids), -1)
+        closeness = photo_closeness(images, has_image, tie_vector)
+        best = np.lexsort((ids, -closeness, ~has_image))[: k - taken]
+        tied = [dict(r, _distance=last[0]["_distance"]) for r in table.take(best).to_pylist()]
+        known = {int(r["id"]) for r in tied}
+        groups[-1] = tied + [r for r in last if int(r["id"]) not in known]
+    ordered = []
+    for group in groups:
+        ordered.extend(sorted(group, key=lambda r: _tie_key(r, tie_vector)) if len(group) > 1 else group)
+    return ordered
+
+
+def _tie_key(row: dict, tie_vector: np.ndarray) -> tuple:
+    if not row["has_image"]:
+        return (1, 0.0, int(row["id"]))
+    return (0, -float(_unit(np.asarray(row["image_vector"], np.float32)) @ _unit(tie_vector)), int(row["id"]))
+
+
+def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] = ("rec",),
+            where: str | None = None, skip_missing: bool = False) -> tuple[dict, dict[str, list[Result]]]:
+    """The product's display row and, per space, its k nearest other products (among `where`).
+
+    A product without a photo has no image or rec vector: asking for those spaces is an error, or,
+    with `skip_missing` (`--space all`), they are left out of the result.
+    """
+    if where is not None:
+        where = check_where(store, where)
+    vector_columns = sorted({SPACES[space][0] for space in spaces} | {"image_vector"})
+    photo_columns = preference_columns(store) if "rec" in spaces else []  # read with the row, not again
+    columns = list(dict.fromkeys([*DISPLAY_COLUMNS, "has_image", *vector_columns, *photo_columns]))
+    product = get_product(store, product_id, columns)
+    results = {}
+    for space in spaces:
+        query_column, searched_column = SPACES[space]
+        if query_column in ("rec_vector", "image_vector") and not product["has_image"]:
+            if skip_missing:
+                continue
+            raise CatalogError(f"product {product_id} has no image, so it has no {space} vector; try --space graph")
+        tie = product["image_vector"] if product["has_image"] else NO_PHOTO
+        preferences = photo_preferences(store, [product]) if space == "rec" else None
+        results[space] = nearest(store, product[query_column], searched_column, k, exclude=(int(product_id),), where=where,
+                                 tie_vector=tie, preferences=preferences)
+    return {c: product[c] for c in DISPLAY_COLUMNS}, results
+
+
+# -- arithmetic and inference ----------------------------------------------------------------
+
+
+def infer_attributes(vector: np.ndarray, attributes: list[Attribute], top: int = 3) -> dict[str, list[tuple[str, float]]]:
+    """Per attribute column, the `top` values whose vectors are most cosine-similar to `vector`.
+
+    `vector` lives in the graph space (a translated photo, or a product's node vector); so do
+    the attribute nodes, which is what lets a photo name its own attributes (the paper's end
+    goal). Every column of the catalog is present, best value first; scores are cosines.
+    """
+    query = _unit(np.asarray(vector, dtype=np.float32))
+    inferred: dict[str, list[tuple[str, float]]] = {}
+    for column in ATTRIBUTE_COLUMNS:
+        candidates = [a for a in attributes if a.column == column]
+        if not candidates:
+            inferred[column] = []
+            continue
+        matrix = np.stack([_unit(a.vector) for a in candidates])
+        scores = matrix @ query
+        order = np.argsort(-scores, kind="stable")[:top]
+        inferred[column] = [(candidates[i].value, round(float(scores[i]), 4)) for i in order]
+    return inferred
+
+
+def infer_photo(
+    probabilities: dict[str, dict[str, float]] | None,
+    translated: np.ndarray,
+    attributes: list[Attribute],
+    top: int = 3,
+) -> dict[str, list[tuple[str, float]]]:
+    """What `catalog infer` reads off a photo: with the `attributes` linker, its per-column
+    classifiers' likeliest values and probabilities (`EncodedPhoto.probabilities`; on the
+    600-product demo's held-out photos they name baseColour right .90 of the time, 6 splits; the
+    translated vector's nearest colour vector did .59 on one, README "infer": the classifiers are what the
+    translated vector is made from, before the averaging over combinations blurs them); otherwise
+    the paper's reading, `infer_attributes`."""
+    if probabilities is not None:
+        return likeliest(probabilities, top)
+    return infer_attributes(translated, attributes, top)
+
+
+def replacing(base: np.ndarray, terms: list[Term], attributes: list[Attribute], items: list[dict] = ()) -> list[Term]:
+    """`terms` plus, for each added value whose column has no subtracted value, the item's own value
+    of that column subtracted with the same weight: `+green` on a black shirt means green instead
+    of black, not black and green.
+
+    The own value is the items' catalog value when they all share one, otherwise the value whose
+    vector is closest to `base` (what `catalog infer` reads off a photo). Measured by `catalog eval`
+    (docs/quality.md): with the item's value left in, `+colour +subCategory −own subCategory`
+    returned fewer different products (38 against 42 per 25 items x 6 on the demo catalog).
+    """
+    replaced = {t.attribute.column for t in terms if t.weight < 0}
+    added = {t.attribute.key for t in terms if t.weight > 0}
+    extra = []
+    for term in terms:
+        column = term.attribute.column
+        if term.weight <= 0 or column in replaced:
+            continue
+        replaced.add(column)
+        candidates = [a for a in attributes if a.column == column]
+        values = {item.get(column) for item in items}
+        if len(values) == 1 and None not in values and "" not in values:
+            own = next((a for a in candidates if a.value == next(iter(values))), None)
+        else:
+            own = max(candidates, key=lambda a: float(_unit(a.vector) @ _unit(np.asarray(base, np.float32))), default=None)
+        if own is not None and own.key not in added:
+            extra.append(Term(own, -term.weight))
+    return [*terms, *extra]
+
+
+# Arithmetic results: the band and the pool it is taken from (docs/quality.md, "Arithmetic").
+ARITHMETIC_BAND = 0.12  # cosine below the best result's within which results count as equally good
+ARITHMETIC_POOL = 100  # results of the query the band is read from (the demo's bands hold fewer)
+
+
+def band_order(scores: np.ndarray, closeness: np.ndarray) -> np.ndarray:
+    """The order in which arithmetic returns candidates given best first by the query (ties by photo).
+
+    Candidates within ARITHMETIC_BAND of the best query cosine come first, by `closeness` (the
+    cosine of their vector with the item's own vector), then the others as given; candidates with
+    equal closeness (one attribute combination) keep their given order, photo closeness.
+
+    Why: the added values are unit vectors that together outweigh the item, so ranked by the
+    query alone 25 different items get the same few products, those most typical of the added
+    values (33 different products per 25 items x 6 results on the 3,000-product demo, `catalog
+    eval`). Within a band of near-equal query scores every candidate carries the added values
+    about as well, and the item picks among them: 46 different products, and more results keep
+    its gender (docs/quality.md).
+    """
+    scores = np.asarray(scores, np.float64)
+    if not len(scores):
+        return np.arange(0)
+    in_band = scores >= scores.max() - ARITHMETIC_BAND
+    key = np.where(in_band, -np.round(np.asarray(closeness, np.float64) / TIE_TOLERANCE), np.inf)
+    return np.lexsort((np.arange(len(scores)), key))
+
+
+# Rec results: the pool the classifiers order, and what each column counts (docs/quality.md, "Rec").
+REC_POOL = 100  # the translated vector's nearest products that the classifiers re-order
+# The photo shows category and colour; colour counts a third more than articleType because the
+# graph space already groups by category (the pool holds the photo's category, not its colour).
+# Measured on the demo catalog's held-out photos at 600 products, where a product rarely has 10
+# others of its articleType and colour and the two trade almost one for one: colour 1.3 gave
+# articleType / colour P@10 .74 / .63 (image space .40 / .65), 4/3 .71 / .66, 1.4 .69 / .67
+# (docs/quality.md, "Rec ordered by the classifiers").
+REC_WEIGHTS = {"articleType": 1.0, "baseColour": 4 / 3}
+REC_OTHER_WEIGHT = 0.3  # gender, categories, season, year, usage: they break near-ties
+REC_SHARPENING = 2  # probabilities are raised to this power and renormalised (see rec_preferences)
+PREFERENCE_ROUNDING = 1e-9  # preference scores this close are equal (one attribute combination)
+
+
+def rec_preferences(probabilities: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """The classifiers' probabilities per column and value (`Linker.value_probabilities`) -> what a
+    product carrying that value adds to its preference score: the column's weight times the
+    probability squared and renormalised over the column.
+
+    A product's preference is then the weighted expected number of its values the photo shares:
+    the order that maximises the expected precision@k of each column if the probabilities are
+    right. Squared, because the L2-regularised classifiers are under-confident: without it, a
+    column's second-likeliest value counted nearly as much as the first (docs/quality.md).
+    """
+    preferences = {}
+    for column, values in probabilities.items():
+        squared = {value: p**REC_SHARPENING for value, p in values.items()}
+        total = sum(squared.values()) or 1.0
+        weight = REC_WEIGHTS.get(column, REC_OTHER_WEIGHT)
+        preferences[column] = {value: weight * q / total for value, q in squared.items()}
+    return preferences
+
+
+def preference_order(preference_scores: np.ndarray) -> np.ndarray:
+    """The order Rec returns candidates given best first by cosine (ties by photo): by preference
+    score, highest first; equal scores (one attribute combination) keep the order given."""
+    rounded = np.round(np.asarray(preference_scores, np.float64) / PREFERENCE_ROUNDING)
+    return np.argsort(-rounded, kind="stable")
+
+
+def row_preferences(rows: list[dict], preferences: dict[str, dict[str, float]]) -> np.ndarray:
+    """Each row's preference score: the sum over columns of what its value adds."""
+    return np.array([sum(table.get(row.get(column), 0.0) for column, table in preferences.items()) for row in rows])
+
+
+def coded_preferences(
+    preferences: dict[str, dict[str, float]], coded: Callable[[str], tuple[Sequence, np.ndarray]]
+) -> np.ndarray:
+    """`row_preferences` of rows held as value codes: `coded(column)` gives the column's distinct
+    values and each row's code among them (-1: no value). The same sums in the same order, so the
+    same floats, without a dict lookup per row and column (the snapshot's and eval's rankers)."""
+    total: np.ndarray | float = 0.0
+    for column, table in preferences.items():
+        values, codes = coded(column)
+        by_code = np.array([table.get(value, 0.0) for value in values] + [0.0])  # code -1: no value
+        total = total + by_code[codes]
+    return np.asarray(total, np.float64)
+
+
+def compose(base: np.ndarray, terms: list[Term]) -> np.ndarray:
+    """base + sum(weight * attribute), every vector L2-normalised first.
+
+    Why normalise: attribute vectors are about twice as long as a translated vector, so with raw
+    vectors `+green +shoes -topwear` returns the same green shoes whatever the item. With unit
+    vectors each term moves the query by the same amount as the item itself weighs, so the item's
+    other attributes survive (measured by `catalog eval`: arithmetic success and kept share).
+    """
+    vector = _unit(np.asarray(base, dtype=np.float32))
+    for term in terms:
+        vector = vector + term.weight * _unit(term.attribute.vector)
+    return vector
+
+
+
+

@@ -1,0 +1,123 @@
+"""Indexes on the products table: exact search for small catalogs, IVF above a row threshold.
+
+Why the threshold is 20,000 rows (`python -m benchmarks.search`, benchmarks/README.md; 2 cores):
+LanceDB's exact (flat) cosine scan of 32-d node vectors reads and decodes the whole column on
+every query, so its p50 grows with the rows: 5.0 ms at 10k, 6.3 ms at 20k, 7.3 ms at 30k and
+9.7-10.4 ms at the full 44,446-row catalog (quiet machine), which is the 10 ms budget with no
+room for a loaded one (13.5 ms at load average 5); 17 ms at 100k, 137 ms at 1M. An IVF_FLAT
+index with NPROBES probes answers in 4.1-5.4 ms from 20k to 44k rows with recall@10 of 0.999 to
+1.0, and in ~10-19 ms at 1M rows with recall 0.998. Below 20k the two cost the same (a fixed
+~4 ms per query), so small catalogs keep exact results.
+
+IVF_FLAT rather than IVF_PQ: the vectors are small (32 and 128 floats), so storing them whole
+costs little and the distances it returns are exact; a miss only comes from an unprobed partition.
+
+Above the threshold the filters of a search need indexes too: `nearest` always prefilters
+(`id NOT IN (the query product)`, `has_image = true`) and `get_product` looks a row up by id, and
+without a scalar index each of those scans the whole column (~20 ms at 1M rows).
+
+Rows written after an index was built are not lost: LanceDB scans them flat and merges them with
+the indexed results (we never ask for `fast_search`). Once they are a large share of the table
+the flat part dominates again, so the index is rebuilt. Every full ingest re-embeds the graph and
+so rewrites every row, which means a rebuild (IVF centroids trained on the old vectors would not
+fit the new ones): ~75 s for all four indexes at 1M rows.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+# Vector columns searched by `catalog.query.search.nearest` (rec and graph both search node_vector),
+# then the scalar columns its filters and `get_product` use.
+VECTOR_COLUMNS = ("node_vector", "image_vector")
+INDEXED_COLUMNS = (*VECTOR_COLUMNS, "id", "has_image")
+
+SEARCHED_ROWS = {"image_vector": "has_image = true"}  # the rows a search of the column can return
+
+ROWS_THRESHOLD = 20_000  # below this many rows, search stays exact (no index)
+REBUILD_SHARE = 0.1  # rebuild once rows outside the index exceed this share of the table
+# IVF partitions probed per query, at least. At 1M rows (1,000 partitions) recall@10 was 0.986 with
+# 5, 0.990 with 10, 0.995 with 20, 0.998 with 40, and latency the same within noise (~12 ms CPU).
+NPROBES = 40
+
+
+@dataclass(frozen=True)
+class IndexChange:
+    """What `ensure_index` did to one column, for the ingest summary."""
+
+    column: str
+    action: str  # "exact" (no index, none needed) | "kept" | "built" | "rebuilt" | "dropped"
+    rows: int
+    unindexed_rows: int  # rows searched by flat scan after the call
+    seconds: float
+
+
+def num_partitions(rows: int) -> int:
+    """About sqrt(rows) partitions (LanceDB's own rule), so each holds about sqrt(rows) vectors.
+
+    At most rows / 256: k-means trains on 256 samples per partition and leaves partitions empty
+    (with a warning) when the table holds fewer.
+    """
+    return max(1, min(int(math.sqrt(rows)), rows // 256))
+
+
+def find_index(table, column: str):
+    """The index on `column` (an IndexConfig), or None."""
+    return next((index for index in table.list_indices() if list(index.columns) == [column]), None)
+
+
+def _config(column: str, rows: int):
+    from lancedb.index import Bitmap, BTree, IvfFlat
+
+    if column in VECTOR_COLUMNS:
+        return IvfFlat(distance_type="cosine", num_partitions=num_partitions(rows))
+    # A bitmap suits a two-valued column; a B-tree finds one id among many.
+    return Bitmap() if column == "has_image" else BTree()
+
+
+def ensure_index(table, column: str, rows_threshold: int = ROWS_THRESHOLD) -> IndexChange:
+    """No index on `column` below `rows_threshold` rows; an up-to-date one at or above it.
+
+    `table` is a writable LanceDB table (the ingest writer's `products`). Call this after the
+    products are written and before the writer compacts (compaction folds new rows into a stale
+    index, which would hide that it is stale) and commits (so the run records the indexed version).
+    An index is rebuilt when more than REBUILD_SHARE of the rows were written after it.
+    """
+    started = time.perf_counter()
+    # Products without a photo hold a zero image vector, which cosine search never returns (and
+    # k-means cannot train on): only the others count.
+    rows = table.count_rows(SEARCHED_ROWS.get(column))
+    existing = find_index(table, column)
+
+    if rows < rows_threshold:
+        if existing is None:
+            return IndexChange(column, "exact", rows, rows, 0.0)
+        # A table that shrank below the threshold goes back to exact search.
+        table.drop_index(existing.name)
+        return IndexChange(column, "dropped", rows, rows, time.perf_counter() - started)
+
+    if existing is not None:
+        unindexed = table.index_stats(existing.name).num_unindexed_rows
+        if unindexed <= REBUILD_SHARE * rows:
+            return IndexChange(column, "kept", rows, unindexed, 0.0)
+
+    table.create_index(column, config=_config(column, rows), replace=True)
+    return IndexChange(column, "rebuilt" if existing else "built", rows, 0, time.perf_counter() - started)
+
+
+def ensure_indexes(table, rows_threshold: int = ROWS_THRESHOLD) -> list[IndexChange]:
+    """`ensure_index` for every column the search path uses (see INDEXED_COLUMNS)."""
+    return [ensure_index(table, column, rows_threshold) for column in INDEXED_COLUMNS]
+
+
+def tune_query(query, bounded: bool = False):
+    """Recall settings for a vector query; an exact scan (no index) ignores them.
+
+    NPROBES is a minimum; with no maximum, a narrow filter may probe further partitions to fill k.
+    `bounded` probes exactly NPROBES: for a query that cannot fill its limit, such as the range
+    query completing a tie (`catalog.query.search`), no maximum means every partition, a full scan (at
+    1M rows `similar --space graph` with ties took 40-41 ms of CPU that way, 23.5-24 with NPROBES).
+    """
+    return query.nprobes(NPROBES) if bounded else query.minimum_nprobes(NPROBES).maximum_nprobes(0)
