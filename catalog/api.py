@@ -103,7 +103,12 @@ class Catalog:
     @property
     def run(self) -> int:
         """The number of the committed run this handle reads."""
-        return _committed(self._current().store).run
+        return self.last_run.run
+
+    @property
+    def last_run(self) -> Run:
+        """The record of the committed run this handle reads: when, what kind, which encoder."""
+        return _committed(self._current().store)
 
     def refresh(self) -> None:
         """See what other processes committed since this handle first read."""
@@ -572,6 +577,12 @@ class Catalog:
 
         row = get_product(self.store, int(id), ["thumbnail"])
         return row["thumbnail"] or None
+
+    def thumbnails(self, ids: Iterable[int]) -> dict[int, bytes]:
+        """The stored JPEG thumbnails of these products, by id (products without a photo are left out)."""
+        from catalog.query.search import thumbnails
+
+        return thumbnails(self.store, [int(i) for i in ids])
 
     def last_evaluation(self) -> dict | None:
         """The document of the last `catalog eval` run on this database, or None."""

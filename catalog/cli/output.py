@@ -64,13 +64,9 @@ def emit_results(catalog, found, *, as_json: bool, as_csv: bool, html_path: Path
         render.print_left_out(found.left_out, query)
     if html_path is not None:
         from catalog.cli import html
-        from catalog.query import search
 
-        store = catalog.store
         ids = [item["id"] for item in query.items] + [r.id for rows in results.values() for r in rows]
-        page = html.results_page(
-            heading, _subtitle(store), query, results, search.thumbnails(store, ids), _photo(query)
-        )
+        page = html.results_page(heading, _subtitle(catalog), query, results, catalog.thumbnails(ids), _photo(query))
         _write(html_path, page)
 
 
@@ -87,16 +83,14 @@ def emit_inference(catalog, inference, *, as_json: bool, as_csv: bool, html_path
         render.print_inference(query, inferred, heading)
     if html_path is not None:
         from catalog.cli import html
-        from catalog.query import search
 
-        store = catalog.store
-        thumbnails = search.thumbnails(store, [item["id"] for item in query.items])
-        _write(html_path, html.inference_page(heading, _subtitle(store), query, inferred, thumbnails, _photo(query)))
+        thumbnails = catalog.thumbnails(item["id"] for item in query.items)
+        _write(html_path, html.inference_page(heading, _subtitle(catalog), query, inferred, thumbnails, _photo(query)))
 
 
-def _subtitle(store) -> str:
-    run = store.run
-    return f"database {store.path} · run {run.run} of {run.created_at:%Y-%m-%d %H:%M} UTC · encoder {run.encoder.get('id', 'none')}"
+def _subtitle(catalog) -> str:
+    run = catalog.last_run
+    return f"database {catalog.path} · run {run.run} of {run.created_at:%Y-%m-%d %H:%M} UTC · encoder {run.encoder.get('id', 'none')}"
 
 
 def _photo(query) -> bytes | None:

@@ -341,7 +341,7 @@ def create_app(catalog, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
         evaluation = catalog.last_evaluation()
         spaces = [s for s in ("rec", "image", "graph", "random") if evaluation and s in evaluation.get("precision", {})]
         return page(
-            "catalog.cli.html",
+            "catalog.html",
             title="Catalog",
             page="Catalog",
             info=info,
