@@ -8,6 +8,7 @@ import math
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from catalog.core.columns import ATTRIBUTE_COLUMNS
 from catalog.core.errors import CatalogError
 from catalog.evaluate.evaluation import (
     EVAL_FILE,
+    ArithmeticSetup,
     EvalOptions,
     arithmetic_trials,
     attribute_codes,
@@ -129,9 +131,8 @@ def test_arithmetic_on_a_designed_space_succeeds_and_keeps_everything_else():
     k = 5
     codes, vocabularies, vectors, attributes = _designed_space(reps=k)
     items = np.arange(18)  # one of each combination, queried as new photos with their exact vectors
-    result = arithmetic_trials(
-        vectors[items], codes[items], vectors, codes, attributes, vocabularies, k, 60, np.random.default_rng(0)
-    )
+    setup = ArithmeticSetup(vectors[items], codes[items], vectors, codes, attributes, vocabularies)
+    result = arithmetic_trials(setup, k, 60, np.random.default_rng(0))
     assert result["trials"] == 60
     assert result["success"] == 1.0 and result["kept"] == 1.0 and result["kept_without_arithmetic"] == 1.0
     assert {c: s["trials"] for c, s in result["by_column"].items()}.keys() == {"baseColour", "subCategory"}
@@ -140,9 +141,7 @@ def test_arithmetic_on_a_designed_space_succeeds_and_keeps_everything_else():
     colour = ATTRIBUTE_COLUMNS.index("baseColour")
     wrong = codes.copy()
     wrong[:, colour] = (wrong[:, colour] + 1) % 3
-    broken = arithmetic_trials(
-        vectors[items], codes[items], vectors, wrong, attributes, vocabularies, k, 60, np.random.default_rng(0)
-    )
+    broken = arithmetic_trials(replace(setup, pool_codes=wrong), k, 60, np.random.default_rng(0))
     assert broken["by_column"]["baseColour"]["success"] < 0.5
 
 
@@ -150,8 +149,8 @@ def test_multi_term_arithmetic_on_a_designed_space():
     k = 5
     codes, vocabularies, vectors, attributes = _designed_space(reps=10)  # each combination 10 times
     items = np.arange(18)
-    args = (vectors[items], codes[items], vectors, codes, attributes, vocabularies, k)
-    result = multi_term_arithmetic(*args, np.random.default_rng(0))
+    setup = ArithmeticSetup(vectors[items], codes[items], vectors, codes, attributes, vocabularies)
+    result = multi_term_arithmetic(setup, k, np.random.default_rng(0))
     assert result["queries"] > 0 and result["success"] == 1.0  # colour and subCategory both arrive
     assert result["kept_by_column"]["gender"] == 1.0 and result["kept"] == 1.0
     assert result["products_per_target"] == 20  # (colour, subCategory) pairs: 2 genders x 10 twins
@@ -159,7 +158,9 @@ def test_multi_term_arithmetic_on_a_designed_space():
     # items with different photos get different twins: more distinct products, same success.
     rng = np.random.default_rng(1)
     photos = rng.normal(size=(len(vectors), 8))
-    by_photo = multi_term_arithmetic(*args, np.random.default_rng(0), photos[items], photos)
+    by_photo = multi_term_arithmetic(
+        replace(setup, base_images=photos[items], pool_images=photos), k, np.random.default_rng(0)
+    )
     assert by_photo["success"] == 1.0 and by_photo["distinct"] > result["distinct"]
     assert by_photo["distinct_per_150"] == pytest.approx(by_photo["distinct"] * 150, abs=0.1)
 
@@ -167,9 +168,7 @@ def test_multi_term_arithmetic_on_a_designed_space():
     colour = ATTRIBUTE_COLUMNS.index("baseColour")
     wrong = codes.copy()
     wrong[:, colour] = (wrong[:, colour] + 1) % 3
-    broken = multi_term_arithmetic(
-        vectors[items], codes[items], vectors, wrong, attributes, vocabularies, k, np.random.default_rng(0)
-    )
+    broken = multi_term_arithmetic(replace(setup, pool_codes=wrong), k, np.random.default_rng(0))
     assert broken["success"] < 0.5
 
 

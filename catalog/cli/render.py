@@ -490,14 +490,29 @@ def history_table(runs) -> Table:
 
 
 def print_evaluation(doc: dict) -> None:
-    """The eval document as four rich tables: precision, linker, arithmetic, inference."""
+    """The eval document as rich tables: precision, linker, arithmetic (one value, then several
+    terms when any query was made), inference."""
     out = console()
     k, linker = doc["k"], doc["linker"]
     out.print(
         f"[bold]eval[/bold]: {doc['holdout']} held-out photos queried as new against {doc['in_sample']} products "
         f"(graph and linker rebuilt without them; linker {linker.get('kind')}, seed {doc['settings']['seed']})"
     )
-    spaces, titles = EVAL_SPACES, EVAL_TITLES
+    out.print(_precision_table(doc))
+    out.print(_linker_table(linker, k))
+    arithmetic = doc["arithmetic"]
+    out.print(_arithmetic_table(arithmetic, k))
+    multi = arithmetic.get("multi_term")
+    if multi and multi.get("queries"):  # none: no usable target, or a document saved before multi-term existed
+        out.print(_multi_term_line(multi))
+        out.print(_kept_table(multi, arithmetic))
+    out.print(_inference_table(doc))
+
+
+def _precision_table(doc: dict) -> Table:
+    """precision@k per column and space, nDCG@k below: the spaces side by side, so Rec reads
+    against the image space and the random floor, with the graph space as the ceiling."""
+    k, spaces, titles = doc["k"], EVAL_SPACES, EVAL_TITLES
     table = Table(title=f"precision@{k}: share of results sharing the query's value", title_justify="left")
     table.add_column("column")
     for space in spaces:
@@ -506,8 +521,11 @@ def print_evaluation(doc: dict) -> None:
         table.add_row(column, *(_number(doc["precision"][space].get(column)) for space in spaces))
     table.add_section()
     table.add_row(f"nDCG@{k}", *(_number(doc["ndcg"].get(space)) for space in spaces))
-    out.print(table)
+    return table
 
+
+def _linker_table(linker: dict, k: int) -> Table:
+    """The linker's figures, each beside what it should beat (mean predictor, training, chance)."""
     table = Table(title=f"linker ({linker.get('kind')})", title_justify="left")
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -528,9 +546,11 @@ def print_evaluation(doc: dict) -> None:
         f"chance {_number(linker.get('recall_chance'))}",
     )
     table.add_row("epochs", str(linker.get("epochs", "–")), "")
-    out.print(table)
+    return table
 
-    arithmetic = doc["arithmetic"]
+
+def _arithmetic_table(arithmetic: dict, k: int) -> Table:
+    """One value swapped: per swapped column, then all trials together."""
     table = Table(title=f"arithmetic: photo + value − its own value of the column (top {k})", title_justify="left")
     for name in ("column swapped", "trials", "success", "kept", "kept without arithmetic"):
         table.add_column(name, justify="left" if name == "column swapped" else "right")
@@ -550,42 +570,51 @@ def print_evaluation(doc: dict) -> None:
         _number(arithmetic["kept"]),
         _number(arithmetic["kept_without_arithmetic"]),
     )
-    out.print(table)
+    return table
 
-    multi = arithmetic.get("multi_term")
-    if multi and multi.get("queries"):
-        out.print(
-            f"[bold]arithmetic, several terms[/bold]: photo + colour + subCategory − its own subCategory, "
-            f"{multi['queries']} queries over {multi['targets']} targets (~{_number(multi['products_per_target'], 0)} "
-            f"products carry each): every added value in {_number(multi['success'])} of results; "
-            f"{_number(multi['distinct'])} of results are different products ({_number(multi['distinct_per_150'], 0)} "
-            "per 25 items × 6)"
-        )
-        table = Table(
-            title="kept: share of results with the photo's own value of an untouched column", title_justify="left"
-        )
-        table.add_column("column")
-        table.add_column("+colour +sub −own sub", justify="right")
-        table.add_column("without arithmetic", justify="right")
-        table.add_column("+value −own value", justify="right")
-        for column, value in multi["kept_by_column"].items():
-            table.add_row(
-                column,
-                _number(value),
-                _number(multi["kept_without_arithmetic_by_column"].get(column)),
-                _number(arithmetic.get("kept_by_column", {}).get(column)),
-            )
-        table.add_section()
-        table.add_row("all", _number(multi["kept"]), _number(multi["kept_without_arithmetic"]), "")
-        out.print(table)
 
+def _multi_term_line(multi: dict) -> str:
+    """Several terms: success and distinct products in a sentence, in the paper's 25 items × 6."""
+    return (
+        f"[bold]arithmetic, several terms[/bold]: photo + colour + subCategory − its own subCategory, "
+        f"{multi['queries']} queries over {multi['targets']} targets (~{_number(multi['products_per_target'], 0)} "
+        f"products carry each): every added value in {_number(multi['success'])} of results; "
+        f"{_number(multi['distinct'])} of results are different products ({_number(multi['distinct_per_150'], 0)} "
+        "per 25 items × 6)"
+    )
+
+
+def _kept_table(multi: dict, arithmetic: dict) -> Table:
+    """Per untouched column, the kept share with several terms, without arithmetic, and with one
+    value swapped: what the terms cost of the photo's other values."""
+    table = Table(
+        title="kept: share of results with the photo's own value of an untouched column", title_justify="left"
+    )
+    table.add_column("column")
+    table.add_column("+colour +sub −own sub", justify="right")
+    table.add_column("without arithmetic", justify="right")
+    table.add_column("+value −own value", justify="right")
+    for column, value in multi["kept_by_column"].items():
+        table.add_row(
+            column,
+            _number(value),
+            _number(multi["kept_without_arithmetic_by_column"].get(column)),
+            _number(arithmetic.get("kept_by_column", {}).get(column)),
+        )
+    table.add_section()
+    table.add_row("all", _number(multi["kept"]), _number(multi["kept_without_arithmetic"]), "")
+    return table
+
+
+def _inference_table(doc: dict) -> Table:
+    """Top-1 accuracy per column beside always guessing the commonest value, its floor."""
     table = Table(title="attribute inference from held-out photos", title_justify="left")
     table.add_column("column")
     table.add_column("top-1 accuracy", justify="right")
     table.add_column("commonest value", justify="right")
     for column in ATTRIBUTE_COLUMNS:
         table.add_row(column, _number(doc["inference"].get(column)), _number(doc["inference_majority"].get(column)))
-    out.print(table)
+    return table
 
 
 def _number(value, digits: int = 3) -> str:

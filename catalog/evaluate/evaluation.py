@@ -21,19 +21,21 @@ is encoded again), and the held-out photos are queried as if they were new:
 
 The metric functions work on integer attribute codes (one column per attribute, -1 = empty cell),
 so they can be checked on hand-made neighbour lists.
+
+Here: the options and the run (hold out, retrain, measure). Beside it: `split` (the catalog as
+codes, the held-out choice), `ranker` (search's order on in-memory arrays), `arithmetic` (the
+arithmetic figures) and `report` (the document, saved for `catalog plot eval`). Callers import
+from this module; it re-exports what they use.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 import numpy as np
-import pandas as pd
 
 from catalog.core.columns import ATTRIBUTE_COLUMNS
 from catalog.core.errors import CatalogError
@@ -47,37 +49,26 @@ from catalog.core.metrics import (  # noqa: F401  (re-exported: the metrics eval
     random_neighbours,
     relevance,
 )
-from catalog.core.photo_features import COLUMN as FEATURES_COLUMN
-from catalog.core.photo_features import features_of, unpack
 from catalog.core.spaces import EVAL_SPACES
 from catalog.core.vectors import cosine_top_k as cosine_knn
-from catalog.core.vectors import unit
+from catalog.evaluate.arithmetic import (  # noqa: F401  (re-exported)
+    MULTI_RESULTS,
+    ArithmeticSetup,
+    arithmetic_trials,
+    multi_term_arithmetic,
+)
+from catalog.evaluate.ranker import Ranker, preference_scores
+from catalog.evaluate.report import EVAL_FILE, Evaluation, load_evaluation, save_evaluation  # noqa: F401  (re-exported)
+from catalog.evaluate.split import Split, attribute_codes, holdout_mask, load_catalog, split_catalog  # noqa: F401
 from catalog.models.encoder import import_keras
 from catalog.models.linker import LinkerParams, train_linker
-from catalog.query.search import (
-    ARITHMETIC_POOL,
-    REC_POOL,
-    Attribute,
-    Term,
-    band_order,
-    coded_preferences,
-    compose,
-    infer_photo,
-    preference_order,
-    rec_preferences,
-    replacing,
-)
+from catalog.query.search import Attribute, infer_photo, rec_preferences
 from catalog.store.database import Store
 from ingest.graph import attribute_values, build_graph
 from ingest.graph_space import Node2VecParams, embed_graph, progress_total
 
-EVAL_FILE = "eval.json"
 SPACES = EVAL_SPACES
-# Arithmetic swaps one of these columns; they are the paper's examples (+Green, +Shoes −Topwear).
-ARITHMETIC_COLUMNS = ("baseColour", "subCategory")
-# Changing one level of the category tree changes the others with it (Shoes are never Apparel),
-# so "kept" does not count them against a category swap.
-CATEGORY_COLUMNS = ("masterCategory", "subCategory", "articleType")
+_Ranker = Ranker  # the name tests/test_search.py imports eval's ranker by
 
 
 @dataclass(frozen=True)
@@ -96,45 +87,6 @@ class EvalOptions:
     max_queries: int = 2000  # cap for in-sample query sets (graph reference, linker recall)
 
 
-@dataclass
-class Evaluation:
-    """One eval run; `document()` is the --json output and what `catalog plot eval` draws."""
-
-    k: int
-    holdout: int  # held-out products (queried as new photos)
-    in_sample: int  # products the graph and linker were rebuilt on
-    precision: dict[str, dict[str, float]]  # space -> column -> precision@k
-    ndcg: dict[str, float]  # space -> nDCG@k
-    linker: dict
-    arithmetic: dict
-    inference: dict[str, float]  # column -> top-1 accuracy
-    inference_majority: dict[str, float]  # column -> accuracy of always guessing the commonest value
-    settings: dict  # seed, holdout share, run, node2vec and linker parameters
-    seconds: dict[str, float]
-    held_out_ids: list[int]
-    saved_to: Path | str | None = None  # where `Catalog.evaluate` saved the document for `catalog plot eval`
-    save_error: str | None = None  # why it could not (a read-only database still gets its figures)
-
-    def document(self) -> dict:
-        """Plain JSON: no NaN (a metric with nothing to score is null), no held-out id list."""
-        doc = asdict(self)
-        for name in ("held_out_ids", "saved_to", "save_error"):
-            del doc[name]
-        return _without_nan(doc)
-
-    def to_dict(self) -> dict:
-        """What `catalog eval --json` prints (the same as `document()`)."""
-        return self.document()
-
-
-def _without_nan(value):
-    if isinstance(value, dict):
-        return {key: _without_nan(v) for key, v in value.items()}
-    if isinstance(value, float) and value != value:
-        return None
-    return value
-
-
 class _QuietReporter:
     @contextmanager
     def stage(self, name: str, total: int | None) -> Iterator:
@@ -145,35 +97,10 @@ class _QuietReporter:
 
 
 @dataclass
-class _Split:
-    """The catalog as eval sees it: codes per product, and which products are held out."""
-
-    catalog: pd.DataFrame
-    codes: np.ndarray
-    vocabularies: list[list[str]]
-    held: np.ndarray  # boolean mask: queried as new photos
-    image_vectors: np.ndarray
-    thumbnails: list  # JPEG bytes, None without a photo: the photo features of rows that have none stored
-    stored_features: np.ndarray  # (products, FEATURE_DIM) uint8 as ingest stores them; zeros = none
-
-    def photo_features(self, rows: np.ndarray) -> np.ndarray:
-        """The photo features of these catalog rows (indices), stored or measured."""
-        return features_of(self.stored_features[rows], [self.thumbnails[r] for r in rows])
-
-    @property
-    def sample(self) -> np.ndarray:
-        return ~self.held
-
-    @property
-    def sample_has_image(self) -> np.ndarray:
-        return self.catalog["has_image"].to_numpy()[self.sample]
-
-
-@dataclass
 class _Retrained:
     """The graph space and linker rebuilt on the in-sample products only."""
 
-    node_vectors: np.ndarray  # in-sample products, in `_Split.sample` order
+    node_vectors: np.ndarray  # in-sample products, in `Split.sample` order
     attributes: list[Attribute]
     linker: object  # catalog.models.linker.Linker
     linker_metrics: dict
@@ -193,7 +120,7 @@ def evaluate(store: Store, options: EvalOptions = EvalOptions(), reporter=None) 
     seconds: dict[str, float] = {}
 
     started = time.perf_counter()
-    split = _split(store, options)
+    split = split_catalog(store, options.holdout, options.seed, options.k)
     seconds["load"] = time.perf_counter() - started
     retrained = _retrain(split, node2vec, linker_params, reporter, seconds)
     started = time.perf_counter()
@@ -219,21 +146,10 @@ def evaluate(store: Store, options: EvalOptions = EvalOptions(), reporter=None) 
     )
 
 
-def _split(store: Store, options: EvalOptions) -> _Split:
-    """Load the catalog, code its attributes and choose the held-out products."""
-    catalog = load_catalog(store)
-    codes, vocabularies = attribute_codes(catalog)
-    held = holdout_mask(catalog["has_image"].to_numpy(), options.holdout, options.seed)
-    k = options.k
-    if int((~held & catalog["has_image"].to_numpy()).sum()) <= k:
-        raise CatalogError(f"-k {k} needs more than {k} in-sample products with photos; lower -k or --holdout")
-    image_vectors = np.stack(catalog["image_vector"].to_numpy()).astype(np.float32)
-    stored = unpack(catalog.pop(FEATURES_COLUMN).tolist())
-    return _Split(catalog, codes, vocabularies, held, image_vectors, catalog.pop("thumbnail").tolist(), stored)
-
-
+# In this module, not beside the split: tests/test_evaluate.py spies on `build_graph` and
+# `train_linker` here to check that no held-out product reaches training.
 def _retrain(
-    split: _Split, node2vec: Node2VecParams, linker_params: LinkerParams, reporter, seconds: dict[str, float]
+    split: Split, node2vec: Node2VecParams, linker_params: LinkerParams, reporter, seconds: dict[str, float]
 ) -> _Retrained:
     """node2vec and the linker on the in-sample products only, so nothing held out leaks in."""
     started = time.perf_counter()
@@ -268,52 +184,113 @@ def _retrain(
     return _Retrained(space.product_vectors, attributes, fit.linker, fit.metrics)
 
 
-def _measure(split: _Split, retrained: _Retrained, linker_params: LinkerParams, options: EvalOptions) -> dict:
-    """Query the held-out photos as new ones and score every space, the linker, arithmetic and inference."""
-    k = options.k
-    rng = np.random.default_rng(options.seed)
-    node_vectors = retrained.node_vectors
-    sample_images = split.image_vectors[split.sample]
-    held_codes, sample_codes = split.codes[split.held], split.codes[split.sample]
-    linker = retrained.linker
-    held_images = split.image_vectors[split.held]
-    held_features = split.photo_features(np.flatnonzero(split.held)) if linker.photo_features else None
-    translated = linker.translate(held_images, held_features)
-    probabilities = [
-        linker.value_probabilities(image, None if held_features is None else held_features[n])
-        for n, image in enumerate(held_images)
-    ]
-    with_image = np.flatnonzero(split.sample_has_image)
-    pool_images = np.where(split.sample_has_image[:, None], sample_images, 0.0)  # photo-less products sort last in ties
-    ranker = _Ranker(node_vectors, pool_images)
-    preferences = [rec_preferences(p) if p is not None and options.rec_order else None for p in probabilities]
-    neighbours = {
-        "rec": np.array(
-            [
-                ranker.top(query, k, tie, preferences=_preference_scores(p, sample_codes, split.vocabularies))
-                for query, tie, p in zip(translated, held_images, preferences)
-            ]
-        ).reshape(-1, k),
-        "image": with_image[cosine_knn(split.image_vectors[split.held], sample_images[with_image], k)],
-        "random": random_neighbours(len(translated), len(node_vectors), k, rng),
-    }
-    graph_queries = _subsample(with_image, min(options.max_queries, max(int(split.held.sum()), 1)), rng)
-    graph_neighbours = cosine_knn(node_vectors[graph_queries], node_vectors, k, exclude=graph_queries)
+# -- measuring --------------------------------------------------------------------------------
 
+
+@dataclass
+class _HeldOut:
+    """The held-out photos as queries: what the retrained linker reads off each, as off a new photo."""
+
+    codes: np.ndarray  # their attribute value codes: the right answers
+    images: np.ndarray  # their image vectors (the image space's queries; they order ties)
+    translated: np.ndarray  # the linker's translation into the graph space (Rec's queries)
+    probabilities: list[dict | None]  # per photo, the classifiers' value probabilities (None: no classifiers)
+
+
+def _measure(split: Split, retrained: _Retrained, linker_params: LinkerParams, options: EvalOptions) -> dict:
+    """Query the held-out photos as new ones and score every space, the linker, arithmetic and inference.
+
+    One seeded generator serves every sample, drawn from in this order (random picks, graph
+    reference, linker recall, arithmetic): reordering the steps would change the figures.
+    """
+    rng = np.random.default_rng(options.seed)
+    held_out = _read_held_out(split, retrained.linker)
+    neighbours = _space_neighbours(split, retrained.node_vectors, held_out, options, rng)
+    graph = _graph_reference(split, retrained.node_vectors, options, rng)
+    precision, ndcg = _space_scores(split, held_out.codes, neighbours, graph)
+    linker = _linker_figures(split, retrained, linker_params, options, rng)
+    arithmetic = _arithmetic(split, retrained, held_out, options, rng)
+    return {
+        "precision": precision,
+        "ndcg": ndcg,
+        "linker": linker,
+        "arithmetic": arithmetic,
+        **_inference(split, retrained, held_out),
+    }
+
+
+def _read_held_out(split: Split, linker) -> _HeldOut:
+    """Translate the held-out photos, and read each one's probabilities, as `query --image` does."""
+    images = split.image_vectors[split.held]
+    features = split.photo_features(np.flatnonzero(split.held)) if linker.photo_features else None
+    translated = linker.translate(images, features)
+    # One photo at a time: value_probabilities averages over the photos it is given (a query's items).
+    probabilities = [
+        linker.value_probabilities(image, None if features is None else features[n]) for n, image in enumerate(images)
+    ]
+    return _HeldOut(split.codes[split.held], images, translated, probabilities)
+
+
+def _space_neighbours(
+    split: Split, node_vectors: np.ndarray, held_out: _HeldOut, options: EvalOptions, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Each held-out photo's k results per space, as in-sample positions: Rec (translated photo ->
+    node vectors, its pool ordered by the classifiers as `similar` orders it), the image space
+    (photo -> in-sample photos) and random picks, the floor."""
+    k = options.k
+    sample_images, with_image = split.image_vectors[split.sample], split.sample_with_image
+    ranker = Ranker(node_vectors, split.pool_images)
+    preferences = [rec_preferences(p) if p is not None and options.rec_order else None for p in held_out.probabilities]
+    sample_codes = split.codes[split.sample]
+    rec = [
+        ranker.top(query, k, tie, preferences=preference_scores(p, sample_codes, split.vocabularies))
+        for query, tie, p in zip(held_out.translated, held_out.images, preferences)
+    ]
+    return {
+        "rec": np.array(rec).reshape(-1, k),
+        "image": with_image[cosine_knn(held_out.images, sample_images[with_image], k)],
+        "random": random_neighbours(len(held_out.translated), len(node_vectors), k, rng),
+    }
+
+
+def _graph_reference(
+    split: Split, node_vectors: np.ndarray, options: EvalOptions, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The upper reference: in-sample products with a photo (as many as are held out, capped) and
+    their k nearest other node vectors. The graph space is built from the very attributes scored;
+    held-out products have no node vector, so in-sample ones stand in."""
+    queries = _subsample(split.sample_with_image, min(options.max_queries, max(int(split.held.sum()), 1)), rng)
+    return queries, cosine_knn(node_vectors[queries], node_vectors, options.k, exclude=queries)
+
+
+def _space_scores(
+    split: Split, held_codes: np.ndarray, neighbours: dict[str, np.ndarray], graph: tuple[np.ndarray, np.ndarray]
+) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """precision@k per space and column, and nDCG@k per space, rounded for the document."""
+    sample_codes = split.codes[split.sample]
+    graph_queries, graph_neighbours = graph
     precision = {space: precision_at_k(held_codes, sample_codes[n]) for space, n in neighbours.items()}
     precision["graph"] = precision_at_k(sample_codes[graph_queries], sample_codes[graph_neighbours])
     ndcg = {space: ndcg_at_k(held_codes, sample_codes, n) for space, n in neighbours.items()}
     ndcg["graph"] = ndcg_at_k(sample_codes[graph_queries], sample_codes, graph_neighbours, exclude=graph_queries)
+    return (
+        {space: _by_column(precision[space]) for space in SPACES},
+        {space: round(ndcg[space], 4) for space in SPACES},
+    )
 
-    recall_queries = _subsample(with_image, options.max_queries, rng)
-    recall_features = (
-        split.photo_features(np.flatnonzero(split.sample)[recall_queries]) if linker.photo_features else None
-    )
-    recall = own_vector_recall(
-        linker.translate(sample_images[recall_queries], recall_features), node_vectors, recall_queries, k
-    )
+
+def _linker_figures(
+    split: Split, retrained: _Retrained, linker_params: LinkerParams, options: EvalOptions, rng: np.random.Generator
+) -> dict:
+    """The linker's own validation figures, and recall@k of an in-sample product's own node vector
+    from its translated photo: how well it lands photos where their products are."""
+    k, node_vectors, linker = options.k, retrained.node_vectors, retrained.linker
+    queries = _subsample(split.sample_with_image, options.max_queries, rng)
+    features = split.photo_features(np.flatnonzero(split.sample)[queries]) if linker.photo_features else None
+    translated = linker.translate(split.image_vectors[split.sample][queries], features)
+    recall = own_vector_recall(translated, node_vectors, queries, k)
     metrics = retrained.linker_metrics
-    linker = {
+    return {
         "kind": linker_params.kind,
         **{
             name: metrics[name]
@@ -323,41 +300,36 @@ def _measure(split: _Split, retrained: _Retrained, linker_params: LinkerParams, 
         "recall_at_k": round(recall, 4),
         "recall_chance": round(k / len(node_vectors), 4),
     }
-    arithmetic = arithmetic_trials(
-        translated,
-        held_codes,
-        node_vectors,
-        sample_codes,
-        retrained.attributes,
-        split.vocabularies,
-        k,
-        options.arithmetic_trials,
-        rng,
-        held_images,
-        pool_images,
+
+
+def _arithmetic(
+    split: Split, retrained: _Retrained, held_out: _HeldOut, options: EvalOptions, rng: np.random.Generator
+) -> dict:
+    """Arithmetic on the translated held-out photos against the in-sample node vectors: one value
+    swapped (top k), then several terms (MULTI_RESULTS per query, as the paper shows them)."""
+    setup = ArithmeticSetup(
+        base_vectors=held_out.translated,
+        base_codes=held_out.codes,
+        node_vectors=retrained.node_vectors,
+        pool_codes=split.codes[split.sample],
+        attributes=retrained.attributes,
+        vocabularies=split.vocabularies,
+        base_images=held_out.images,
+        pool_images=split.pool_images,
         replace_own=options.replace_own,
         band=options.band,
     )
-    arithmetic["multi_term"] = multi_term_arithmetic(
-        translated,
-        held_codes,
-        node_vectors,
-        sample_codes,
-        retrained.attributes,
-        split.vocabularies,
-        MULTI_RESULTS,
-        rng,
-        held_images,
-        pool_images,
-        replace_own=options.replace_own,
-        band=options.band,
-    )
-    inferred = infer_top1(translated, retrained.attributes, split.vocabularies, probabilities)
+    arithmetic = arithmetic_trials(setup, options.k, options.arithmetic_trials, rng)
+    arithmetic["multi_term"] = multi_term_arithmetic(setup, MULTI_RESULTS, rng)
+    return arithmetic
+
+
+def _inference(split: Split, retrained: _Retrained, held_out: _HeldOut) -> dict:
+    """Top-1 accuracy per column of the attributes read off each held-out photo, beside always
+    guessing the in-sample commonest value (a column with one dominant value scores high either way)."""
+    held_codes, sample_codes = held_out.codes, split.codes[split.sample]
+    inferred = infer_top1(held_out.translated, retrained.attributes, split.vocabularies, held_out.probabilities)
     return {
-        "precision": {space: _by_column(precision[space]) for space in SPACES},
-        "ndcg": {space: round(ndcg[space], 4) for space in SPACES},
-        "linker": linker,
-        "arithmetic": arithmetic,
         "inference": {column: accuracy(inferred[:, c], held_codes[:, c]) for c, column in enumerate(ATTRIBUTE_COLUMNS)},
         "inference_majority": {
             column: accuracy(np.full(len(held_codes), commonest(sample_codes[:, c])), held_codes[:, c])
@@ -376,54 +348,10 @@ def _recorded_linker(record: dict) -> LinkerParams:
     return LinkerParams.from_dict(record)
 
 
-def load_catalog(store: Store) -> pd.DataFrame:
-    """id, the attribute columns, has_image, image_vector, thumbnail and photo features (None where
-    not stored) of every product, sorted by id."""
-    table = store.table("products").to_arrow()
-    stored = [FEATURES_COLUMN] if FEATURES_COLUMN in table.schema.names else []
-    columns = ["id", *ATTRIBUTE_COLUMNS, "has_image", "image_vector", "thumbnail", *stored]
-    frame = table.select(columns).sort_by("id").to_pandas()
-    if not stored:  # a table written before the features were stored
-        frame[FEATURES_COLUMN] = None
-    for column in ATTRIBUTE_COLUMNS:
-        frame[column] = frame[column].fillna("").astype(object)
-    return frame
-
-
-def attribute_codes(catalog: pd.DataFrame) -> tuple[np.ndarray, list[list[str]]]:
-    """Attribute values as int32 codes (products x columns), -1 for an empty cell; and the values per column."""
-    codes = np.full((len(catalog), len(ATTRIBUTE_COLUMNS)), -1, dtype=np.int32)
-    vocabularies = []
-    for c, column in enumerate(ATTRIBUTE_COLUMNS):
-        cells = np.array([str(v).strip() for v in catalog[column].to_numpy(dtype=object)], dtype=object)
-        present = np.flatnonzero(cells != "")
-        values, inverse = np.unique(cells[present].astype(str), return_inverse=True)
-        codes[present, c] = inverse
-        vocabularies.append(values.tolist())
-    return codes, vocabularies
-
-
-def holdout_mask(has_image: np.ndarray, share: float, seed: int) -> np.ndarray:
-    """A seeded choice of round(share x products with photos) products, as a boolean mask."""
-    candidates = np.flatnonzero(has_image)
-    count = int(round(len(candidates) * share))
-    if not 0 < share < 1 or count < 1 or count > len(candidates) - 2:
-        raise CatalogError(
-            f"--holdout {share} of {len(candidates)} products with photos leaves nothing to "
-            "hold out or too little to train on"
-        )
-    mask = np.zeros(len(has_image), dtype=bool)
-    mask[np.random.default_rng(seed).choice(candidates, size=count, replace=False)] = True
-    return mask
-
-
 def _subsample(indices: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
     if len(indices) <= count:
         return indices
     return np.sort(rng.choice(indices, size=count, replace=False))
-
-
-# -- neighbours ------------------------------------------------------------------------------
 
 
 # -- metrics -----------------------------------------------------------------------------------
@@ -454,283 +382,3 @@ def infer_top1(
 
 def _by_column(values: np.ndarray) -> dict[str, float]:
     return {column: round(float(v), 4) for column, v in zip(ATTRIBUTE_COLUMNS, values)}
-
-
-# -- arithmetic ------------------------------------------------------------------------------
-
-
-def arithmetic_trials(
-    base_vectors: np.ndarray,
-    base_codes: np.ndarray,
-    node_vectors: np.ndarray,
-    pool_codes: np.ndarray,
-    attributes: list[Attribute],
-    vocabularies: list[list[str]],
-    k: int,
-    trials: int,
-    rng: np.random.Generator,
-    base_images: np.ndarray | None = None,
-    pool_images: np.ndarray | None = None,
-    replace_own: bool = True,
-    band: bool = True,
-) -> dict:
-    """`item + value − item's value` of a baseColour or subCategory, for sampled items and values.
-
-    Added values are drawn among those at least k pool products carry, so a perfect answer exists.
-    Success: share of the k results carrying the added value. Kept: share of the item's other
-    (non-empty) attribute values the results keep — for a category swap, the category columns
-    are not counted, since Shoes are never Topwear's articleType; `kept_by_column` splits it by
-    column. `kept_without_arithmetic` is the same share for the plain query, the ceiling
-    arithmetic works under. With `base_images`/`pool_images` (photo vectors), products that tie
-    are ordered by photo closeness, as search does (docs/graph-space.md).
-    """
-    by_key = {(a.column, a.value): a for a in attributes}
-    per_column = {column: {"success": [], "kept": [], "kept_plain": []} for column in ARITHMETIC_COLUMNS}
-    kept_by_column: dict[str, list[float]] = {column: [] for column in ATTRIBUTE_COLUMNS}
-    candidates = {}
-    for column in ARITHMETIC_COLUMNS:
-        c = ATTRIBUTE_COLUMNS.index(column)
-        counts = np.bincount(pool_codes[:, c][pool_codes[:, c] >= 0], minlength=len(vocabularies[c]))
-        candidates[column] = [code for code in np.flatnonzero(counts >= k) if (column, vocabularies[c][code]) in by_key]
-    ranker = _Ranker(node_vectors, pool_images)
-    for _trial in range(trials if len(base_vectors) else 0):
-        item = int(rng.integers(len(base_vectors)))
-        column = ARITHMETIC_COLUMNS[int(rng.integers(len(ARITHMETIC_COLUMNS)))]
-        c = ATTRIBUTE_COLUMNS.index(column)
-        own = int(base_codes[item, c])
-        removed = by_key.get((column, vocabularies[c][own])) if own >= 0 else None
-        choices = [code for code in candidates[column] if code != own]
-        if removed is None or not choices:
-            continue
-        added_code = int(choices[int(rng.integers(len(choices)))])
-        added = by_key[(column, vocabularies[c][added_code])]
-        tie = base_images[item] if base_images is not None else None
-        terms = [Term(added, 1.0), Term(removed, -1.0)]
-        if replace_own:
-            terms = replacing(base_vectors[item], terms, attributes)
-        results = ranker.top(compose(base_vectors[item], terms), k, tie, base_vectors[item] if band else None)
-        plain = ranker.top(base_vectors[item], k, tie)
-        others = [
-            o
-            for o in range(len(ATTRIBUTE_COLUMNS))
-            if o != c
-            and base_codes[item, o] >= 0
-            and not (column in CATEGORY_COLUMNS and ATTRIBUTE_COLUMNS[o] in CATEGORY_COLUMNS)
-        ]
-        stats = per_column[column]
-        stats["success"].append(float((pool_codes[results, c] == added_code).mean()))
-        stats["kept"].append(
-            float((pool_codes[results][:, others] == base_codes[item, others]).mean()) if others else np.nan
-        )
-        stats["kept_plain"].append(
-            float((pool_codes[plain][:, others] == base_codes[item, others]).mean()) if others else np.nan
-        )
-        for o in others:
-            kept_by_column[ATTRIBUTE_COLUMNS[o]].append(float((pool_codes[results, o] == base_codes[item, o]).mean()))
-
-    def summary(stats: dict) -> dict:
-        n = len(stats["success"])
-        mean = lambda xs: round(float(np.nanmean(xs)), 4) if n else float("nan")  # noqa: E731
-        return {
-            "success": mean(stats["success"]),
-            "kept": mean(stats["kept"]),
-            "kept_without_arithmetic": mean(stats["kept_plain"]),
-            "trials": n,
-        }
-
-    every = {
-        name: sum((per_column[c][name] for c in ARITHMETIC_COLUMNS), []) for name in ("success", "kept", "kept_plain")
-    }
-    return {
-        **summary(every),
-        "kept_by_column": {c: _mean(v) for c, v in kept_by_column.items() if v},
-        "by_column": {column: summary(per_column[column]) for column in ARITHMETIC_COLUMNS},
-    }
-
-
-# The multi-term case: the paper's showcase (+Green +Shoes −Topwear) as a measurement.
-MULTI_ITEMS = 25  # items per target, as the showcase was judged: 25 items x 6 results
-MULTI_RESULTS = 6  # results per query, whatever -k: the paper's appendix shows 6
-MULTI_TARGETS = 8  # colour + subCategory targets sampled
-MULTI_MIN_PRODUCTS = 40  # targets carried by at least this many products when the catalog has any
-UNTOUCHED_COLUMNS = ("gender", "season", "year", "usage")  # what `+colour +subCategory` leaves alone
-
-
-def multi_term_arithmetic(
-    base_vectors: np.ndarray,
-    base_codes: np.ndarray,
-    node_vectors: np.ndarray,
-    pool_codes: np.ndarray,
-    attributes: list[Attribute],
-    vocabularies: list[list[str]],
-    k: int,
-    rng: np.random.Generator,
-    base_images: np.ndarray | None = None,
-    pool_images: np.ndarray | None = None,
-    items: int = MULTI_ITEMS,
-    targets: int = MULTI_TARGETS,
-    replace_own: bool = True,
-    band: bool = True,
-) -> dict:
-    """`item + colour + subCategory − item's own subCategory` for groups of items sharing a target.
-
-    Targets are (colour, subCategory) pairs that at least MULTI_MIN_PRODUCTS pool products carry
-    (or, in a small catalog without such pairs, at least k), so that many different good answers
-    exist; each is queried from up to `items` items of another subCategory. Success: the share of
-    results carrying every added value. Distinct: different products among a target's items x k
-    results (one list for every item scores 1/items of the results). Kept: per untouched column
-    (gender, season, year, usage), the share of results with the item's value, beside the plain
-    query's share.
-    """
-    colour, sub = ATTRIBUTE_COLUMNS.index("baseColour"), ATTRIBUTE_COLUMNS.index("subCategory")
-    by_key = {(a.column, a.value): a for a in attributes}
-    known = (pool_codes[:, colour] >= 0) & (pool_codes[:, sub] >= 0)
-    pairs, counts = np.unique(pool_codes[known][:, [colour, sub]], axis=0, return_counts=True)
-    usable = [
-        (int(a), int(b), int(n))
-        for (a, b), n in zip(pairs, counts)
-        if ("baseColour", vocabularies[colour][a]) in by_key and ("subCategory", vocabularies[sub][b]) in by_key
-    ]
-    floor = MULTI_MIN_PRODUCTS if any(n >= MULTI_MIN_PRODUCTS for *_, n in usable) else k
-    usable = [pair for pair in usable if pair[2] >= floor]
-    k = min(k, len(pool_codes))
-    ranker = _Ranker(node_vectors, pool_images)
-    success: list[float] = []
-    distinct: list[float] = []
-    carriers: list[int] = []
-    kept: dict[str, list[float]] = {column: [] for column in UNTOUCHED_COLUMNS}
-    kept_plain: dict[str, list[float]] = {column: [] for column in UNTOUCHED_COLUMNS}
-    untouched = [ATTRIBUTE_COLUMNS.index(column) for column in UNTOUCHED_COLUMNS]
-    if usable and len(base_vectors):
-        for index in rng.choice(len(usable), size=min(targets, len(usable)), replace=False):
-            add_colour, add_sub, carried = usable[int(index)]
-            eligible = np.flatnonzero((base_codes[:, sub] >= 0) & (base_codes[:, sub] != add_sub))
-            eligible = [i for i in eligible if ("subCategory", vocabularies[sub][base_codes[i, sub]]) in by_key]
-            if not eligible:
-                continue
-            chosen = rng.choice(eligible, size=min(items, len(eligible)), replace=False)
-            plus = [
-                by_key[("baseColour", vocabularies[colour][add_colour])],
-                by_key[("subCategory", vocabularies[sub][add_sub])],
-            ]
-            seen: set[int] = set()
-            for item in chosen:
-                minus = by_key[("subCategory", vocabularies[sub][base_codes[item, sub]])]
-                tie = base_images[item] if base_images is not None else None
-                terms = [Term(plus[0], 1.0), Term(plus[1], 1.0), Term(minus, -1.0)]
-                if replace_own:  # the colour's own value goes too (the subCategory's is already subtracted)
-                    terms = replacing(base_vectors[item], terms, attributes)
-                results = ranker.top(compose(base_vectors[item], terms), k, tie, base_vectors[item] if band else None)
-                plain = ranker.top(base_vectors[item], k, tie)
-                seen.update(int(r) for r in results)
-                success.append(
-                    float(((pool_codes[results, colour] == add_colour) & (pool_codes[results, sub] == add_sub)).mean())
-                )
-                for column, o in zip(UNTOUCHED_COLUMNS, untouched):
-                    if base_codes[item, o] >= 0:
-                        kept[column].append(float((pool_codes[results, o] == base_codes[item, o]).mean()))
-                        kept_plain[column].append(float((pool_codes[plain, o] == base_codes[item, o]).mean()))
-            distinct.append(len(seen) / (len(chosen) * k))
-            carriers.append(carried)
-    every_kept = [x for column in UNTOUCHED_COLUMNS for x in kept[column]]
-    every_plain = [x for column in UNTOUCHED_COLUMNS for x in kept_plain[column]]
-    return {
-        "success": _mean(success),
-        "distinct": _mean(distinct),  # share of results that are different products, per target
-        "distinct_per_150": round(_mean(distinct) * 150, 1) if distinct else float("nan"),  # 25 items x 6 results
-        "kept": _mean(every_kept),
-        "kept_without_arithmetic": _mean(every_plain),
-        "kept_by_column": {column: _mean(kept[column]) for column in UNTOUCHED_COLUMNS},
-        "kept_without_arithmetic_by_column": {column: _mean(kept_plain[column]) for column in UNTOUCHED_COLUMNS},
-        "targets": len(distinct),
-        "queries": len(success),
-        "products_per_target": _mean(carriers),
-    }
-
-
-def _mean(values) -> float:
-    return round(float(np.mean(values)), 4) if len(values) else float("nan")
-
-
-class _Ranker:
-    """Top k of a pool by cosine; ties (one attribute combination on the collapsed graph) ordered
-    by photo closeness to the query's photo, then photo-less products last, as search orders them."""
-
-    def __init__(self, node_vectors: np.ndarray, pool_images: np.ndarray | None):
-        self.pool = unit(node_vectors)
-        self.images = unit(pool_images) if pool_images is not None else None
-        self.photoless = (np.linalg.norm(pool_images, axis=1) == 0) if pool_images is not None else None
-
-    def top(
-        self,
-        query: np.ndarray,
-        k: int,
-        tie: np.ndarray | None = None,
-        item: np.ndarray | None = None,
-        preferences: np.ndarray | None = None,
-    ) -> np.ndarray:
-        if preferences is not None:  # Rec: the query's first REC_POOL ordered by the classifiers, as search does
-            candidates = self.top(query, min(max(k, REC_POOL), len(self.pool)), tie)
-            return candidates[preference_order(preferences[candidates])[:k]]
-        if item is not None:  # arithmetic: the band of the query ordered by the item, as search does
-            candidates = self.top(query, min(max(k, ARITHMETIC_POOL), len(self.pool)), tie)
-            query_unit, item_unit = unit(np.asarray(query)[None, :])[0], unit(np.asarray(item)[None, :])[0]
-            order = band_order(self.pool[candidates] @ query_unit, self.pool[candidates] @ item_unit)
-            return candidates[order[:k]]
-        scores = self.pool @ unit(np.asarray(query)[None, :])[0]
-        if tie is None or self.images is None:
-            return _top_k_scores(scores, k)
-        kth = np.partition(-scores, k - 1)[k - 1]
-        candidates = np.flatnonzero(-scores <= kth + 1e-6)  # the top k and everything tied with the k-th
-        closeness = np.where(self.photoless[candidates], -np.inf, self.images[candidates] @ unit(tie[None, :])[0])
-        rounded = np.round(scores[candidates] / 1e-6)  # cosines within float noise are one tie
-        order = np.lexsort((candidates, -closeness, -rounded))[:k]
-        return candidates[order]
-
-
-def _preference_scores(
-    preferences: dict[str, dict[str, float]] | None, codes: np.ndarray, vocabularies: list[list[str]]
-) -> np.ndarray | None:
-    """Every pool product's preference score (`search.coded_preferences`), from its value codes."""
-    if preferences is None:
-        return None
-    position = {column: c for c, column in enumerate(ATTRIBUTE_COLUMNS)}
-    return coded_preferences(preferences, lambda column: (vocabularies[position[column]], codes[:, position[column]]))
-
-
-def _top_k_scores(scores: np.ndarray, k: int) -> np.ndarray:
-    top = np.argpartition(-scores, k - 1)[:k]
-    return top[np.argsort(-scores[top], kind="stable")]
-
-
-# -- the saved run -------------------------------------------------------------------------------
-
-
-def _storage(database):
-    """A Store's location, or that of a database path, URI or DbLocation."""
-    from catalog.store.storage import open_storage
-
-    return database.storage if hasattr(database, "storage") else open_storage(database)
-
-
-def save_evaluation(database, document: dict) -> Path | str:
-    """Write the eval document beside the tables (whole or not at all, replacing the previous one).
-
-    `database`: a Store, or a database path, URI or DbLocation. Returns where it went."""
-    storage = _storage(database)
-    storage.write_bytes(EVAL_FILE, json.dumps(document, indent=1).encode())
-    return storage.root / EVAL_FILE if storage.is_local else f"{storage}/{EVAL_FILE}"
-
-
-def load_evaluation(database) -> dict:
-    storage = _storage(database)
-    where = f"{storage}/{EVAL_FILE}"
-    try:
-        document = json.loads(storage.read_bytes(EVAL_FILE))
-    except FileNotFoundError:
-        raise CatalogError(f"no eval run saved in {storage} (run `catalog eval` first)") from None
-    except (OSError, ValueError) as error:
-        raise CatalogError(f"cannot read {where}: {error}") from None
-    if not isinstance(document, dict) or "precision" not in document:
-        raise CatalogError(f"{where} is not a `catalog eval` result")
-    return document

@@ -334,60 +334,103 @@ def _train_attributes(
 ) -> LinkerFit:
     """Per-column logistic regression on standardised image vectors (and photo features), and the
     combination table."""
+    started = time.perf_counter()
+    if features is not None:
+        features = np.asarray(features, np.float32)
+    mean, std = _attribute_standardisation(x, features)
+    inputs = x if features is None else np.concatenate([x, features], axis=1)
+    xs = (inputs - mean) / std
+    # A seeded shuffle, so the validation split is not just the tail of the file order.
+    order = np.random.default_rng(params.seed).permutation(len(xs))
+    x, xs, y, values = x[order], xs[order], y[order], values[order]
+    features = features[order] if features is not None else None
+    n_val = int(round(len(xs) * params.validation_split)) if len(xs) >= 10 else 0
+    heads, classes = _fit_heads(xs[n_val:], values[n_val:], params, progress)
+    codes, vectors = _combinations(values, y, classes)
+    linker = Linker(
+        "attributes",
+        mean.astype(np.float32),
+        std.astype(np.float32),
+        heads=heads,
+        combination_codes=codes,
+        combination_vectors=vectors,
+        column_weights=np.asarray(COLUMN_WEIGHTS[: values.shape[1]], np.float32),
+        classes=[sorted(names, key=names.get) for names in classes],
+        sharpness=params.sharpness,
+        photo_features=features is not None,
+    )
+    metrics: dict = {"epochs": 1, "combinations": int(len(vectors))}
+    metrics.update(_attribute_quality(linker, x, y, features, n_val))
+    metrics["seconds"] = round(time.perf_counter() - started, 2)
+    return LinkerFit(linker, metrics)
+
+
+def _attribute_standardisation(x: np.ndarray, features: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and spread the classifiers' inputs are standardised by: per image-vector dimension,
+    then (with photo features) the features'."""
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    if features is None:
+        return mean, std
+    # One spread for all the features, not one per feature: a silhouette cell the training photos
+    # never covered has a spread near 0, and dividing by it would let one new photo that covers
+    # it swamp every other input.
+    spread = np.full(features.shape[1], features.std(axis=0).mean() + 1e-6, np.float32)
+    return np.concatenate([mean, features.mean(axis=0)]), np.concatenate([std, spread])
+
+
+def _fit_heads(
+    xs: np.ndarray, values: np.ndarray, params: LinkerParams, progress: Callable[[int], None] | None
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[dict[str, int]]]:
+    """One softmax classifier per attribute column on the training rows' standardised inputs ->
+    per column (weights, biases) and {value: output index}."""
+    heads, classes = [], []
+    # The progress bar counts `epochs` steps for the whole fit, spread over the columns.
+    steps = np.diff(np.linspace(0, params.epochs, values.shape[1] + 1).round().astype(int))
+    for c in range(values.shape[1]):
+        cells = np.array([str(v) for v in values[:, c]], dtype=object)
+        known = cells != ""  # an empty cell teaches the classifier nothing
+        head, names = _fit_head(xs[known], cells[known], xs.shape[1], params.regularisation)
+        heads.append(head)
+        classes.append({name: i for i, name in enumerate(names)})
+        if progress is not None:
+            progress(int(steps[c]))
+    return heads, classes
+
+
+def _fit_head(
+    xs: np.ndarray, cells: np.ndarray, inputs: int, regularisation: float
+) -> tuple[tuple[np.ndarray, np.ndarray], list[str]]:
+    """One column's classifier: (weights (inputs x values), biases), and the value of each output."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
-    started = time.perf_counter()
-    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
-    inputs = x
-    if features is not None:
-        features = np.asarray(features, np.float32)
-        inputs = np.concatenate([x, features], axis=1)
-        # One spread for all the features, not one per feature: a silhouette cell the training photos
-        # never covered has a spread near 0, and dividing by it would let one new photo that covers
-        # it swamp every other input.
-        spread = np.full(features.shape[1], features.std(axis=0).mean() + 1e-6, np.float32)
-        mean, std = np.concatenate([mean, features.mean(axis=0)]), np.concatenate([std, spread])
-    xs = (inputs - mean) / std
-    order = np.random.default_rng(params.seed).permutation(len(xs))
-    x, xs, y, values = x[order], xs[order], y[order], values[order]
-    features = features[order] if features is not None else None
-    n_val = int(round(len(xs) * params.validation_split)) if len(xs) >= 10 else 0
-    train = slice(n_val, None)
+    names = sorted(set(cells))
+    if len(names) < 2:  # one value (or none): nothing to tell apart, every combination scores the same
+        outputs = max(len(names), 1)
+        return (np.zeros((inputs, outputs), np.float32), np.zeros(outputs, np.float32)), names
+    model = LogisticRegression(C=regularisation, max_iter=500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(xs, cells)
+    w, b = model.coef_.T.astype(np.float32).copy(), model.intercept_.astype(np.float32).copy()
+    if len(names) == 2:  # binary: sklearn keeps one row; the softmax wants a logit per value
+        w, b = np.concatenate([-w / 2, w / 2], axis=1), np.concatenate([-b / 2, b / 2])
+    return (w, b), [str(v) for v in model.classes_]
 
-    heads, classes = [], []
-    steps = np.diff(np.linspace(0, params.epochs, values.shape[1] + 1).round().astype(int))
-    for c in range(values.shape[1]):
-        cells = np.array([str(v) for v in values[:, c]], dtype=object)
-        known = cells[train] != ""
-        names = sorted(set(cells[train][known]))
-        if len(names) < 2:  # one value (or none): nothing to tell apart, every combination scores the same
-            heads.append(
-                (np.zeros((xs.shape[1], max(len(names), 1)), np.float32), np.zeros(max(len(names), 1), np.float32))
-            )
-        else:
-            model = LogisticRegression(C=params.regularisation, max_iter=500)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                model.fit(xs[train][known], cells[train][known])
-            heads.append((model.coef_.T.astype(np.float32).copy(), model.intercept_.astype(np.float32).copy()))
-            if len(names) == 2:  # binary: sklearn keeps one row; the softmax wants a logit per value
-                w, b = heads[-1]
-                heads[-1] = (np.concatenate([-w / 2, w / 2], axis=1), np.concatenate([-b / 2, b / 2]))
-            names = [str(v) for v in model.classes_]
-        classes.append({name: i for i, name in enumerate(names)})
-        if progress is not None:
-            progress(int(steps[c]))
 
-    # Every attribute combination of the training products, with its mean unit node vector (one
-    # vector per combination on the collapsed graph; the mean of near-twins on the product graph).
+def _combinations(values: np.ndarray, y: np.ndarray, classes: list[dict[str, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Every attribute combination of the training products, with its mean unit node vector (one
+    vector per combination on the collapsed graph; the mean of near-twins on the product graph) ->
+    (combinations x columns) value codes, -1 for an empty cell or a value no classifier knows, and
+    the (combinations x dim) unit vectors."""
     keys = ["\x1f".join(str(v) for v in row) for row in values]
     unique, inverse = np.unique(np.array(keys, dtype=object), return_inverse=True)
     sums = np.zeros((len(unique), y.shape[1]), np.float64)
     np.add.at(sums, inverse, _normalise(y))
     vectors = _normalise(sums).astype(np.float32)
+    # A combination's products share its values: its codes are read off the first of them.
     first = np.zeros(len(unique), np.int64)
     first[inverse[::-1]] = np.arange(len(inverse))[::-1]
     codes = np.array(
@@ -397,23 +440,14 @@ def _train_attributes(
         ],
         dtype=np.int32,
     ).reshape(len(unique), -1)
-    weights = np.asarray(COLUMN_WEIGHTS[: values.shape[1]], np.float32)
-    linker = Linker(
-        "attributes",
-        mean.astype(np.float32),
-        std.astype(np.float32),
-        heads=heads,
-        combination_codes=codes,
-        combination_vectors=vectors,
-        column_weights=weights,
-        classes=[sorted(names, key=names.get) for names in classes],
-        sharpness=params.sharpness,
-        photo_features=features is not None,
-    )
-    metrics: dict = {"epochs": 1, "combinations": int(len(unique))}
-    metrics.update(
-        linker_quality(linker, x[train], y[train], "train", features[train] if features is not None else None)
-    )
+    return codes, vectors
+
+
+def _attribute_quality(linker: Linker, x: np.ndarray, y: np.ndarray, features: np.ndarray | None, n_val: int) -> dict:
+    """`linker_quality` on the training rows and the first `n_val` (validation) rows, and the mean
+    predictor's validation figures: the floor a useful linker must beat (`linker_warning`)."""
+    train = slice(n_val, None)
+    metrics = linker_quality(linker, x[train], y[train], "train", features[train] if features is not None else None)
     if n_val:
         metrics.update(
             linker_quality(linker, x[:n_val], y[:n_val], "val", features[:n_val] if features is not None else None)
@@ -423,8 +457,7 @@ def _train_attributes(
         metrics["val_cosine_mean_predictor"] = round(
             float(np.mean(_normalise(y[:n_val]) @ _normalise(mean_vector).T)), 4
         )
-    metrics["seconds"] = round(time.perf_counter() - started, 2)
-    return LinkerFit(linker, metrics)
+    return metrics
 
 
 def linker_quality(

@@ -1,0 +1,321 @@
+"""`catalog eval`'s arithmetic figures: latent-space arithmetic on held-out photos, scored.
+
+Two measurements over the same queries and pool (`ArithmeticSetup`): `arithmetic_trials`, one
+value swapped (`photo + value − its own value`), and `multi_term_arithmetic`, the paper's showcase
+(+Green +Shoes −Topwear) as a measurement. Both compose and rank their queries with search's own
+functions (`replacing`, `compose`, and the `Ranker`'s band), so the figures are those of what
+`catalog query` returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from catalog.core.columns import ATTRIBUTE_COLUMNS
+from catalog.evaluate.ranker import Ranker
+from catalog.query.search import Attribute, Term, compose, replacing
+
+# Arithmetic swaps one of these columns; they are the paper's examples (+Green, +Shoes −Topwear).
+ARITHMETIC_COLUMNS = ("baseColour", "subCategory")
+# Changing one level of the category tree changes the others with it (Shoes are never Apparel),
+# so "kept" does not count them against a category swap.
+CATEGORY_COLUMNS = ("masterCategory", "subCategory", "articleType")
+
+# The multi-term case: the paper's showcase (+Green +Shoes −Topwear) as a measurement.
+MULTI_ITEMS = 25  # items per target, as the showcase was judged: 25 items x 6 results
+MULTI_RESULTS = 6  # results per query, whatever -k: the paper's appendix shows 6
+MULTI_TARGETS = 8  # colour + subCategory targets sampled
+MULTI_MIN_PRODUCTS = 40  # targets carried by at least this many products when the catalog has any
+UNTOUCHED_COLUMNS = ("gender", "season", "year", "usage")  # what `+colour +subCategory` leaves alone
+
+
+# eq=False: the fields are arrays, which do not compare to one bool; nothing compares setups.
+@dataclass(frozen=True, eq=False)
+class ArithmeticSetup:
+    """What arithmetic is measured on, and how its queries are made: the items whose vectors the
+    terms are added to (`base_*`: held-out photos, translated), the pool their results are ranked
+    from (in-sample node vectors), the attribute vectors and values the terms are drawn from, and
+    the query options `catalog query` has. Both measurements take one, with their own k, sample
+    sizes and random generator (`catalog eval` passes one generator to both, in turn)."""
+
+    base_vectors: np.ndarray  # (items, dim) the query items' vectors
+    base_codes: np.ndarray  # (items, columns) their attribute value codes, -1 = empty
+    node_vectors: np.ndarray  # (pool, dim) what results are ranked from
+    pool_codes: np.ndarray  # (pool, columns) the pool's value codes
+    attributes: list[Attribute]  # the attribute vectors terms are made of
+    vocabularies: list[list[str]]  # per column, the value each code stands for
+    # Photo vectors of the items and the pool: products that tie are ordered by photo closeness, as
+    # search does (docs/graph-space.md); None: ties are not ordered by photo.
+    base_images: np.ndarray | None = None
+    pool_images: np.ndarray | None = None
+    replace_own: bool = True  # an added value replaces the item's own value of its column (`query` without --add-only)
+    band: bool = True  # results are the query's band ordered by the item (`query` without --query-order)
+
+    def attribute(self, column: str, code: int) -> Attribute | None:
+        """The attribute vector of a coded value; None when the graph space has no node for it."""
+        c = ATTRIBUTE_COLUMNS.index(column)
+        return self.by_key.get((column, self.vocabularies[c][code]))
+
+    @cached_property  # once per setup: every draw looks values up in it
+    def by_key(self) -> dict[tuple[str, str], Attribute]:
+        return {(a.column, a.value): a for a in self.attributes}
+
+
+def _ask(setup: ArithmeticSetup, ranker: Ranker, item: int, terms: list[Term], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The item's query with these terms, ranked as `catalog query` ranks it, and the plain item's
+    results (no terms), whose kept share is the ceiling arithmetic works under."""
+    base = setup.base_vectors[item]
+    tie = setup.base_images[item] if setup.base_images is not None else None
+    if setup.replace_own:  # `+value` also subtracts the item's own value of its column, unless a term already does
+        terms = replacing(base, terms, setup.attributes)
+    results = ranker.top(compose(base, terms), k, tie, base if setup.band else None)
+    plain = ranker.top(base, k, tie)
+    return results, plain
+
+
+def _mean(values) -> float:
+    return round(float(np.mean(values)), 4) if len(values) else float("nan")
+
+
+# -- one value swapped ---------------------------------------------------------------------------
+
+
+def arithmetic_trials(setup: ArithmeticSetup, k: int, trials: int, rng: np.random.Generator) -> dict:
+    """`item + value − item's value` of a baseColour or subCategory, for sampled items and values.
+
+    Added values are drawn among those at least k pool products carry, so a perfect answer exists.
+    Success: share of the k results carrying the added value. Kept: share of the item's other
+    (non-empty) attribute values the results keep — for a category swap, the category columns
+    are not counted, since Shoes are never Topwear's articleType; `kept_by_column` splits it by
+    column. `kept_without_arithmetic` is the same share for the plain query, the ceiling
+    arithmetic works under. With `setup.base_images`/`pool_images` (photo vectors), products that
+    tie are ordered by photo closeness, as search does (docs/graph-space.md).
+    """
+    candidates = _swap_candidates(setup, k)
+    ranker = Ranker(setup.node_vectors, setup.pool_images)
+    tally = _SwapTally()
+    # A draw that cannot be swapped (no known own value, no other value) is skipped, not redrawn:
+    # `trials` counts draws, the summary's "trials" the queries made.
+    for _trial in range(trials if len(setup.base_vectors) else 0):
+        swap = _draw_swap(setup, candidates, rng)
+        if swap is None:
+            continue
+        item, column, added_code, terms = swap
+        results, plain = _ask(setup, ranker, item, terms, k)
+        tally.add(setup, item, column, added_code, results, plain)
+    return tally.summary()
+
+
+def _swap_candidates(setup: ArithmeticSetup, k: int) -> dict[str, list[int]]:
+    """Per swapped column, the value codes an added value is drawn from: those at least k pool
+    products carry (so k right results exist) and that have an attribute vector."""
+    by_key = setup.by_key
+    candidates = {}
+    for column in ARITHMETIC_COLUMNS:
+        c = ATTRIBUTE_COLUMNS.index(column)
+        codes = setup.pool_codes[:, c]
+        counts = np.bincount(codes[codes >= 0], minlength=len(setup.vocabularies[c]))
+        candidates[column] = [
+            code for code in np.flatnonzero(counts >= k) if (column, setup.vocabularies[c][code]) in by_key
+        ]
+    return candidates
+
+
+def _draw_swap(
+    setup: ArithmeticSetup, candidates: dict[str, list[int]], rng: np.random.Generator
+) -> tuple[int, str, int, list[Term]] | None:
+    """One trial: an item, a column and another value of it -> (item, column, added code, terms);
+    None when the item's own value of the column is empty or unknown, or there is no other value."""
+    item = int(rng.integers(len(setup.base_vectors)))
+    column = ARITHMETIC_COLUMNS[int(rng.integers(len(ARITHMETIC_COLUMNS)))]
+    own = int(setup.base_codes[item, ATTRIBUTE_COLUMNS.index(column)])
+    removed = setup.attribute(column, own) if own >= 0 else None
+    choices = [code for code in candidates[column] if code != own]
+    if removed is None or not choices:
+        return None
+    added_code = int(choices[int(rng.integers(len(choices)))])
+    added = setup.attribute(column, added_code)
+    return item, column, added_code, [Term(added, 1.0), Term(removed, -1.0)]
+
+
+def _kept_columns(column: str, item_codes: np.ndarray) -> list[int]:
+    """The columns whose value a swap of `column` should leave alone: the others the item has a
+    value of, less the rest of the category tree for a category swap (Shoes are never Topwear's
+    articleType, so losing it is not the arithmetic's fault)."""
+    c = ATTRIBUTE_COLUMNS.index(column)
+    return [
+        o
+        for o in range(len(ATTRIBUTE_COLUMNS))
+        if o != c
+        and item_codes[o] >= 0
+        and not (column in CATEGORY_COLUMNS and ATTRIBUTE_COLUMNS[o] in CATEGORY_COLUMNS)
+    ]
+
+
+@dataclass
+class _SwapTally:
+    """Per-query shares of `arithmetic_trials`, kept per swapped column and summed at the end."""
+
+    per_column: dict = field(
+        default_factory=lambda: {column: {"success": [], "kept": [], "kept_plain": []} for column in ARITHMETIC_COLUMNS}
+    )
+    kept_by_column: dict[str, list[float]] = field(default_factory=lambda: {column: [] for column in ATTRIBUTE_COLUMNS})
+
+    def add(
+        self, setup: ArithmeticSetup, item: int, column: str, added_code: int, results: np.ndarray, plain: np.ndarray
+    ) -> None:
+        c = ATTRIBUTE_COLUMNS.index(column)
+        own, pool = setup.base_codes[item], setup.pool_codes
+        others = _kept_columns(column, own)
+        stats = self.per_column[column]
+        stats["success"].append(float((pool[results, c] == added_code).mean()))
+        # A swap with nothing else to keep (an item with no other value) scores NaN, which the summary skips.
+        stats["kept"].append(float((pool[results][:, others] == own[others]).mean()) if others else np.nan)
+        stats["kept_plain"].append(float((pool[plain][:, others] == own[others]).mean()) if others else np.nan)
+        for o in others:
+            self.kept_by_column[ATTRIBUTE_COLUMNS[o]].append(float((pool[results, o] == own[o]).mean()))
+
+    def summary(self) -> dict:
+        every = {
+            name: sum((self.per_column[c][name] for c in ARITHMETIC_COLUMNS), [])
+            for name in ("success", "kept", "kept_plain")
+        }
+        return {
+            **_swap_summary(every),
+            "kept_by_column": {c: _mean(v) for c, v in self.kept_by_column.items() if v},
+            "by_column": {column: _swap_summary(self.per_column[column]) for column in ARITHMETIC_COLUMNS},
+        }
+
+
+def _swap_summary(stats: dict) -> dict:
+    n = len(stats["success"])
+    mean = lambda xs: round(float(np.nanmean(xs)), 4) if n else float("nan")  # noqa: E731
+    return {
+        "success": mean(stats["success"]),
+        "kept": mean(stats["kept"]),
+        "kept_without_arithmetic": mean(stats["kept_plain"]),
+        "trials": n,
+    }
+
+
+# -- several terms -------------------------------------------------------------------------------
+
+
+def multi_term_arithmetic(
+    setup: ArithmeticSetup,
+    k: int,
+    rng: np.random.Generator,
+    items: int = MULTI_ITEMS,
+    targets: int = MULTI_TARGETS,
+) -> dict:
+    """`item + colour + subCategory − item's own subCategory` for groups of items sharing a target.
+
+    Targets are (colour, subCategory) pairs that at least MULTI_MIN_PRODUCTS pool products carry
+    (or, in a small catalog without such pairs, at least k), so that many different good answers
+    exist; each is queried from up to `items` items of another subCategory. Success: the share of
+    results carrying every added value. Distinct: different products among a target's items x k
+    results (one list for every item scores 1/items of the results). Kept: per untouched column
+    (gender, season, year, usage), the share of results with the item's value, beside the plain
+    query's share.
+    """
+    usable = _multi_term_targets(setup, k)
+    k = min(k, len(setup.pool_codes))  # the ranker returns at most the pool (the floor above used the k asked)
+    ranker = Ranker(setup.node_vectors, setup.pool_images)
+    tally = _MultiTermTally()
+    if usable and len(setup.base_vectors):
+        for index in rng.choice(len(usable), size=min(targets, len(usable)), replace=False):
+            _query_target(setup, ranker, usable[int(index)], items, k, rng, tally)
+    return tally.summary()
+
+
+def _multi_term_targets(setup: ArithmeticSetup, k: int) -> list[tuple[int, int, int]]:
+    """The (colour code, subCategory code, products carrying both) pairs a target is drawn from."""
+    colour, sub = ATTRIBUTE_COLUMNS.index("baseColour"), ATTRIBUTE_COLUMNS.index("subCategory")
+    by_key, vocabularies, pool_codes = setup.by_key, setup.vocabularies, setup.pool_codes
+    known = (pool_codes[:, colour] >= 0) & (pool_codes[:, sub] >= 0)
+    pairs, counts = np.unique(pool_codes[known][:, [colour, sub]], axis=0, return_counts=True)
+    usable = [
+        (int(a), int(b), int(n))
+        for (a, b), n in zip(pairs, counts)
+        if ("baseColour", vocabularies[colour][a]) in by_key and ("subCategory", vocabularies[sub][b]) in by_key
+    ]
+    # Many carriers, so that different items can get different right answers; a small catalog with
+    # no such pair still gets a figure, from pairs with k carriers.
+    floor = MULTI_MIN_PRODUCTS if any(n >= MULTI_MIN_PRODUCTS for *_, n in usable) else k
+    return [pair for pair in usable if pair[2] >= floor]
+
+
+def _query_target(
+    setup: ArithmeticSetup,
+    ranker: Ranker,
+    target: tuple[int, int, int],
+    items: int,
+    k: int,
+    rng: np.random.Generator,
+    tally: _MultiTermTally,
+) -> None:
+    """Query one target from up to `items` items of another subCategory, into `tally`."""
+    add_colour, add_sub, carried = target
+    sub = ATTRIBUTE_COLUMNS.index("subCategory")
+    base_codes = setup.base_codes
+    # Items of another subCategory, whose own subCategory has a vector to subtract.
+    eligible = np.flatnonzero((base_codes[:, sub] >= 0) & (base_codes[:, sub] != add_sub))
+    eligible = [i for i in eligible if setup.attribute("subCategory", base_codes[i, sub]) is not None]
+    if not eligible:
+        return
+    chosen = rng.choice(eligible, size=min(items, len(eligible)), replace=False)
+    plus = [setup.attribute("baseColour", add_colour), setup.attribute("subCategory", add_sub)]
+    seen: set[int] = set()
+    for item in chosen:
+        minus = setup.attribute("subCategory", base_codes[item, sub])
+        # With replace_own the colour's own value goes too (the subCategory's is already subtracted).
+        results, plain = _ask(setup, ranker, item, [Term(plus[0], 1.0), Term(plus[1], 1.0), Term(minus, -1.0)], k)
+        seen.update(int(r) for r in results)
+        tally.add(setup, item, add_colour, add_sub, results, plain)
+    tally.distinct.append(len(seen) / (len(chosen) * k))
+    tally.carriers.append(carried)
+
+
+@dataclass
+class _MultiTermTally:
+    """Per-query shares of `multi_term_arithmetic`, and per target its distinct share and carriers."""
+
+    success: list[float] = field(default_factory=list)
+    distinct: list[float] = field(default_factory=list)
+    carriers: list[int] = field(default_factory=list)
+    kept: dict[str, list[float]] = field(default_factory=lambda: {column: [] for column in UNTOUCHED_COLUMNS})
+    kept_plain: dict[str, list[float]] = field(default_factory=lambda: {column: [] for column in UNTOUCHED_COLUMNS})
+
+    def add(
+        self, setup: ArithmeticSetup, item: int, add_colour: int, add_sub: int, results: np.ndarray, plain: np.ndarray
+    ) -> None:
+        colour, sub = ATTRIBUTE_COLUMNS.index("baseColour"), ATTRIBUTE_COLUMNS.index("subCategory")
+        own, pool = setup.base_codes[item], setup.pool_codes
+        self.success.append(float(((pool[results, colour] == add_colour) & (pool[results, sub] == add_sub)).mean()))
+        for column in UNTOUCHED_COLUMNS:
+            o = ATTRIBUTE_COLUMNS.index(column)
+            if own[o] >= 0:  # an empty cell has nothing to keep
+                self.kept[column].append(float((pool[results, o] == own[o]).mean()))
+                self.kept_plain[column].append(float((pool[plain, o] == own[o]).mean()))
+
+    def summary(self) -> dict:
+        every_kept = [x for column in UNTOUCHED_COLUMNS for x in self.kept[column]]
+        every_plain = [x for column in UNTOUCHED_COLUMNS for x in self.kept_plain[column]]
+        distinct = self.distinct
+        return {
+            "success": _mean(self.success),
+            "distinct": _mean(distinct),  # share of results that are different products, per target
+            "distinct_per_150": round(_mean(distinct) * 150, 1) if distinct else float("nan"),  # 25 items x 6 results
+            "kept": _mean(every_kept),
+            "kept_without_arithmetic": _mean(every_plain),
+            "kept_by_column": {column: _mean(self.kept[column]) for column in UNTOUCHED_COLUMNS},
+            "kept_without_arithmetic_by_column": {
+                column: _mean(self.kept_plain[column]) for column in UNTOUCHED_COLUMNS
+            },
+            "targets": len(distinct),
+            "queries": len(self.success),
+            "products_per_target": _mean(self.carriers),
+        }
