@@ -54,10 +54,14 @@ def free_port() -> int:
 class Server:
     """The real `catalog serve` in a subprocess, until stopped."""
 
-    def __init__(self, db: Path, *extra: str):
+    def __init__(self, db: Path, *extra: str, env: dict[str, str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        env = {
+            **os.environ,
+            **(env or {}),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "catalog", "serve", "--db", str(db), "--port", str(self.port), *extra],
             env=env,
@@ -102,9 +106,10 @@ def load(server: Server, make_path, clients: int, seconds: float) -> dict:
     return summary
 
 
-def photo_latency(db: Path, photos: list[Path], count: int) -> dict:
-    """POST /api/photo `count` times with real photos: the first loads TensorFlow, the rest are warm."""
-    server = Server(db)
+def photo_latency(db: Path, photos: list[Path], count: int, env: dict[str, str] | None = None) -> dict:
+    """POST /api/photo `count` times with real photos: the first loads the encoder, the rest are warm.
+    `env`: for the server (CATALOG_RUNTIME=keras: the Keras encoder, as before OpenVINO)."""
+    server = Server(db, env=env)
     try:
         seconds = []
         for n in range(count):
@@ -170,6 +175,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--photos", type=Path, help="a folder of photos to query --photo-db with")
     parser.add_argument("--photo-queries", type=int, default=21)
     parser.add_argument(
+        "--photo-keras",
+        action="store_true",
+        help="also time photo queries with CATALOG_RUNTIME=keras (TensorFlow, as before OpenVINO), alternating",
+    )
+    parser.add_argument(
         "--catalog",
         type=Path,
         metavar="DB",
@@ -222,7 +232,14 @@ def main(argv: list[str] | None = None) -> None:
                 server.stop()
         if args.photo_db:
             photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:50]
-            result["photo"] = photo_latency(args.photo_db, photos, args.photo_queries)
+            rounds = 2 if args.photo_keras else 1
+            for _ in range(rounds):  # alternate, so both see the machine's load alike
+                result.setdefault("photo_runs", []).append(photo_latency(args.photo_db, photos, args.photo_queries))
+                if args.photo_keras:
+                    result.setdefault("photo_keras_runs", []).append(
+                        photo_latency(args.photo_db, photos, args.photo_queries, {"CATALOG_RUNTIME": "keras"})
+                    )
+            result["photo"] = result["photo_runs"][-1]
     finally:
         if scratch is not None:
             scratch.cleanup()

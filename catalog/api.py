@@ -166,6 +166,7 @@ class Catalog:
         limit: int | None = None,
         image_size: int | None = None,
         batch_size: int | None = None,  # None: 16 on CPU, 64 when TensorFlow sees a GPU
+        precision: str | None = None,  # f32 | bf16: how OpenVINO runs the encoder (catalog/models/runtime.py)
         walks: int | None = None,
         walk_length: int | None = None,
         p: float = 1.0,
@@ -206,6 +207,7 @@ class Catalog:
             limit=limit,
             image_size=image_size,
             batch_size=batch_size,
+            precision=precision,
             node2vec=node2vec,
             linker_kind=linker,
             linker_epochs=epochs,
@@ -430,17 +432,27 @@ class Catalog:
         from catalog.query.browse import attribute_counts
         from catalog.query.search import resolve_column
 
-        rows = attribute_counts(self.store, resolve_column(column) if column else None)
-        return AttributeCounts(AttributeCount(r["column"], r["value"], r["products"]) for r in rows)
+        # Counted once per committed run (a run never changes), then kept with it: a server's every
+        # page asks for the pickers' counts.
+        view = self._current()
+        key = resolve_column(column) if column else None
+        if key not in view.counts:
+            view.counts[key] = attribute_counts(view.store, key)
+        return AttributeCounts(AttributeCount(r["column"], r["value"], r["products"]) for r in view.counts[key])
 
     def info(self) -> CatalogInfo:
-        """Counts, encoder, node2vec and linker parameters and metrics, versions, disk use.
+        """Counts, encoder, node2vec and linker parameters and metrics, versions, disk use (all as of
+        the committed run this handle reads, measured once per run).
 
         >>> Catalog("db").info().with_image   # doctest: +SKIP
         """
         from catalog.query.browse import catalog_info
 
-        return CatalogInfo(**catalog_info(self.store))
+        # Once per run: disk use walks the whole folder (or lists the whole prefix on an object store).
+        view = self._current()
+        if view.info is None:
+            view.info = catalog_info(view.store)
+        return CatalogInfo(**view.info)
 
     def history(self) -> History:
         """The runs (ingest, remove, rebuild, rollback), oldest first.
@@ -448,7 +460,12 @@ class Catalog:
         >>> [run.kind for run in Catalog("db").history()]   # doctest: +SKIP
         ['ingest']
         """
-        return History(self.store.runs())
+        return History(self.store.runs())  # read afresh: the commit log may have grown since this run
+
+    @property
+    def loaded_at(self) -> float:
+        """When the committed run this handle reads was opened (and copied into memory), as a Unix time."""
+        return self._current().loaded_at
 
     def evaluate(
         self,
@@ -634,12 +651,16 @@ class Catalog:
 
 
 class _View:
-    """One committed run as read by a `Catalog`: its store, and its in-memory products if any."""
+    """One committed run as read by a `Catalog`: its store, and its in-memory products if any; and
+    what is measured once per run (info, attribute counts), kept with it."""
 
-    __slots__ = ("store", "snapshot")
+    __slots__ = ("store", "snapshot", "loaded_at", "info", "counts")
 
     def __init__(self, store: Store, snapshot):
         self.store, self.snapshot = store, snapshot
+        self.loaded_at = time.time()
+        self.info: dict | None = None
+        self.counts: dict[str | None, list] = {}
 
 
 def _image_label(image) -> str | None:

@@ -40,6 +40,7 @@ from catalog.core.photo_features import COLUMN as FEATURES_COLUMN
 from catalog.core.photo_features import features_of, pack, photo_features, unpack
 from catalog.models.encoder import Encoder, encode_stream, encoding_batch_size, weights_identity
 from catalog.models.linker import Linker, LinkerParams, linker_warning, train_linker
+from catalog.models.runtime import DEFAULT_PRECISION, check_precision
 from catalog.query.stored_models import linker_features
 from catalog.store.database import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
 from catalog.store.storage import DbLocation
@@ -83,6 +84,8 @@ class IngestOptions:
     limit: int | None = None
     image_size: int | None = None  # [IMAGE_SIZE]
     batch_size: int | None = None  # photos per encoder batch; None: 16 on CPU, 64 with a GPU
+    # f32 | bf16 [DEFAULT_PRECISION]: how OpenVINO runs the encoder (catalog/models/runtime.py)
+    precision: str | None = None
     node2vec: Node2VecParams = field(default_factory=Node2VecParams)
     linker: LinkerParams | None = None  # [LinkerParams(seed=seed)]
     linker_kind: str | None = None  # changes the kind of `linker` (cosine | paper)
@@ -103,6 +106,10 @@ class IngestOptions:
                 weights = "imagenet"
         seed = self.seed if self.seed is not None else int(recorded.get("seed") or 0)
         image_size = self.image_size or int(recorded.get("image_size") or IMAGE_SIZE)
+        # A record without a precision was made by the Keras encoder: f32.
+        precision = check_precision(
+            self.precision or (recorded.get("precision") or "f32" if recorded else DEFAULT_PRECISION)
+        )
         linker = self.linker
         if linker is None:
             linker = (
@@ -112,7 +119,7 @@ class IngestOptions:
             linker = replace(linker, kind=self.linker_kind)
         if self.linker_epochs:
             linker = replace(linker, epochs=self.linker_epochs)
-        return replace(self, weights=weights, seed=seed, image_size=image_size, linker=linker)
+        return replace(self, weights=weights, seed=seed, image_size=image_size, precision=precision, linker=linker)
 
 
 @dataclass(frozen=True)
@@ -406,7 +413,9 @@ def _check_encoder_choice(previous: Run | None, options: IngestOptions, encoder:
         "weights": weights_identity(options.weights or "imagenet"),
         "seed": options.seed,
         "image_size": options.image_size,
+        "precision": options.precision,
     }
+    recorded = {"precision": "f32", **recorded}  # records made before precisions: the Keras encoder's f32
     differs = [name for name, value in wanted.items() if recorded.get(name) != value]
     if differs:
         mine = ", ".join(f"{name}={wanted[name]}" for name in differs)
@@ -525,8 +534,9 @@ def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, 
         return problems, encoder_record, 0
 
     if encoder is None:
-        encoder = _build_encoder(store, encoder_record, options)
-    encoder_record = _encoder_record(store, encoder, options, encoder_record)
+        encoder, encoder_record = _database_encoder(store, encoder_record, options)
+    else:
+        encoder_record = _encoder_record(store, encoder, options, encoder_record)
     checkpoints = EncodeCheckpoints(store.storage, encoder_record["id"])
 
     def store_vector(product_id: int, vector: np.ndarray, thumbnail: bytes, digest: str) -> None:
@@ -613,7 +623,15 @@ def _encode_here(encoder, images_dir, ids, options, progress):
             yield product_id, image.pixels
 
     batch_size = options.batch_size or encoding_batch_size()
-    for batch_ids, batch_vectors in encode_stream(encoder, pixels(), batch_size=batch_size, progress=progress):
+    # The encoder's own stream where it has one (the OpenVINO encoder keeps every core busy across
+    # batches: catalog/models/runtime.py); the plain batch loop for any other encoder.
+    stream = getattr(encoder, "encode_stream", None)
+    batches = (
+        stream(pixels(), batch_size=batch_size, progress=progress)
+        if stream is not None
+        else encode_stream(encoder, pixels(), batch_size=batch_size, progress=progress)
+    )
+    for batch_ids, batch_vectors in batches:
         yield from failed
         failed.clear()
         for product_id, vector in zip(batch_ids, batch_vectors):
@@ -644,11 +662,35 @@ def _encode_on_ray(store, images_dir, refs, ids, encoder_record, options, progre
     return encode_on_ray(photos, spec, ray_options, progress, images=images_dir)
 
 
-def _build_encoder(store: Store, recorded: dict, options: IngestOptions):
-    from catalog.models.encoder import ImageEncoder  # TensorFlow only when a photo needs encoding
+def _database_encoder(store: Store, recorded: dict, options: IngestOptions) -> tuple[Encoder, dict]:
+    """The encoder the options (or the database's record) describe, and its record.
+
+    On a CPU it is the OpenVINO model stored with the database (catalog/models/runtime.py): read
+    without TensorFlow when the database has it already, else made from the Keras encoder, which
+    is built only then. With a GPU visible to TensorFlow, and for --engine ray, the Keras encoder
+    itself encodes (f32 only).
+    """
+    from catalog.models.encoder import gpu_possible
+    from catalog.models.runtime import keras_requested, model_key
+    from catalog.query.stored_models import model_id_of, runtime_encoder
+
+    keras_only = options.engine == "ray" or gpu_possible() or keras_requested(options.precision or "f32")
+    if recorded.get("head_file") and not keras_only and store.storage.has(model_key(model_id_of(recorded))):
+        # _check_encoder_choice has matched the options to the record: no TensorFlow needed
+        return runtime_encoder(store, recorded), recorded
+    from catalog.models.encoder import ImageEncoder, gpus_visible  # TensorFlow only when a photo needs encoding
 
     head = store.local_file(recorded["head_file"]) if recorded.get("head_file") else None
-    return ImageEncoder(weights=options.weights, seed=options.seed, image_size=options.image_size, head_path=head)
+    keras = ImageEncoder(weights=options.weights, seed=options.seed, image_size=options.image_size, head_path=head)
+    record = _encoder_record(store, keras, options, recorded)
+    if keras_only or gpus_visible() or not hasattr(keras, "export_runtime"):
+        if record["precision"] != "f32":
+            where = "--engine ray" if options.engine == "ray" else "a GPU"
+            raise CatalogError(
+                f"{where} encodes with Keras in f32; this ingest asks for --precision {record['precision']}"
+            )
+        return keras, record
+    return runtime_encoder(store, record, keras=keras), record
 
 
 def _encoder_record(store: Store, encoder: Encoder, options: IngestOptions, recorded: dict) -> dict:
@@ -658,8 +700,10 @@ def _encoder_record(store: Store, encoder: Encoder, options: IngestOptions, reco
     from which `catalog.query.stored_models.load_encoder` rebuilds it; any other encoder by its id and image
     size only (it must be passed in again to encode a photo).
     """
-    if recorded.get("id") == encoder.id:
-        return recorded
+    precision = options.precision or "f32"
+    model_id = _model_id(encoder)
+    if recorded.get("model_id", recorded.get("id")) == model_id:
+        return {"model_id": recorded.get("id"), "precision": "f32", **recorded}
     if not hasattr(encoder, "save_head") or not hasattr(encoder, "info"):
         return {
             "id": encoder.id,
@@ -675,14 +719,26 @@ def _encoder_record(store: Store, encoder: Encoder, options: IngestOptions, reco
         # ingest takes for the finished one (the name is content-addressed, so existing = done).
         store.storage.write_with(head_file, encoder.save_head)
     weights_path = options.weights if options.weights not in ("imagenet", "random") else None
+    from catalog.models.runtime import precision_suffix
+
     return {
-        "id": encoder.info.id,
+        # The vectors' id: the Keras model's (model_id) for f32, whose vectors OpenVINO's f32 matches;
+        # another id for bf16, whose vectors differ.
+        "id": model_id + precision_suffix(precision),
+        "model_id": model_id,
+        "precision": precision,
         "weights": encoder.info.weights,
         "weights_path": str(Path(weights_path).resolve()) if weights_path else None,
         "seed": encoder.info.seed,
         "image_size": encoder.info.image_size,
         "head_file": head_file,
     }
+
+
+def _model_id(encoder: Encoder) -> str:
+    """The id of an encoder's f32 model: `info.model_id` for the Keras encoder, else its id."""
+    info = getattr(encoder, "info", None)
+    return getattr(info, "model_id", None) or encoder.id
 
 
 # -- graph space and linker ------------------------------------------------------------------------

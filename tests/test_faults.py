@@ -40,7 +40,7 @@ LINKER_EPOCHS = 3  # the linker's training is not what these tests are about
 BASE_ROWS = 100  # the committed state every test starts from; the remaining 20 demo rows are "new"
 
 FAULT_ENTRY = r"""
-import os, signal, sys, time
+import os, signal, sys, threading, time
 from functools import partial
 from pathlib import Path
 
@@ -109,6 +109,20 @@ def counting_encode(self, pixels):
 
 encoder_class.encode = counting_encode
 encoder_class.save_head = partial_head
+if os.environ.get("FAULT_REAL_ENCODER"):  # the real encoder's photos go through OpenVINO, one at a time
+    import catalog.models.runtime
+
+    original_infer = catalog.models.runtime.RuntimeEncoder._infer
+    counted = threading.Lock()
+
+    def counting_infer(self, pixels):
+        vector = original_infer(self, pixels)
+        with counted:
+            encoded.append(1)
+            (MARKS / "encoded").write_text(str(sum(encoded)))
+        return vector
+
+    catalog.models.runtime.RuntimeEncoder._infer = counting_infer
 
 ingest.checkpoints.FLUSH_EVERY = 4
 flushes = []

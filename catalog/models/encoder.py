@@ -77,6 +77,18 @@ def encoding_batch_size() -> int:
     return choose_batch_size(tf.config.list_physical_devices("GPU"))
 
 
+def gpu_possible() -> bool:
+    """Whether an NVIDIA GPU may be there, asked without importing TensorFlow: the driver's control
+    device exists. Where it does, ingest builds the Keras encoder and asks TensorFlow (`gpus_visible`)."""
+    return os.path.exists("/dev/nvidiactl")
+
+
+def gpus_visible() -> bool:
+    """Whether TensorFlow, already imported, sees a GPU (the `catalog[gpu]` install on a GPU machine)."""
+    tf = sys.modules.get("tensorflow")
+    return bool(tf is not None and tf.config.list_physical_devices("GPU"))
+
+
 def encode_stream(
     encoder: Encoder,
     items: Iterable[tuple[int, np.ndarray]],
@@ -118,14 +130,24 @@ class EncoderInfo:
     # Of the backbone's weights as built: random initialisation is only as stable as the Keras version
     # that did it, so the id must not rely on the seed alone.
     backbone_sha256: str
+    # f32: the Keras model's own arithmetic (and OpenVINO's f32, which matches it); bf16: OpenVINO's
+    # bfloat16 inference, whose vectors differ, so its id differs (catalog/models/runtime.py).
+    precision: str = "f32"
 
     @property
-    def id(self) -> str:
+    def model_id(self) -> str:
+        """The id of the model's f32 vectors: names the model whatever precision runs it."""
         weights = self.weights[: len("file:") + 12]
         return (
             f"{BACKBONE}/{weights}/backbone-{self.backbone_sha256[:12]}"
             f"/head-seed{self.seed}-{self.head_sha256[:12]}/{self.image_size}px"
         )
+
+    @property
+    def id(self) -> str:
+        from catalog.models.runtime import precision_suffix
+
+        return self.model_id + precision_suffix(self.precision)
 
 
 class ImageEncoder:
@@ -223,6 +245,13 @@ class ImageEncoder:
             file.attrs["sha256"] = self.info.head_sha256
             file.create_dataset("kernel", data=kernel)
             file.create_dataset("bias", data=bias)
+
+    def export_runtime(self) -> bytes:
+        """This model as a runtime model file (catalog/models/runtime.py): OpenVINO runs it without
+        TensorFlow, with the same f32 vectors."""
+        from catalog.models.runtime import export
+
+        return export(self._model, self.info.image_size, self.info.model_id)
 
     def _run(self, pixels: np.ndarray) -> np.ndarray:
         # oneDNN takes another code path for a batch of one whose rounding differs (~1e-5); doubling a

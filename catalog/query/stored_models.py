@@ -1,8 +1,10 @@
 """The models of a database at query time: its image encoder and its linker.
 
 A database records which encoder made its image vectors (backbone weights, head seed, head file,
-image size). A query photo must land in that same space, so the encoder is rebuilt from the
-record and its id compared before use; a different `--weights` is refused rather than mixed in.
+image size, precision). A query photo must land in that same space: it is encoded by the encoder's
+OpenVINO model file stored with the database (catalog/models/runtime.py; no TensorFlow), made from
+the Keras encoder rebuilt from the record and checked against its id when the database has none
+yet; a different `--weights` is refused rather than mixed in.
 """
 
 from __future__ import annotations
@@ -75,9 +77,9 @@ def describe_weights(recorded: dict) -> str:
 
 
 def load_encoder(store: Store, weights: str | None = None) -> Encoder:
-    """The database's own image encoder (imports TensorFlow)."""
-    from catalog.models.encoder import ImageEncoder
-
+    """The database's own image encoder, on OpenVINO from the model file stored with the database
+    (no TensorFlow: catalog/models/runtime.py). A database made before that file existed gets it
+    now: the Keras encoder is rebuilt from the record (TensorFlow, once), converted and stored."""
     recorded = store.run.encoder
     if not recorded:
         raise CatalogError(f"the database at {store.path} has no image encoder recorded (no product had an image)")
@@ -86,18 +88,65 @@ def load_encoder(store: Store, weights: str | None = None) -> Encoder:
             f"the database at {store.path} was encoded with a custom encoder ({recorded['id']}); "
             "pass it as Catalog(path, encoder=...) to encode a photo"
         )
+    if weights is not None:
+        check_weights(recorded, weights)  # a different --weights is refused, as it always was
+    return runtime_encoder(store, recorded, weights)
+
+
+def keras_encoder(store: Store, recorded: dict, weights: str | None = None):
+    """The recorded Keras encoder rebuilt (imports TensorFlow), checked to be the recorded one."""
+    from catalog.models.encoder import ImageEncoder
+
     encoder = ImageEncoder(
         weights=check_weights(recorded, weights),
         seed=recorded["seed"],
         image_size=recorded["image_size"],
         head_path=store.local_file(recorded["head_file"]),
     )
-    if encoder.info.id != recorded["id"]:
+    built = getattr(encoder.info, "model_id", encoder.info.id)
+    if built != model_id_of(recorded):
         raise CatalogError(
-            f"the encoder built now ({encoder.info.id}) differs from the one that made this database "
-            f"({recorded['id']}); refusing to mix image spaces"
+            f"the encoder built now ({built}) differs from the one that made this database "
+            f"({model_id_of(recorded)}); refusing to mix image spaces"
         )
     return encoder
+
+
+def model_id_of(recorded: dict) -> str:
+    """The f32 model's id of an encoder record (records made before precisions name it `id`)."""
+    return recorded.get("model_id") or recorded["id"]
+
+
+def runtime_encoder(store: Store, recorded: dict, weights: str | None = None, keras=None) -> Encoder:
+    """The recorded encoder on OpenVINO, at the recorded precision. Its model file is made from
+    `keras` (or the Keras encoder rebuilt from the record) when the database has none yet, and
+    stored; where the database cannot be written (read-only), it is kept in a temporary file for
+    this process and made again by the next one."""
+    import tempfile
+
+    from catalog.models.runtime import RuntimeEncoder, keras_requested, model_key
+
+    model_id = model_id_of(recorded)
+    key = model_key(model_id)
+    precision = recorded.get("precision") or "f32"
+    if keras_requested(precision):
+        return keras or keras_encoder(store, recorded, weights)
+    if store.storage.has(key):
+        return RuntimeEncoder(store.local_file(key), recorded["id"], model_id, int(recorded["image_size"]), precision)
+    keras = keras or keras_encoder(store, recorded, weights)
+    if not hasattr(keras, "export_runtime"):  # an ImageEncoder stand-in without a runtime form runs as it is
+        return keras
+    data = keras.export_runtime()
+    try:
+        store.storage.write_bytes(key, data)  # whole or not at all; the name never changes content
+        return RuntimeEncoder(store.local_file(key), recorded["id"], model_id, int(recorded["image_size"]), precision)
+    except (OSError, CatalogError):
+        pass  # a database this process cannot write (read-only): it runs the model from a temporary file
+    with tempfile.NamedTemporaryFile(prefix="catalog-encoder-", suffix=".ov") as file:
+        file.write(data)
+        file.flush()
+        # The model maps the file; it stays readable after the name is removed.
+        return RuntimeEncoder(Path(file.name), recorded["id"], model_id, int(recorded["image_size"]), precision)
 
 
 # Linkers read, by database and file: Rec orders every `similar` by the linker's classifiers, and

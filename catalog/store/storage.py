@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -70,6 +72,44 @@ class DbLocation:
     def __str__(self) -> str:
         return str(self.where)
 
+    def __repr__(self) -> str:  # the dataclass's own would print the credentials
+        return f"DbLocation({str(self.where)!r}, storage_options={redacted(self.storage_options)!r})"
+
+
+# Storage options whose values may be shown (in a repr, a log line): where and how to connect, never
+# who connects. Every other key (access keys, secrets, session tokens, SAS tokens, service-account
+# keys, and any key this list does not know) prints as REDACTED: an allowlist, so a new credential
+# key is hidden by default.
+SHOWN_OPTIONS = (
+    CLIENT_OPTIONS
+    | LANCE_ONLY_OPTIONS
+    | {
+        "region",
+        "aws_region",
+        "aws_default_region",
+        "endpoint",
+        "aws_endpoint",
+        "aws_endpoint_url",
+        "aws_virtual_hosted_style_request",
+        "virtual_hosted_style_request",
+        "aws_s3_express",
+        "aws_unsigned_payload",
+        "aws_skip_signature",
+        "skip_signature",
+        "azure_storage_account_name",
+        "account_name",
+        "azure_use_emulator",
+        "use_emulator",
+        "azure_endpoint",
+    }
+)
+REDACTED = "REDACTED"
+
+
+def redacted(storage_options: dict[str, str] | None) -> dict[str, str]:
+    """The options with every value not in `SHOWN_OPTIONS` replaced: safe to print or log."""
+    return {key: value if key.lower() in SHOWN_OPTIONS else REDACTED for key, value in (storage_options or {}).items()}
+
 
 def split_location(db, storage_options: dict[str, str] | None = None) -> tuple[str | Path, dict[str, str]]:
     """(path or URI, storage options) from a path, a URI or a DbLocation; explicit options win."""
@@ -114,6 +154,33 @@ def open_storage(db, storage_options: dict[str, str] | None = None) -> "LocalSto
 
 def _content_name(prefix: str, data: bytes, suffix: str) -> str:
     return f"{prefix}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+
+
+_CONTENT_NAME = re.compile(r"-([0-9a-f]{16})(\.[A-Za-z0-9.]+)?$")
+
+
+def _content_digest(key: str) -> str | None:
+    """The hash prefix a content-addressed key (`models/linker-0123456789abcdef.npz`) names, or None."""
+    found = _CONTENT_NAME.search(key.rsplit("/", 1)[-1])
+    return found.group(1) if found else None
+
+
+def _file_digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def cache_folder() -> Path:
+    """Where copies of remote files are kept: `$XDG_CACHE_HOME/catalog`, by default `~/.cache/catalog`.
+
+    The user's own folder, not the shared temporary folder: there another user could plant a
+    file under the name a loader will open (and model files are loaded with pickle and h5py)."""
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
+    return root / "catalog"
 
 
 class LocalStorage:
@@ -178,7 +245,9 @@ class LocalStorage:
         """`write(path)` fills a file that becomes `key` whole, or not at all."""
         path = self.root / key
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
+        # Named per process: readers may write a model file outside the write lock (a photo query
+        # on a database made before its runtime model file existed), two at once.
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
         write(partial)
         partial.replace(path)
 
@@ -247,6 +316,9 @@ class ObjectStorage:
 
     def __str__(self) -> str:
         return self.uri
+
+    def __repr__(self) -> str:
+        return f"ObjectStorage({self.uri!r}, storage_options={redacted(self.storage_options)!r})"
 
     @property
     def store(self):
@@ -339,15 +411,34 @@ class ObjectStorage:
             self._call(obstore.delete, self.store, keys)
 
     def local_path(self, key: str) -> Path:
-        """A local copy of `key`, cached by name: model files are content-addressed, never rewritten."""
+        """A local copy of `key`, cached under the user's cache folder (`cache_folder()`), checked
+        against its SHA-256 before every use.
+
+        A content-addressed file (`_content_name`: `linker-<first 16 hex digits of its SHA-256>.npz`)
+        is checked against its own name, and a fetched one that does not match is an error. Files
+        named otherwise (the encoder's head and runtime model, named by a hash of their weights, not
+        of their bytes) are checked against the hash recorded beside the copy when it was fetched
+        (`<name>.sha256`): that catches a changed or truncated copy, and the cache folder being the
+        user's own (not the shared temporary folder) keeps other users from planting one. A copy
+        that fails its check is never handed to a loader: it is fetched again."""
         digest = hashlib.sha256(self.uri.encode()).hexdigest()[:16]
-        path = Path(tempfile.gettempdir()) / "catalog-models" / digest / key
-        if not path.is_file():
-            data = self.read_bytes(key)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-            partial.write_bytes(data)
-            partial.replace(path)
+        path = cache_folder() / "models" / digest / key
+        named = _content_digest(key)
+        recorded = path.with_name(path.name + ".sha256")
+        if path.is_file():
+            expected = named or (recorded.read_text().strip() if recorded.is_file() else None)
+            if expected and _file_digest(path).startswith(expected):
+                return path
+            logging.getLogger("catalog").warning("cached copy %s failed its hash check; fetching it again", path)
+        data = self.read_bytes(key)
+        actual = hashlib.sha256(data).hexdigest()
+        if named is not None and not actual.startswith(named):
+            raise CatalogError(f"{key} in {self.uri} does not match the hash in its name; refusing to load it")
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_bytes(data)
+        recorded.write_text(actual + "\n")
+        partial.replace(path)
         return path
 
     def put_content_addressed(self, folder: str, prefix: str, data: bytes, suffix: str) -> str:
