@@ -222,7 +222,9 @@ def _break_ties(store: Store, rows: list[dict], k: int, vector: np.ndarray, tie_
         def tie_rows(bounded: bool):
             search = store.table("products").search(np.asarray(vector, np.float32), vector_column_name="node_vector")
             search = search.metric("cosine").distance_range(distance - TIE_TOLERANCE, distance + TIE_TOLERANCE)
-            search = tune_query(search.select(columns).limit(MAX_TIE), bounded)
+            # `_distance` asked for by name: leaving it implicit makes Lance print a deprecation
+            # warning from Rust to the caller's stderr (it will stop adding it unasked).
+            search = tune_query(search.select([*columns, "_distance"]).limit(MAX_TIE), bounded)
             if more:
                 search = search.where(" AND ".join(more), prefilter=True)
             return search.to_arrow()

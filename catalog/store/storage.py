@@ -156,12 +156,15 @@ def _content_name(prefix: str, data: bytes, suffix: str) -> str:
     return f"{prefix}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
 
 
-_CONTENT_NAME = re.compile(r"-([0-9a-f]{16})(\.[A-Za-z0-9.]+)?$")
+# The files `put_content_addressed` writes (ingest/pipeline.py: the linker), whose names hold the
+# hash of their bytes. The encoder's head (`head-<hash>.weights.h5`) and runtime model
+# (`encoder-<hash>.ov`) look alike but are named by a hash of their weights or id, not of the file.
+CONTENT_NAMED = re.compile(r"^(?:linker)-([0-9a-f]{16})\.[A-Za-z0-9.]+$")
 
 
 def _content_digest(key: str) -> str | None:
     """The hash prefix a content-addressed key (`models/linker-0123456789abcdef.npz`) names, or None."""
-    found = _CONTENT_NAME.search(key.rsplit("/", 1)[-1])
+    found = CONTENT_NAMED.match(key.rsplit("/", 1)[-1])
     return found.group(1) if found else None
 
 
