@@ -462,6 +462,16 @@ class Catalog:
         """
         return History(self.store.runs())  # read afresh: the commit log may have grown since this run
 
+    def answers_from_memory(self, where: str | None = None) -> bool:
+        """Whether `similar`, `query` from products, `product` and `browse` (with this `where`
+        filter) are answered now from the in-memory copy without reading the database: a server
+        runs such a call on its event loop, and anything that reads files in a worker thread.
+        False before the first run is opened, without `memory`, and for a filter not yet evaluated."""
+        view = self._view
+        if view is None or view.snapshot is None:
+            return False
+        return where is None or view.snapshot.has_mask(where)
+
     @property
     def loaded_at(self) -> float:
         """When the committed run this handle reads was opened (and copied into memory), as a Unix time."""
