@@ -107,6 +107,7 @@ class Snapshot:
         table = table.drop_columns([*VECTOR_COLUMNS, *stored])
         snapshot = cls(store.run.run, table, vectors, str(store.path), degrees, features)
         snapshot.attributes = load_attributes(store)
+        snapshot.warm(store)
         return snapshot
 
     def __len__(self) -> int:
@@ -273,6 +274,9 @@ class Snapshot:
     def where_mask(self, store, where: str) -> np.ndarray:
         """Rows matching a --where filter: checked (`search.check_where`, the same one-line errors)
         and evaluated by LanceDB once per filter and run, then kept."""
+        # Kept under the text `check_where` runs (stripped), and looked up under the same: a filter
+        # with a trailing space was looked up as given and stored stripped, so it was never found.
+        where = where.strip()
         with self._lock:
             mask = self._masks.get(where)
             if mask is not None:
@@ -286,6 +290,26 @@ class Snapshot:
             while len(self._masks) > FILTER_CACHE:
                 self._masks.popitem(last=False)
         return mask
+
+    def has_mask(self, where: str) -> bool:
+        """Whether `where_mask(where)` would answer from memory (the filter was evaluated already)."""
+        with self._lock:
+            return where.strip() in self._masks
+
+    def warm(self, store) -> None:
+        """Read now what the first queries would otherwise read or build (the display rows, the
+        linker Rec's order reads): `Snapshot.load` runs off a server's event loop, a first query
+        may run on it."""
+        _ = self.rows
+        if store.run.linker and store.run.linker.get("file"):
+            from catalog.query.stored_models import load_linker
+
+            try:
+                linker = load_linker(store)
+            except CatalogError:  # a missing linker file: the first Rec query reports it, as before
+                return
+            with self._lock:
+                self._linker = linker
 
     # -- browsing -----------------------------------------------------------------------------
 
