@@ -1,7 +1,8 @@
 """The real `catalog serve` in a subprocess on a free loopback port, for the API and browser tests.
 
 The server encodes photos with the tests' FakeEncoder, plugged in the way a user plugs in another
-encoder ($CATALOG_ENCODER), so a photo query costs milliseconds instead of loading TensorFlow.
+encoder ($CATALOG_ENCODER), so a photo query costs milliseconds instead of loading TensorFlow
+(`SlowEncoder`: the same vectors, a second and a half per photo, to fill the photo queue).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAKE_ENCODER
+from tests.conftest import FAKE_ENCODER, FakeEncoder
 from tests.query_fixture import query_db  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,12 +33,28 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class Server:
-    def __init__(self, process: subprocess.Popen, url: str, db: Path):
-        self.process, self.url, self.db = process, url, db
+class SlowEncoder(FakeEncoder):
+    """FakeEncoder's vectors (so it fits a database FakeEncoder made), 1.5 s per photo."""
 
-    def get(self, path: str, **kwargs):
-        return fetch(self.url + path, **kwargs)
+    def encode(self, pixels):
+        time.sleep(1.5)
+        return super().encode(pixels)
+
+
+SLOW_ENCODER = "tests.server_fixture:SlowEncoder"
+
+
+class Server:
+    def __init__(self, process: subprocess.Popen, url: str, db: Path, token: str | None = None):
+        self.process, self.url, self.db, self.token = process, url, db, token
+        self.output = ""  # what the server printed, once it has stopped
+
+    def get(self, path: str, headers: dict | None = None, auth: bool = True, **kwargs):
+        """A request; with the server's token unless `auth=False` or the headers say otherwise."""
+        headers = dict(headers or {})
+        if self.token and auth:
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+        return fetch(self.url + path, headers=headers, **kwargs)
 
 
 def fetch(
@@ -58,13 +75,17 @@ def get_json(url: str):
 
 
 @contextmanager
-def serving(db: Path, *extra: str, encoder: str | None = FAKE_ENCODER):
-    """`catalog serve --db DB` on a free port until the block ends (its output goes to the test log)."""
+def serving(db: Path, *extra: str, encoder: str | None = FAKE_ENCODER, token: str | None = None):
+    """`catalog serve --db DB` on a free port until the block ends (its output goes to the test log,
+    and to `Server.output` after the block). `token`: given as $CATALOG_TOKEN, as a team would."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("CATALOG_ENCODER", None)
+    env.pop("CATALOG_TOKEN", None)
     if encoder:
         env["CATALOG_ENCODER"] = encoder
+    if token:
+        env["CATALOG_TOKEN"] = token
     process = subprocess.Popen(
         [sys.executable, "-m", "catalog", "serve", "--db", str(db), "--port", str(port), *extra],
         env=env,
@@ -73,20 +94,21 @@ def serving(db: Path, *extra: str, encoder: str | None = FAKE_ENCODER):
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
+    server = Server(process, url, db, token)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             if process.poll() is not None:
                 raise AssertionError(f"catalog serve exited {process.returncode}: {process.stdout.read()}")
             try:
-                if fetch(url + "/api/info", timeout=5)[0] == 200:
+                if fetch(url + "/healthz", timeout=5)[0] == 200:  # no token needed: what a probe asks
                     break
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError("catalog serve did not answer within 60 s")
+                raise AssertionError("catalog serve did not answer within 90 s")
             time.sleep(0.2)
-        yield Server(process, url, db)
+        yield server
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -94,7 +116,8 @@ def serving(db: Path, *extra: str, encoder: str | None = FAKE_ENCODER):
         except subprocess.TimeoutExpired:
             process.kill()
             output, _ = process.communicate()
-        sys.stdout.write(output or "")
+        server.output = output or ""
+        sys.stdout.write(server.output)
 
 
 @pytest.fixture(scope="session")

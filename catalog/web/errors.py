@@ -14,17 +14,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from catalog.core.errors import CatalogError, NotFound
 from catalog.web.deps import get_renderer, get_settings
 from catalog.web.middleware import UploadTooLarge
+from catalog.web.photos import Busy
 from catalog.web.responses import json_response
 
 
-async def error_response(request: Request, status: int, message: str) -> Response:
+async def error_response(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
     if request.url.path.startswith("/api/"):
-        return json_response({"error": message}, status)
+        return json_response({"error": message}, status, headers=headers)
     render = await get_renderer(request)
     try:
-        return render("error.html", status, title=f"Error {status}", page=None, error=message)
+        page = render("error.html", status, title=f"Error {status}", page=None, error=message)
     except Exception:  # the database itself is unreadable: a plain page still says why
-        return HTMLResponse(f"<!doctype html><title>Error</title><p>{html.escape(message)}</p>", status_code=status)
+        page = HTMLResponse(f"<!doctype html><title>Error</title><p>{html.escape(message)}</p>", status_code=status)
+    page.headers.update(headers or {})
+    return page
 
 
 async def not_found(request: Request, error: NotFound):
@@ -38,6 +41,10 @@ async def bad_request(request: Request, error: CatalogError):
 async def too_large(request: Request, error: UploadTooLarge):
     limit = (await get_settings(request)).max_upload_bytes
     return await error_response(request, 413, f"upload too large: the limit is {limit // (1024 * 1024)} MB")
+
+
+async def busy(request: Request, error: Busy):
+    return await error_response(request, 503, str(error), {"Retry-After": str(error.retry_after)})
 
 
 async def invalid(request: Request, error: RequestValidationError):
@@ -60,6 +67,7 @@ ERROR_HANDLERS = {
     NotFound: not_found,
     CatalogError: bad_request,
     UploadTooLarge: too_large,
+    Busy: busy,
     RequestValidationError: invalid,
     StarletteHTTPException: http_error,
     Exception: unexpected,

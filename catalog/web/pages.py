@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from catalog.api import Catalog
 from catalog.core.columns import ATTRIBUTE_COLUMNS
 from catalog.core.errors import CatalogError, NotFound
-from catalog.web.deps import CatalogDep, RendererDep, answer
+from catalog.web.deps import CatalogDep, PhotosDep, RendererDep, answer
 from catalog.web.forms import MAX_K, ArithmeticForm, column_filters, int_field, is_file, read_form, upload
 from catalog.web.responses import PageRenderer
 
@@ -81,12 +81,17 @@ def arithmetic_page(catalog: CatalogDep, render: RendererDep, request: Request):
 
 
 @router.post("/arithmetic", response_class=HTMLResponse)
-async def arithmetic_post(catalog: CatalogDep, render: RendererDep, request: Request):
-    data = await read_form(request)
-    form = ArithmeticForm.from_fields(data)
-    form.edit(data.get("add"), data.get("add_key"), data.get("add_weight"), data.get("remove"))
-    photo = data.get("photo")
-    image = await upload(data, "photo") if is_file(photo) else None
+async def arithmetic_post(catalog: CatalogDep, render: RendererDep, photos: PhotosDep, request: Request):
+    # In the photo queue (catalog/web/photos.py) whether or not a photo comes: the form is read
+    # inside the slot, and only then is it known.
+    async with photos.slot():
+        data = await read_form(request)
+        form = ArithmeticForm.from_fields(data)
+        form.edit(data.get("add"), data.get("add_key"), data.get("add_weight"), data.get("remove"))
+        photo = data.get("photo")
+        image = await upload(data, "photo") if is_file(photo) else None
+        if image is not None:
+            return await photos.run(arithmetic, catalog, render, form, image)
     return await run_in_threadpool(arithmetic, catalog, render, form, image)
 
 
@@ -133,16 +138,17 @@ def photo_page(render: RendererDep):
 
 
 @router.post("/photo", response_class=HTMLResponse)
-async def photo_post(catalog: CatalogDep, render: RendererDep, request: Request):
-    data = await read_form(request)
-    k = int_field(data.get("k"), 6, 1, MAX_K, "k")
-    image = await upload(data, "photo")
-    started = time.perf_counter()
-    try:
-        found = await run_in_threadpool(catalog.photo, image, k=k, top=3)
-    except CatalogError as e:
-        status = 404 if isinstance(e, NotFound) else 400
-        return render("photo.html", status, title="Photo", page="Photo", result=None, k=k, error=str(e))
+async def photo_post(catalog: CatalogDep, render: RendererDep, photos: PhotosDep, request: Request):
+    async with photos.slot():
+        data = await read_form(request)
+        k = int_field(data.get("k"), 6, 1, MAX_K, "k")
+        image = await upload(data, "photo")
+        started = time.perf_counter()
+        try:
+            found = await photos.run(catalog.photo, image, k=k, top=3)
+        except CatalogError as e:
+            status = 404 if isinstance(e, NotFound) else 400
+            return render("photo.html", status, title="Photo", page="Photo", result=None, k=k, error=str(e))
     result = {
         "label": "your photo",
         "seconds": time.perf_counter() - started,
