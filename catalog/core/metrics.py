@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from catalog.core.vectors import cosine_top_k
+from catalog.core.ranking import cosine_top_k
 
 CHUNK = 512  # queries scored at a time: bounds the (queries x catalog) temporaries
 

@@ -49,8 +49,8 @@ from catalog.core.metrics import (  # noqa: F401  (re-exported: the metrics eval
     random_neighbours,
     relevance,
 )
+from catalog.core.ranking import cosine_top_k as cosine_knn
 from catalog.core.spaces import EVAL_SPACES
-from catalog.core.vectors import cosine_top_k as cosine_knn
 from catalog.evaluate.arithmetic import (  # noqa: F401  (re-exported)
     MULTI_RESULTS,
     ArithmeticSetup,

@@ -33,6 +33,7 @@ import numpy as np
 
 from catalog.core.columns import ATTRIBUTE_COLUMNS
 from catalog.core.errors import CatalogError
+from catalog.core.ranking import top_k
 from catalog.core.vectors import unit as _normalise
 
 LINKER_KINDS = ("attributes", "cosine", "paper")
@@ -231,7 +232,7 @@ def likeliest(probabilities: dict[str, dict[str, float]], top: int = 3) -> dict[
     inferred = {}
     for column, values in probabilities.items():
         names, p = list(values), np.array(list(values.values()))
-        inferred[column] = [(names[i], round(float(p[i]), 4)) for i in np.argsort(-p, kind="stable")[:top]]
+        inferred[column] = [(names[i], round(float(p[i]), 4)) for i in top_k(p, top)[0]]
     return inferred
 
 

@@ -17,8 +17,6 @@ without a photo orders ties by a zero photo vector: every closeness is 0, so tie
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
-
 import numpy as np
 
 from catalog.core.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, IMAGE_DIM
@@ -26,6 +24,25 @@ from catalog.core.errors import CatalogError, NotFound
 from catalog.core.keys import sql_ids
 from catalog.core.photo_features import COLUMN as FEATURES_COLUMN
 from catalog.core.photo_features import unpack
+from catalog.core.ranking import (  # noqa: F401  (re-exported: callers and tests find the orders here)
+    ARITHMETIC_BAND,
+    ARITHMETIC_POOL,
+    PREFERENCE_ROUNDING,
+    REC_OTHER_WEIGHT,
+    REC_POOL,
+    REC_SHARPENING,
+    REC_WEIGHTS,
+    TIE_TOLERANCE,
+    band_order,
+    coded_preferences,
+    preference_order,
+    rec_preferences,
+    row_preferences,
+    tie_groups,
+    tie_order,
+    top_k,
+    within_tie,
+)
 from catalog.core.spaces import SPACE_COLUMNS
 from catalog.core.vectors import photo_closeness
 from catalog.core.vectors import unit as _unit
@@ -178,7 +195,6 @@ def nearest(
     ]
 
 
-TIE_TOLERANCE = 1e-6  # cosine distances this close are one tie (equal vectors, float rounding aside)
 MAX_TIE = 100_000  # tied rows read to order them (more products than any real combination holds)
 
 
@@ -198,21 +214,18 @@ def _search(store: Store, vector, column: str, limit: int, filters: list[str], w
 
 def _break_ties(store: Store, rows: list[dict], k: int, vector: np.ndarray, tie_vector: np.ndarray,
                 filters: list[str], where: str | None, extra: list[str] = ()) -> list[dict]:
-    """Rows (best first, at most k + 1) reordered within ties by photo closeness, the last tie completed."""
-    distances = np.array([float(r["_distance"]) for r in rows])
-    groups: list[list[dict]] = []
-    for row, distance in zip(rows, distances):
-        if groups and abs(distance - float(groups[-1][0]["_distance"])) <= TIE_TOLERANCE:
-            groups[-1].append(row)
-        else:
-            groups.append([row])
-    taken = sum(len(g) for g in groups[:-1])
+    """Rows (best first, at most k + 1) in ranking's tie order (`catalog.core.ranking.tie_order`),
+    the tie at the k-th place completed with its best photos."""
+    scores = 1.0 - np.array([float(r["_distance"]) for r in rows])
+    groups = tie_groups(scores)
+    last = groups == groups[-1]
+    taken = int((~last).sum())
     if taken >= k:  # the last group is only the lookahead row
-        groups = groups[:-1]
+        rows = rows[:taken]
     elif len(rows) > k:  # the tie at the k-th place continues past it: fetch the whole tie
-        last = groups[-1]
-        distance = float(last[0]["_distance"])
-        better = [int(r["id"]) for g in groups[:-1] for r in g]
+        leader = rows[taken]
+        distance = float(leader["_distance"])
+        better = [int(r["id"]) for r in rows[:taken]]
         more = [*filters, f"id NOT IN ({', '.join(map(str, better))})"] if better else list(filters)
         # Equal vectors are at one distance from the query (and in one IVF partition), so a range
         # query on the same column returns the tied rows and nothing else: one indexed search,
@@ -234,7 +247,7 @@ def _break_ties(store: Store, rows: list[dict], k: int, vector: np.ndarray, tie_
         # its limit would otherwise probe every partition), and all only if the tie's rows already
         # seen are not all back.
         table = tie_rows(bounded=True)
-        if not {int(r["id"]) for r in last} <= set(table.column("id").to_pylist()):
+        if not {int(r["id"]) for r in rows[taken:]} <= set(table.column("id").to_pylist()):
             table = tie_rows(bounded=False)
         # Ordered in numpy, and only the rows that can make the k are turned into dicts: a tie can
         # hold thousands of products at 1M rows.
@@ -242,21 +255,16 @@ def _break_ties(store: Store, rows: list[dict], k: int, vector: np.ndarray, tie_
         has_image = table.column("has_image").to_numpy(zero_copy_only=False).astype(bool)
         images = table.column("image_vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
         images = np.asarray(images, np.float32).reshape(len(ids), -1)
-        closeness = photo_closeness(images, has_image, tie_vector)
-        best = np.lexsort((ids, -closeness, ~has_image))[: k - taken]
-        tied = [dict(r, _distance=last[0]["_distance"]) for r in table.take(best).to_pylist()]
+        best = within_tie(has_image, photo_closeness(images, has_image, tie_vector), ids)[: k - taken]
+        tied = [dict(r, _distance=leader["_distance"]) for r in table.take(best).to_pylist()]
         known = {int(r["id"]) for r in tied}
-        groups[-1] = tied + [r for r in last if int(r["id"]) not in known]
-    ordered = []
-    for group in groups:
-        ordered.extend(sorted(group, key=lambda r: _tie_key(r, tie_vector)) if len(group) > 1 else group)
-    return ordered
-
-
-def _tie_key(row: dict, tie_vector: np.ndarray) -> tuple:
-    if not row["has_image"]:
-        return (1, 0.0, int(row["id"]))
-    return (0, -float(_unit(np.asarray(row["image_vector"], np.float32)) @ _unit(tie_vector)), int(row["id"]))
+        rows = rows[:taken] + tied + [r for r in rows[taken:] if int(r["id"]) not in known]
+    has_image = np.array([bool(r["has_image"]) for r in rows])
+    images = np.array([r["image_vector"] for r in rows], np.float32)
+    scores = 1.0 - np.array([float(r["_distance"]) for r in rows])
+    ids = np.array([int(r["id"]) for r in rows])
+    order = tie_order(scores, has_image, photo_closeness(images, has_image, tie_vector), ids)
+    return [rows[i] for i in order]
 
 
 def similar(store: Store, product_id: int, k: int = 6, spaces: tuple[str, ...] = ("rec",),
@@ -305,7 +313,7 @@ def infer_attributes(vector: np.ndarray, attributes: list[Attribute], top: int =
             continue
         matrix = np.stack([_unit(a.vector) for a in candidates])
         scores = matrix @ query
-        order = np.argsort(-scores, kind="stable")[:top]
+        order = top_k(scores, top)[0]
         inferred[column] = [(candidates[i].value, round(float(scores[i]), 4)) for i in order]
     return inferred
 
@@ -356,92 +364,6 @@ def replacing(base: np.ndarray, terms: list[Term], attributes: list[Attribute], 
     return [*terms, *extra]
 
 
-# Arithmetic results: the band and the pool it is taken from (docs/quality.md, "Arithmetic").
-ARITHMETIC_BAND = 0.12  # cosine below the best result's within which results count as equally good
-ARITHMETIC_POOL = 100  # results of the query the band is read from (the demo's bands hold fewer)
-
-
-def band_order(scores: np.ndarray, closeness: np.ndarray) -> np.ndarray:
-    """The order in which arithmetic returns candidates given best first by the query (ties by photo).
-
-    Candidates within ARITHMETIC_BAND of the best query cosine come first, by `closeness` (the
-    cosine of their vector with the item's own vector), then the others as given; candidates with
-    equal closeness (one attribute combination) keep their given order, photo closeness.
-
-    Why: the added values are unit vectors that together outweigh the item, so ranked by the
-    query alone 25 different items get the same few products, those most typical of the added
-    values (33 different products per 25 items x 6 results on the 3,000-product demo, `catalog
-    eval`). Within a band of near-equal query scores every candidate carries the added values
-    about as well, and the item picks among them: 46 different products, and more results keep
-    its gender (docs/quality.md).
-    """
-    scores = np.asarray(scores, np.float64)
-    if not len(scores):
-        return np.arange(0)
-    in_band = scores >= scores.max() - ARITHMETIC_BAND
-    key = np.where(in_band, -np.round(np.asarray(closeness, np.float64) / TIE_TOLERANCE), np.inf)
-    return np.lexsort((np.arange(len(scores)), key))
-
-
-# Rec results: the pool the classifiers order, and what each column counts (docs/quality.md, "Rec").
-REC_POOL = 100  # the translated vector's nearest products that the classifiers re-order
-# The photo shows category and colour; colour counts a third more than articleType because the
-# graph space already groups by category (the pool holds the photo's category, not its colour).
-# Measured on the demo catalog's held-out photos at 600 products, where a product rarely has 10
-# others of its articleType and colour and the two trade almost one for one: colour 1.3 gave
-# articleType / colour P@10 .74 / .63 (image space .40 / .65), 4/3 .71 / .66, 1.4 .69 / .67
-# (docs/quality.md, "Rec ordered by the classifiers").
-REC_WEIGHTS = {"articleType": 1.0, "baseColour": 4 / 3}
-REC_OTHER_WEIGHT = 0.3  # gender, categories, season, year, usage: they break near-ties
-REC_SHARPENING = 2  # probabilities are raised to this power and renormalised (see rec_preferences)
-PREFERENCE_ROUNDING = 1e-9  # preference scores this close are equal (one attribute combination)
-
-
-def rec_preferences(probabilities: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """The classifiers' probabilities per column and value (`Linker.value_probabilities`) -> what a
-    product carrying that value adds to its preference score: the column's weight times the
-    probability squared and renormalised over the column.
-
-    A product's preference is then the weighted expected number of its values the photo shares:
-    the order that maximises the expected precision@k of each column if the probabilities are
-    right. Squared, because the L2-regularised classifiers are under-confident: without it, a
-    column's second-likeliest value counted nearly as much as the first (docs/quality.md).
-    """
-    preferences = {}
-    for column, values in probabilities.items():
-        squared = {value: p**REC_SHARPENING for value, p in values.items()}
-        total = sum(squared.values()) or 1.0
-        weight = REC_WEIGHTS.get(column, REC_OTHER_WEIGHT)
-        preferences[column] = {value: weight * q / total for value, q in squared.items()}
-    return preferences
-
-
-def preference_order(preference_scores: np.ndarray) -> np.ndarray:
-    """The order Rec returns candidates given best first by cosine (ties by photo): by preference
-    score, highest first; equal scores (one attribute combination) keep the order given."""
-    rounded = np.round(np.asarray(preference_scores, np.float64) / PREFERENCE_ROUNDING)
-    return np.argsort(-rounded, kind="stable")
-
-
-def row_preferences(rows: list[dict], preferences: dict[str, dict[str, float]]) -> np.ndarray:
-    """Each row's preference score: the sum over columns of what its value adds."""
-    return np.array([sum(table.get(row.get(column), 0.0) for column, table in preferences.items()) for row in rows])
-
-
-def coded_preferences(
-    preferences: dict[str, dict[str, float]], coded: Callable[[str], tuple[Sequence, np.ndarray]]
-) -> np.ndarray:
-    """`row_preferences` of rows held as value codes: `coded(column)` gives the column's distinct
-    values and each row's code among them (-1: no value). The same sums in the same order, so the
-    same floats, without a dict lookup per row and column (the snapshot's and eval's rankers)."""
-    total: np.ndarray | float = 0.0
-    for column, table in preferences.items():
-        values, codes = coded(column)
-        by_code = np.array([table.get(value, 0.0) for value in values] + [0.0])  # code -1: no value
-        total = total + by_code[codes]
-    return np.asarray(total, np.float64)
-
-
 def compose(base: np.ndarray, terms: list[Term]) -> np.ndarray:
     """base + sum(weight * attribute), every vector L2-normalised first.
 
@@ -454,7 +376,3 @@ def compose(base: np.ndarray, terms: list[Term]) -> np.ndarray:
     for term in terms:
         vector = vector + term.weight * _unit(term.attribute.vector)
     return vector
-
-
-
-

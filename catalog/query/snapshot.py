@@ -31,29 +31,31 @@ from catalog.core.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, NAME_COLUMN
 from catalog.core.errors import CatalogError, NotFound
 from catalog.core.photo_features import COLUMN as FEATURES_COLUMN
 from catalog.core.photo_features import FEATURE_DIM, from_stored, stored_features
+from catalog.core.ranking import (
+    ARITHMETIC_POOL,
+    REC_POOL,
+    band_order,
+    coded_preferences,
+    preference_order,
+    rec_preferences,
+    top_k,
+    top_with_ties,
+)
 from catalog.core.vectors import photo_closeness, unit
 from catalog.query.browse import DETAIL_COLUMNS
 from catalog.query.search import (
-    ARITHMETIC_POOL,
     NO_PHOTO,
-    REC_POOL,
     SPACES,
-    TIE_TOLERANCE,
     Attribute,
     Result,
-    band_order,
     check_where,
-    coded_preferences,
     load_attributes,
-    preference_order,
-    rec_preferences,
     stored_preferences,
 )
 from catalog.results import ProductPage
 
 VECTOR_COLUMNS = ("image_vector", "node_vector", "rec_vector")
-FILTER_CACHE = 64
-SMALL_K = 64  # distinct --where filters whose row masks are kept per snapshot
+FILTER_CACHE = 64  # distinct --where filters whose row masks are kept per snapshot
 
 
 class Snapshot:
@@ -173,10 +175,15 @@ class Snapshot:
             at = int(np.searchsorted(self.ids, product_id))
             if at < len(self.ids) and self.ids[at] == product_id:
                 scores[at] = -np.inf
-        breaking = tie_vector is not None and column != "image_vector"
-        rows, values = _top_rows(scores.copy() if breaking else scores, wanted)
-        if breaking and len(rows):
-            rows, values = self._break_ties(scores, values[-1], wanted, tie_vector)
+        if tie_vector is not None and column != "image_vector":
+            images, has_image = self.vectors["image_vector"], self.has_image
+
+            def closeness(rows: np.ndarray) -> np.ndarray:
+                return photo_closeness(images[rows], has_image[rows], tie_vector)
+
+            rows, values = top_with_ties(scores, wanted, has_image, self.ids, closeness)
+        else:
+            rows, values = top_k(scores, wanted, overwrite=True)
         if item_vector is not None and len(rows):
             order = band_order(values, self.vectors[column][rows] @ unit(item_vector))[:k]
             rows, values = rows[order], values[order]
@@ -189,17 +196,6 @@ class Snapshot:
             order = preference_order(coded_preferences(preferences, coded))[:k]
             rows, values = rows[order], values[order]
         return [Result(int(self.ids[r]), round(float(v), 4), self.rows[r]) for r, v in zip(rows, values)]
-
-    def _break_ties(self, scores: np.ndarray, kth: float, k: int, tie_vector: np.ndarray):
-        """The top k by score, then photo closeness to `tie_vector`, then photo-less rows by id
-        (the order `catalog.query.search.nearest` gives ties; docs/graph-space.md)."""
-        candidates = np.flatnonzero((scores >= kth - TIE_TOLERANCE) & np.isfinite(scores))  # ties with the k-th too
-        by_score = candidates[np.argsort(-scores[candidates], kind="stable")]
-        values = scores[by_score]
-        group = np.concatenate([[0], np.cumsum(np.diff(values) < -TIE_TOLERANCE)])
-        closeness = photo_closeness(self.vectors["image_vector"][by_score], self.has_image[by_score], tie_vector)
-        order = np.lexsort((self.ids[by_score], -closeness, ~self.has_image[by_score], group))[:k]
-        return by_score[order], values[order]
 
     def _value_codes(self, column: str) -> tuple[list, np.ndarray]:
         """A column's distinct values and each row's index among them (-1 for null), made once."""
@@ -342,27 +338,6 @@ class Snapshot:
         if self._folded_names is None:
             self._folded_names = pc.utf8_lower(pc.fill_null(self.table.column(NAME_COLUMN), ""))
         return pc.match_substring(self._folded_names, word).to_numpy(zero_copy_only=False)
-
-
-def _top_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of the k highest scores (best first, ties by row) and those scores; -inf rows never.
-
-    For the small k of a results page, k passes of argmax (one vectorised scan each, ~10 us at 44k
-    rows) beat argpartition (~1 ms at 44k: it moves every element). Overwrites `scores`.
-    """
-    k = min(k, len(scores))
-    if k <= SMALL_K:
-        rows, values = np.empty(k, dtype=np.int64), np.empty(k, dtype=np.float32)
-        for i in range(k):
-            rows[i] = scores.argmax()  # the first of equal maxima: ties go by row
-            values[i] = scores[rows[i]]
-            scores[rows[i]] = -np.inf
-    else:
-        rows = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-        rows = rows[np.lexsort((rows, -scores[rows]))]
-        values = scores[rows]
-    found = values > -np.inf
-    return rows[found], values[found]
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:

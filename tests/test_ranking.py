@@ -1,0 +1,87 @@
+"""The one ranking module (catalog/core/ranking.py): its rules, and that no reader keeps its own copy."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+
+from catalog.core import ranking
+from catalog.core.ranking import TIE_TOLERANCE, tie_groups, tie_order, top_k, top_with_ties
+
+CATALOG = Path(__file__).resolve().parent.parent / "catalog"
+
+
+def test_a_tie_is_measured_from_its_first_score():
+    step = 0.6 * TIE_TOLERANCE
+    # Chained differences would make one tie of all three; the leader rule splits at 2 x step.
+    assert tie_groups(np.array([1.0, 1.0 - step, 1.0 - 2 * step])).tolist() == [0, 0, 1]
+    # Equal scores on either side of a rounding boundary stay one tie (1e-6 buckets split them).
+    assert tie_groups(np.array([0.5000004, 0.4999996])).tolist() == [0, 0]
+    assert tie_groups(np.array([])).tolist() == []
+
+
+def test_ties_go_photos_first_by_closeness_then_id():
+    scores = np.array([0.5, 0.9, 0.9, 0.9, 0.9, 0.9 - 0.5 * TIE_TOLERANCE])
+    has_image = np.array([True, False, True, True, False, True])
+    closeness = np.array([1.0, 0.0, 0.2, 0.7, 0.0, 0.2])
+    ids = np.array([1, 9, 8, 7, 3, 2])
+    # One tie of five (the fifth within the tolerance): photos by closeness, equal closeness by
+    # id, then the photo-less ones by id; the lower score last.
+    assert tie_order(scores, has_image, closeness, ids).tolist() == [3, 5, 2, 4, 1, 0]
+
+
+def test_top_k_takes_the_first_rows_among_equal_scores_and_never_minus_infinity():
+    scores = np.array([0.1, 0.3, 0.3, -np.inf, 0.3, 0.2], np.float32)
+    for k in (2, 4):
+        rows, values = top_k(scores, k)
+        assert rows.tolist() == [1, 2, 4, 5][:k] and values.tolist() == sorted(values.tolist(), reverse=True)
+    assert top_k(scores, 10)[0].tolist() == [1, 2, 4, 5, 0]  # -inf is never a result
+    many = np.repeat(np.arange(50, dtype=np.float32), 3)  # above SMALL_K: the partition path, same rule
+    rows, _ = top_k(many, ranking.SMALL_K + 5)
+    assert rows.tolist() == top_k(many, 200)[0][: ranking.SMALL_K + 5].tolist()
+    assert rows[:3].tolist() == [147, 148, 149]
+
+
+def test_a_tie_at_the_kth_place_is_filled_with_its_best_photos():
+    scores = np.array([0.9, 0.5, 0.5, 0.5, 0.5, 0.1])
+    has_image = np.array([True, True, False, True, True, True])
+    closeness = np.array([0.0, 0.1, 0.0, 0.9, 0.5, 1.0])
+    rows, values = top_with_ties(scores, 3, has_image, np.arange(6), lambda r: closeness[r])
+    assert rows.tolist() == [0, 3, 4] and values.tolist() == [0.9, 0.5, 0.5]
+
+
+def _calls(tree: ast.AST) -> list[str]:
+    """Sorting calls that rank: np.lexsort, np.argpartition, and argsort of a negated array."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            name = node.func.attr
+            if name in ("lexsort", "argpartition"):
+                found.append(name)
+            elif name == "argsort" and node.args and isinstance(node.args[0], ast.UnaryOp):
+                found.append("argsort(-...)")
+    return found
+
+
+def test_ranking_is_written_once():
+    """Every ordering of results lives in catalog/core/ranking.py; search, the snapshot and eval
+    call it. Sorting by score anywhere else in the library is a second copy that can drift."""
+    copies = {}
+    for path in CATALOG.rglob("*.py"):
+        if path.name == "ranking.py" and path.parent.name == "core":
+            continue
+        calls = _calls(ast.parse(path.read_text()))
+        if calls:
+            copies[str(path.relative_to(CATALOG))] = calls
+    assert copies == {}
+    # The three callers use the module's functions themselves, not look-alikes.
+    from catalog.evaluate import ranker
+    from catalog.query import search, snapshot
+
+    assert search.tie_order is ranking.tie_order and search.tie_groups is ranking.tie_groups
+    assert snapshot.top_with_ties is ranking.top_with_ties and snapshot.top_k is ranking.top_k
+    assert ranker.top_with_ties is ranking.top_with_ties and ranker.top_k is ranking.top_k
+    for module in (search, snapshot, ranker):
+        assert module.band_order is ranking.band_order and module.preference_order is ranking.preference_order
