@@ -367,3 +367,32 @@ def test_a_stalled_writer_that_lost_its_lease_cannot_commit(s3_bucket):
         with pytest.raises(CatalogError, match="lost the write lock"):
             stalled.check()
         successor.check()
+
+
+def test_a_writer_paused_past_its_lease_makes_no_change_after_a_takeover(db, files, tmp_path):
+    """The fence (catalog/store/database.py, FencedTable): an ingest frozen (SIGSTOP: its lease
+    heartbeat stops too) after its first products batch loses the lock to a `remove` that commits;
+    woken, it stops before its next change with the one-line error, and the tables are exactly the
+    second writer's run, at the very versions its run record names."""
+    ingest = Ingest(tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, pause_at="products", seconds=1)
+    ingest.wait_for("products")
+    ingest.process.send_signal(signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        time.sleep(max(0.0, stopped + LEASE + 0.3 - time.monotonic()))
+        victim = min(files["base_ids"])
+        run("remove", victim, "--db", db)  # takes the expired lease over, restores, commits run 2
+        expected = snapshot(db)
+    finally:
+        ingest.process.send_signal(signal.SIGCONT)
+    assert ingest.finish() == 1
+    last = ingest.stderr().strip().splitlines()[-1]
+    assert last.startswith("Error: this writer lost the write lock on") and "nothing of its run is visible" in last
+    assert snapshot(db) == expected
+    run_number, _, products, _ = expected
+    assert run_number == 2 and len(products) == BASE_ROWS - 1 and victim not in {p["id"] for p in products}
+    store = Store.open(db)
+    assert store.run.kind == "remove"
+    # No version after the takeover: the newest table versions are the ones the remove committed.
+    assert store.db.open_table("products").version == store.run.products_version
+    assert store.db.open_table("attributes").version == store.run.attributes_version

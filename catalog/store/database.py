@@ -186,13 +186,14 @@ class Store:
             self._db = lancedb.connect(self.storage.lance_uri, storage_options=self.storage.storage_options or None)
         return self._db
 
-    def _raw_table(self, name: str):
-        """The table at its latest version, created empty if missing (writers only)."""
+    def _raw_table(self, name: str, lock=None):
+        """The table at its latest version, created empty if missing (writers only), fenced by `lock`."""
         if name not in self._tables:
             try:
-                self._tables[name] = self.db.open_table(name)
+                table = self.db.open_table(name)
             except (FileNotFoundError, ValueError):
-                self._tables[name] = self.db.create_table(name, schema=TABLES[name])
+                table = self.db.create_table(name, schema=TABLES[name])
+            self._tables[name] = FencedTable(table, lock)
         return self._tables[name]
 
     def table(self, name: str):
@@ -257,7 +258,7 @@ class Store:
                 self.refresh()
                 if self.run is not None:
                     self._check_schema()  # before _recover: a newer catalog's tables are not ours to restore
-                self._recover()
+                self._recover(lock)
                 yield Writer(self, lock)
             except OSError as error:
                 if error.errno not in DISK_ERRORS:
@@ -288,15 +289,58 @@ class Store:
         """Write a content-addressed model file (never overwritten, so old runs keep theirs); its key."""
         return self.storage.put_content_addressed("models", prefix, data, suffix)
 
-    def _recover(self) -> None:
+    def _recover(self, lock=None) -> None:
         """Bring products/attributes back to the committed versions if a writer died mid-way."""
         run = self.run
         for name in ("products", "attributes"):
-            table = self._raw_table(name)
+            table = self._raw_table(name, lock)
             committed = 1 if run is None else (run.products_version if name == "products" else run.attributes_version)
             if table.version != committed:
                 table.restore(committed)
-        self._raw_table("runs")
+        self._raw_table("runs", lock)
+
+
+class FencedTable:
+    """A writer's LanceDB table whose every change first checks that the writer still holds the lock.
+
+    On an object store the lock is a lease (catalog/store/lease.py) that a stalled writer can lose
+    to another writer: without this check it would go on upserting, deleting, compacting and
+    building indexes on top of the new writer's work, and only its run record would be refused.
+    Fencing the table itself, not each caller, covers every step that changes the database (the
+    pipeline's writes, compaction and cleanup, index builds in catalog/store/index.py, rollback's
+    restore) with one rule. On a folder the lock is `fcntl` (`LocalLock.check` does nothing): the
+    kernel holds it for as long as the process lives, so it cannot be lost.
+    """
+
+    CHANGES = frozenset(
+        {
+            "add",
+            "merge_insert",
+            "delete",
+            "update",
+            "optimize",
+            "compact_files",
+            "cleanup_old_versions",
+            "create_index",
+            "create_scalar_index",
+            "create_fts_index",
+            "drop_index",
+            "restore",
+            "add_columns",
+            "alter_columns",
+            "drop_columns",
+        }
+    )
+
+    def __init__(self, table, lock=None):
+        self._table = table
+        self._lock = lock
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._table, name)
+        if name in self.CHANGES and self._lock is not None:
+            self._lock.check()  # raises CatalogError once another writer has taken the lock over
+        return attribute
 
 
 def migrate(table, schema: pa.Schema) -> None:
@@ -323,11 +367,12 @@ class Writer:
     def __init__(self, store: Store, lock=None):
         self.store = store
         self.lock = lock
-        self.products = store._raw_table("products")
-        self.attributes = store._raw_table("attributes")
+        # Fenced (FencedTable): every change checks the lock first, so a writer that lost it stops.
+        self.products = store._raw_table("products", lock)
+        self.attributes = store._raw_table("attributes", lock)
         migrate(self.products, PRODUCTS_SCHEMA)
         migrate(self.attributes, ATTRIBUTES_SCHEMA)
-        self.runs = store._raw_table("runs")
+        self.runs = store._raw_table("runs", lock)
 
     @property
     def previous(self) -> Run | None:
@@ -376,8 +421,6 @@ class Writer:
     def commit(self, kind: str, *, encoder: dict, node2vec: dict, linker: dict, metrics: dict, summary: dict) -> Run:
         """Append the run record: from here on readers see the new state."""
         previous = self.previous
-        if self.lock is not None:
-            self.lock.check()  # on an object store: still ours, so no other writer's run is overwritten
         record = {
             "run": (previous.run + 1) if previous else 1,
             "kind": kind,

@@ -10,8 +10,12 @@ pid) and an expiry time, and every change to it is conditional:
   writing" error, like the second writer on a local folder.
 - hold it: a daemon thread renews the lease every third of its length (`If-Match` on the etag of
   its own last write). A renewal refused means someone took the lock over (this process stalled
-  past its lease); the writer then refuses to commit.
-- commit: `check()` renews once more and confirms ownership right before the run record is written.
+  past its lease); the writer then stops
+  before its next change to the database.
+- fence: `check()` renews once more and confirms ownership right before every change to the
+  database (each upsert, delete, compaction, cleanup, index build and the run record: the writer's
+  tables are `FencedTable`s, catalog/store/database.py), so a writer that lost the lock stops before
+  its next change instead of writing on top of its successor's work.
 - release: a conditional put marking the lock released (not a delete, so a take-over is always a
   conditional write against a known etag).
 
@@ -119,17 +123,21 @@ class LeaseLock:
                 return False
 
     def check(self) -> None:
-        """Before a commit: this writer still holds the lock (and has a fresh lease for the commit)."""
+        """Before every change to the database (catalog/store/database.py, FencedTable): this writer
+        still holds the lock, with a fresh lease for the change. A renewal, not a read: it proves
+        ownership and extends the lease in one conditional put (~1 per batch of rows written)."""
         try:
             held = self.renew()
-        except Exception as error:  # the store unreachable: better no commit than one not under the lock
+        except Exception as error:  # the store unreachable: better no change than one not under the lock
             raise CatalogError(
-                f"cannot renew the write lock on {self.storage}: {error}; nothing was committed"
+                f"cannot renew the write lock on {self.storage}: {error}; stopped before changing the database, "
+                "nothing of this run is visible"
             ) from None
         if not held:
             raise CatalogError(
                 f"this writer lost the write lock on {self.storage} (it stalled longer than the "
-                f"{self.lease:g} s lease and another writer took over); nothing was committed"
+                f"{self.lease:g} s lease and another writer took over); it stopped before its next change "
+                "and nothing of its run is visible (nothing was committed)"
             )
 
     def release(self) -> None:
