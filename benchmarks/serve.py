@@ -112,7 +112,10 @@ def photo_latency(db: Path, photos: list[Path], count: int, env: dict[str, str] 
     server = Server(db, env=env)
     try:
         seconds = []
+        cpu_after_first = 0.0
         for n in range(count):
+            if n == 1:
+                cpu_after_first = server.cpu_seconds()
             data = photos[n % len(photos)].read_bytes()
             boundary = uuid.uuid4().hex
             body = (
@@ -138,6 +141,8 @@ def photo_latency(db: Path, photos: list[Path], count: int, env: dict[str, str] 
             "photo_first_ms": round(seconds[0] * 1000),
             "photo_warm_p50_ms": round(float(np.percentile(warm, 50)), 1),
             "photo_warm_p90_ms": round(float(np.percentile(warm, 90)), 1),
+            # the server's CPU per warm photo query: steadier than latency on a shared machine
+            "photo_warm_server_cpu_ms": round((server.cpu_seconds() - cpu_after_first) * 1000 / max(1, count - 1), 1),
             "photo_queries": count,
         }
     finally:
@@ -179,6 +184,7 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="also time photo queries with CATALOG_RUNTIME=keras (TensorFlow, as before OpenVINO), alternating",
     )
+    parser.add_argument("--photo-rounds", type=int, default=2, help="with --photo-keras: turns of each (default 2)")
     parser.add_argument(
         "--catalog",
         type=Path,
@@ -232,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
                 server.stop()
         if args.photo_db:
             photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:50]
-            rounds = 2 if args.photo_keras else 1
+            rounds = args.photo_rounds if args.photo_keras else 1
             for _ in range(rounds):  # alternate, so both see the machine's load alike
                 result.setdefault("photo_runs", []).append(photo_latency(args.photo_db, photos, args.photo_queries))
                 if args.photo_keras:

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from catalog.cli.options import LINKER_CHOICES, LocationParam, db_option, json_option, open_catalog, reporter
+from catalog.cli.options import (
+    LINKER_CHOICES,
+    LocationParam,
+    db_option,
+    json_option,
+    open_catalog,
+    ranking_option,
+    reporter,
+)
 
 
 @click.command()
@@ -44,7 +52,7 @@ from catalog.cli.options import LINKER_CHOICES, LocationParam, db_option, json_o
     "--precision",
     type=click.Choice(["f32", "bf16"]),
     default=None,
-    help="How the encoder runs on the CPU (OpenVINO): f32, the Keras model's own vectors; bf16, ~1.8x faster "
+    help="How the encoder runs on the CPU (OpenVINO): f32, the Keras model's own vectors; bf16, half the CPU per photo "
     "on processors with AVX512-BF16 or AMX, a different image space [default: recorded, or f32].",
 )
 @click.option("--walks", "num_walks", type=click.IntRange(1), default=None, help="node2vec walks per node.")
@@ -79,6 +87,7 @@ from catalog.cli.options import LINKER_CHOICES, LocationParam, db_option, json_o
     default=None,
     help="Encoder actors on the Ray cluster (default: one per GPU, else one per 2 CPUs).",
 )
+@ranking_option
 @db_option
 @json_option
 def ingest(
@@ -101,6 +110,7 @@ def ingest(
     engine,
     ray_address,
     ray_workers,
+    ranking,
     db,
     as_json,
 ):
@@ -140,6 +150,7 @@ def ingest(
         engine=engine,
         ray_address=ray_address,
         ray_workers=ray_workers,
+        ranking=ranking,
         reporter=reporter(as_json),
     )
     render.emit_json(report.to_dict()) if as_json else render.print_ingest_report(report)

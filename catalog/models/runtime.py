@@ -9,7 +9,7 @@ in benchmarks/README.md ("Encoding on an inference runtime") and the README's de
 
 - **Precision.** `f32` gives the Keras encoder's vectors (cosine >= 0.9999, tests/test_runtime.py)
   and keeps its id. `bf16` (`INFERENCE_PRECISION_HINT`: bfloat16 multiplies on AVX512-BF16 or AMX,
-  ~1.8x the photos per CPU second here) gives different vectors, so it is another encoder with its
+  half the CPU per photo of f32 here) gives different vectors, so it is another encoder with its
   own id (`EncoderInfo.id` ends in `/openvino-bf16`).
 - **One photo per request, one request per core.** Each photo is inferred alone (a static batch
   of 1), so its vector never depends on which photos shared its batch: a photo queried alone gets
