@@ -10,6 +10,7 @@ of every page are saved in the test's folder (and in $CATALOG_SCREENSHOTS, if se
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 from pathlib import Path
@@ -41,7 +42,8 @@ def start_browser(profile: Path, width: int = 1280, height: int = 900):
         f"--window-size={width},{height}",
     ):
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # performance: the DevTools network events, to list every URL a page requested.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     # The Debian driver, named explicitly: Selenium would otherwise try to download one.
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(120)
@@ -50,6 +52,22 @@ def start_browser(profile: Path, width: int = 1280, height: int = 900):
 
 def console_errors(driver) -> list[str]:
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def requested_urls(driver) -> list[str]:
+    """Every URL the browser asked for since the last call (scripts, styles, images, fonts, fetches)."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
+
+
+def outside(urls: list[str], server: str) -> list[str]:
+    """The URLs not served by `server` (data: and blob: URLs are the page's own bytes; chrome: URLs
+    the browser's own start page, before the first page is opened)."""
+    return [u for u in urls if not u.startswith((server + "/", "data:", "blob:", "about:", "chrome:"))]
 
 
 class Tour:
@@ -202,6 +220,21 @@ def walk(driver, url: str, shots: list[Path], photo: Path, product_id: int) -> d
         seen[f"{name}_fits"] = tour.no_horizontal_scroll()
         tour.shot(name)
     seen["console_errors"] += console_errors(driver)
+
+    # Last, at desktop width (visited before the phone pages, its 1.5 MB script pushed the thumbnails out
+    # of the browser's memory cache): the API docs, offline. Swagger UI from this server, every
+    # operation listed, a document's schema shown.
+    driver.set_window_size(1280, 900)
+    tour.open("/api/docs")
+    tour.wait.until(lambda d: len(d.find_elements("css selector", ".opblock")) >= 11)
+    seen["api_operations"] = len(tour.css(".opblock"))
+    tour.css(".opblock-summary")[0].click()
+    tour.wait.until(
+        lambda d: d.find_elements("css selector", ".opblock-body .model-example, .opblock-body .responses-table")
+    )
+    tour.shot("api-docs")
+    seen["console_errors"] += console_errors(driver)
+    seen["requested"] = requested_urls(driver)
     return seen
 
 
@@ -230,7 +263,10 @@ def test_walk_through_the_pages_in_chromium(server, query_db, tmp_path):  # noqa
     assert seen["catalog_runs"] >= 1 and any("products" in s for s in seen["catalog_stats"])
     assert seen["browse-phone_fits"] and seen["product-phone_fits"]
     assert seen["console_errors"] == []
-    for name in ("browse", "product", "arithmetic", "photo", "catalog", "browse-phone", "product-phone"):
+    assert seen["api_operations"] >= 11  # Swagger UI rendered the document, from this server's own files
+    # No page loaded anything from another host (every page, the API docs included).
+    assert len(seen["requested"]) > 30 and outside(seen["requested"], server.url) == []
+    for name in ("browse", "product", "arithmetic", "photo", "catalog", "api-docs", "browse-phone", "product-phone"):
         assert (tmp_path / "shots" / f"serve-{name}.png").stat().st_size > 10_000, name
 
 
