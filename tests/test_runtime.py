@@ -68,6 +68,9 @@ def test_f32_vectors_equal_the_keras_encoders_and_keep_its_id(keras_encoder, mod
     # One photo per request: a photo alone, in a batch, or streamed gets the very same vector.
     alone = np.stack([encoder.encode(pixels[n : n + 1])[0] for n in range(5)])
     assert np.array_equal(alone, got[:5])
+    # A query's encoder runs a lone photo on every core: the same bits as ingest's one-per-core streams.
+    latency = RuntimeEncoder(model_file, encoder.id, keras_encoder.info.model_id, SIZE, latency=True)
+    assert np.array_equal(latency.encode(pixels[:5]), got[:5]) and latency.streams == 1
     streamed = list(encoder.encode_stream(((n, pixels[n]) for n in range(37)), batch_size=8))
     assert [len(ids) for ids, _ in streamed] == [8, 8, 8, 8, 5]
     assert [i for ids, _ in streamed for i in ids] == list(range(37))

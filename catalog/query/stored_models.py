@@ -90,7 +90,7 @@ def load_encoder(store: Store, weights: str | None = None) -> Encoder:
         )
     if weights is not None:
         check_weights(recorded, weights)  # a different --weights is refused, as it always was
-    return runtime_encoder(store, recorded, weights)
+    return runtime_encoder(store, recorded, weights, latency=True)  # query photos come one at a time
 
 
 def keras_encoder(store: Store, recorded: dict, weights: str | None = None):
@@ -117,7 +117,9 @@ def model_id_of(recorded: dict) -> str:
     return recorded.get("model_id") or recorded["id"]
 
 
-def runtime_encoder(store: Store, recorded: dict, weights: str | None = None, keras=None) -> Encoder:
+def runtime_encoder(
+    store: Store, recorded: dict, weights: str | None = None, keras=None, latency: bool = False
+) -> Encoder:
     """The recorded encoder on OpenVINO, at the recorded precision. Its model file is made from
     `keras` (or the Keras encoder rebuilt from the record) when the database has none yet, and
     stored; where the database cannot be written (read-only), it is kept in a temporary file for
@@ -132,21 +134,27 @@ def runtime_encoder(store: Store, recorded: dict, weights: str | None = None, ke
     if keras_requested(precision):
         return keras or keras_encoder(store, recorded, weights)
     if store.storage.has(key):
-        return RuntimeEncoder(store.local_file(key), recorded["id"], model_id, int(recorded["image_size"]), precision)
+        return RuntimeEncoder(
+            store.local_file(key), recorded["id"], model_id, int(recorded["image_size"]), precision, latency=latency
+        )
     keras = keras or keras_encoder(store, recorded, weights)
     if not hasattr(keras, "export_runtime"):  # an ImageEncoder stand-in without a runtime form runs as it is
         return keras
     data = keras.export_runtime()
     try:
         store.storage.write_bytes(key, data)  # whole or not at all; the name never changes content
-        return RuntimeEncoder(store.local_file(key), recorded["id"], model_id, int(recorded["image_size"]), precision)
+        return RuntimeEncoder(
+            store.local_file(key), recorded["id"], model_id, int(recorded["image_size"]), precision, latency=latency
+        )
     except (OSError, CatalogError):
         pass  # a database this process cannot write (read-only): it runs the model from a temporary file
     with tempfile.NamedTemporaryFile(prefix="catalog-encoder-", suffix=".ov") as file:
         file.write(data)
         file.flush()
         # The model maps the file; it stays readable after the name is removed.
-        return RuntimeEncoder(Path(file.name), recorded["id"], model_id, int(recorded["image_size"]), precision)
+        return RuntimeEncoder(
+            Path(file.name), recorded["id"], model_id, int(recorded["image_size"]), precision, latency=latency
+        )
 
 
 # Linkers read, by database and file: Rec orders every `similar` by the linker's classifiers, and
