@@ -2,6 +2,7 @@
 
     python -m benchmarks.ingest --products 44446 --images 1000,3000 --json
     python -m benchmarks.ingest --products 3000 --images 3000 --json      # every product with a photo
+    python -m benchmarks.ingest --products 100000 --images 100000 --photo-size 64x80 --encoder stand-in --json
 
 Writes a synthetic catalog (benchmarks.synthetic styles, `--products` rows, as styles.csv) and
 synthetic JPEG photos for the first N products, then ingests it into a fresh database with
@@ -41,6 +42,22 @@ from benchmarks.synthetic import synthetic_styles
 from catalog.core.columns import DISPLAY_COLUMNS
 
 FULL_CATALOG = 44446
+
+
+class StandInEncoder:
+    """A fast stand-in for ResNet50, plugged in through the encoder seam (`ingest(..., encoder=)`), so
+    a run with 100k photos measures the pipeline (decoding, thumbnails, features, spool, linker,
+    write), not the model: 64-pixel photos -> 4x4 mean colours -> a fixed random projection to 128-d."""
+
+    id = "benchmark-stand-in-4x4-v1"
+    image_size = 64
+
+    def __init__(self):
+        self._projection = np.random.default_rng(0).standard_normal((48, 128)).astype(np.float32)
+
+    def encode(self, pixels: np.ndarray) -> np.ndarray:
+        cells = np.asarray(pixels, np.float32).reshape(len(pixels), 4, 16, 4, 16, 3).mean(axis=(2, 4))
+        return np.maximum(cells.reshape(len(pixels), 48) / 255 @ self._projection, 0).astype(np.float32)
 
 
 class MemoryReporter:
@@ -131,7 +148,12 @@ def write_catalog(folder: Path, products: int, photos: int, photo_size: tuple[in
 
 
 def run_once(
-    products: int, photos: int, photo_size: tuple[int, int], log_every: float | None = None, rebuild_after: bool = False
+    products: int,
+    photos: int,
+    photo_size: tuple[int, int],
+    log_every: float | None = None,
+    rebuild_after: bool = False,
+    encoder: str = "keras",
 ) -> dict:
     """One ingest in this process (then, with `rebuild_after`, one `catalog rebuild`); the figures for one N."""
     from ingest.pipeline import IngestOptions, ingest, rebuild
@@ -147,7 +169,8 @@ def run_once(
         started = time.perf_counter()
         cpu_started = _cpu_seconds()
         try:
-            report = ingest(folder / "db", csv_path, images, IngestOptions(weights="random"), reporter)
+            stand_in = StandInEncoder() if encoder == "stand-in" else None
+            report = ingest(folder / "db", csv_path, images, IngestOptions(weights="random"), reporter, stand_in)
         finally:
             reporter.close()
         total_seconds = time.perf_counter() - started
@@ -183,6 +206,8 @@ def run_once(
         "baseline_rss_mb": round(baseline_mb),
         "generate_seconds": round(generate_seconds, 1),
         "load_average": round(os.getloadavg()[0], 2),
+        "encoder": encoder,
+        "linker_sample": (report.run.linker.get("sample") if report.run else None),
         **rebuilt,
     }
 
@@ -234,6 +259,12 @@ def main(argv: list[str] | None = None) -> None:
         help="print stage progress with RSS to stderr this often (for long runs)",
     )
     parser.add_argument("--rebuild", action="store_true", help="also time `catalog rebuild` on each database")
+    parser.add_argument(
+        "--encoder",
+        choices=["keras", "stand-in"],
+        default="keras",
+        help="keras: ResNet50 + head, --weights random; stand-in: a fast encoder through the seam (the pipeline's cost)",
+    )
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child process: one run
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
@@ -241,7 +272,7 @@ def main(argv: list[str] | None = None) -> None:
     counts = [int(v) for v in args.images.split(",")]
 
     if args.one:
-        print(json.dumps(run_once(args.products, counts[0], photo_size, args.log_every, args.rebuild)))
+        print(json.dumps(run_once(args.products, counts[0], photo_size, args.log_every, args.rebuild, args.encoder)))
         return
 
     runs = []
@@ -262,6 +293,7 @@ def main(argv: list[str] | None = None) -> None:
             command += ["--log-every", str(args.log_every)]
         if args.rebuild:
             command.append("--rebuild")
+        command += ["--encoder", args.encoder]
         finished = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
         runs.append(json.loads(finished.stdout.strip().splitlines()[-1]))
         if not args.json:

@@ -38,7 +38,8 @@ class EncodeCheckpoints:
         return self._known.get(sha256)
 
     def add(self, sha256: str, vector: np.ndarray, thumbnail: bytes) -> None:
-        self._known[sha256] = (vector, thumbnail)
+        # Not kept in `_known`: every lookup happens before encoding starts, so holding each new
+        # thumbnail here as well would keep them all in memory (ingest/batches.py spools them).
         self._pending.append((sha256, vector, thumbnail))
         if len(self._pending) >= FLUSH_EVERY:
             self.flush()

@@ -11,6 +11,7 @@ Stages, each in its own module:
     placement   new products -> node vectors, no retraining   ingest/placement.py
     features    thumbnails -> colour + silhouette features    catalog/core/photo_features.py
     linker      image vectors (+ features) -> node vectors    catalog/models/linker.py
+    batches     the catalog held lean; rows in record batches ingest/batches.py
     write       products, attributes, run record              catalog/store/database.py
 
 The first ingest (and `catalog rebuild`) trains the graph space and the linker on the whole
@@ -23,8 +24,9 @@ linker, and nothing else is touched. An ingest that changes nothing writes nothi
 from __future__ import annotations
 
 import hashlib
+import os
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator, Protocol
@@ -33,17 +35,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from catalog.core.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, IMAGE_SIZE, NAME_COLUMN, NODE_DIM
+from catalog.core.columns import ATTRIBUTE_COLUMNS, IMAGE_SIZE, NAME_COLUMN, NODE_DIM
 from catalog.core.errors import CatalogError
 from catalog.core.keys import split_key
 from catalog.core.photo_features import COLUMN as FEATURES_COLUMN
-from catalog.core.photo_features import features_of, pack, photo_features, unpack
+from catalog.core.photo_features import from_stored, photo_features, to_stored
 from catalog.models.encoder import Encoder, encode_stream, encoding_batch_size, weights_identity
 from catalog.models.linker import Linker, LinkerParams, linker_warning, train_linker
 from catalog.models.runtime import DEFAULT_PRECISION, check_precision
 from catalog.query.stored_models import linker_features
 from catalog.store.database import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
 from catalog.store.storage import DbLocation
+from ingest.batches import HELD_COLUMNS, PhotoSpool, Products, product_batches
 from ingest.checkpoints import EncodeCheckpoints
 from ingest.graph import attribute_values, build_graph
 from ingest.graph_space import Node2VecParams, embed_graph
@@ -52,7 +55,6 @@ from ingest.placement import attribute_degrees, place_attributes, place_products
 from ingest.reader import Reject, read_styles
 
 Progress = Callable[[int], None]
-VECTOR_DIMS = {"image_vector": IMAGE_DIM, "node_vector": NODE_DIM, "rec_vector": NODE_DIM}
 FEATURES = (
     FEATURES_COLUMN  # bytes per photo (catalog/core/photo_features.py), None without a photo or where not yet stored
 )
@@ -60,6 +62,11 @@ STYLE_COLUMNS = [*ATTRIBUTE_COLUMNS, NAME_COLUMN]
 # Past this share of products with inferred (not walk-trained) node vectors, ingest suggests
 # `catalog rebuild`: see benchmarks/README.md (incremental) for the measurement behind it.
 REBUILD_SUGGESTION_SHARE = 0.2
+# The linker trains on at most this many photos (a seeded sample beyond it, recorded with the run):
+# its memory grows with the photos it trains on, its quality stops growing long before
+# (benchmarks/README.md, "Streaming ingest"). Every photo is still translated.
+LINKER_SAMPLE = 50_000
+TRANSLATE_ROWS = 8192  # photos translated at a time: the linker's intermediate arrays stay small
 
 
 class Reporter(Protocol):
@@ -169,49 +176,7 @@ def row_hash(values: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-# -- the products table in memory -----------------------------------------------------------
-
-
-@dataclass
-class Products:
-    """Scalar columns in a DataFrame, vectors as numpy matrices, aligned by row."""
-
-    frame: pd.DataFrame
-    vectors: dict[str, np.ndarray]
-
-    @classmethod
-    def from_arrow(cls, table: pa.Table) -> "Products":
-        vectors = {
-            name: np.asarray(
-                table.column(name).combine_chunks().flatten().to_numpy(zero_copy_only=False), np.float32
-            ).reshape(-1, dim)
-            for name, dim in VECTOR_DIMS.items()
-        }
-        frame = table.drop_columns(list(VECTOR_DIMS)).to_pandas()
-        # Photo features ride in the frame like thumbnails (bytes, None without): a photo-less row holds nothing.
-        frame[FEATURES] = frame[FEATURES].astype(object) if FEATURES in frame else None
-        frame["thumbnail"] = frame["thumbnail"].astype(object)
-        return cls(frame.reset_index(drop=True), vectors)
-
-    @classmethod
-    def empty(cls) -> "Products":
-        return cls.from_arrow(PRODUCTS_SCHEMA.empty_table())
-
-    def take(self, index: np.ndarray) -> "Products":
-        return Products(self.frame.iloc[index].reset_index(drop=True), {k: v[index] for k, v in self.vectors.items()})
-
-    def to_arrow(self, index: np.ndarray | None = None) -> pa.Table:
-        part = self if index is None else self.take(index)
-        columns = {}
-        for name in PRODUCTS_SCHEMA.names:
-            kind = PRODUCTS_SCHEMA.field(name).type
-            if name in VECTOR_DIMS:
-                flat = pa.array(np.ascontiguousarray(part.vectors[name], np.float32).reshape(-1))
-                columns[name] = pa.FixedSizeListArray.from_arrays(flat, VECTOR_DIMS[name])
-            else:
-                values = part.frame[name].to_numpy(dtype=object)
-                columns[name] = pa.array(list(values), kind)
-        return pa.table(columns, schema=PRODUCTS_SCHEMA)
+# -- the products table in memory: ingest/batches.py (Products, the spool of new thumbnails, the batches)
 
 
 # -- the pipeline ------------------------------------------------------------------------------
@@ -251,17 +216,22 @@ def ingest(
     seconds["read"] = time.perf_counter() - started
 
     store = Store(db_path)
-    with store.writer() as writer:
+    with store.writer() as writer, ExitStack() as stack:
         previous = writer.previous
         options = options.resolved(previous)
         _check_encoder_choice(previous, options, encoder)
-        before = Products.from_arrow(writer.products.to_arrow()) if previous else Products.empty()
+        # What every stage needs of the stored catalog, never its thumbnails (ingest/batches.py).
+        state = Products.read(writer.products) if previous else Products.empty()
         protected = {int(float(r.id)) for r in styles.rejects if r.id and _is_int(r.id)}
-        state, change = _apply_rows(before, rows, options.prune, protected)
+        state, change = _apply_rows(state, rows, options.prune, protected)
+        csv_ids = rows["id"].to_numpy(np.int64)
+        del rows, styles.rows  # the rows now live in `state`
 
         started = time.perf_counter()
+        spool = PhotoSpool()  # thumbnails of the photos encoded now, on local disk until written
+        stack.callback(spool.close)
         problems, encoder_record, encoded = _encode_photos(
-            store, state, change, rows["id"], images_dir, options, reporter, encoder
+            store, state, change, csv_ids, images_dir, options, reporter, encoder, spool
         )
         seconds["images+encode"] = time.perf_counter() - started
 
@@ -284,6 +254,8 @@ def ingest(
             touched,
             sorted(change.removed),
             attributes,
+            spool=spool,
+            full=full,
             encoder=encoder_record,
             node2vec=node2vec_record,
             linker=linker_record,
@@ -315,7 +287,7 @@ def rebuild(
     with store.writer() as writer:
         previous = writer.previous
         options = options.resolved(previous)
-        state = Products.from_arrow(writer.products.to_arrow())
+        state = Products.read(writer.products)
         attributes, linker_record, node2vec_record = _train_spaces(store, state, options, reporter, seconds)
         count = len(state.frame)
         summary = {
@@ -334,6 +306,8 @@ def rebuild(
             np.arange(count),
             [],
             attributes,
+            spool=None,
+            full=True,
             encoder=previous.encoder,
             node2vec=node2vec_record,
             linker=linker_record,
@@ -362,6 +336,8 @@ def _commit(
     removed: list[int],
     attributes: pd.DataFrame,
     *,
+    spool: PhotoSpool | None,
+    full: bool,
     encoder: dict,
     node2vec: dict,
     linker: dict,
@@ -371,14 +347,28 @@ def _commit(
     """Write the touched product rows, the removals and the attribute table, compact, and commit one run.
 
     Shared by ingest and rebuild, so both stamp rows with the run and record the same metrics.
+    Rows go in record batches (ingest/batches.py): a `full` run rewrites every product as one
+    streamed Lance commit (a new table version holding exactly the catalog: removed products are
+    simply not in it); an incremental run upserts only the touched rows, a batch at a time, and
+    deletes the removed ones. Either way nothing is visible before the run record.
     """
     run_number = (writer.previous.run + 1) if writer.previous else 1
     state.frame.loc[touched, "run"] = run_number
     attributes["run"] = run_number
     summary.update(_inferred_share(state))
     started = time.perf_counter()
-    writer.upsert_products(state.to_arrow(touched))
-    writer.delete_products(removed)
+    stored = None
+    if writer.previous is not None:
+        # The table as it was (a handle pinned to that version): where unchanged thumbnails are read back.
+        stored = writer.store.db.open_table("products")
+        stored.checkout(writer.products.version)
+    batches = product_batches(state, np.asarray(touched), spool, stored, full=full)
+    if full:
+        writer.upsert_products(pa.RecordBatchReader.from_batches(PRODUCTS_SCHEMA, batches), replace=True)
+    else:
+        for batch in batches:
+            writer.upsert_products(pa.Table.from_batches([batch]))
+        writer.delete_products(removed)
     writer.replace_attributes(pa.Table.from_pandas(attributes, schema=ATTRIBUTES_SCHEMA, preserve_index=False))
     writer.compact()
     seconds["write"] = time.perf_counter() - started
@@ -461,50 +451,52 @@ class Change:
         }
 
 
-def _apply_rows(before: Products, rows: pd.DataFrame, prune: bool, protected: set[int]) -> tuple[Products, Change]:
-    """The catalog after this CSV: stored products updated by its rows (the CSV wins)."""
-    change = Change()
-    incoming = rows[["id", *STYLE_COLUMNS]].copy()
-    incoming["id"] = incoming["id"].astype("int64")
-    incoming["row_hash"] = [row_hash(r) for r in incoming[STYLE_COLUMNS].to_dict("records")]
-    frame = before.frame
-    position = {int(i): n for n, i in enumerate(frame["id"])}
+def _apply_rows(state: Products, rows: pd.DataFrame, prune: bool, protected: set[int]) -> tuple[Products, Change]:
+    """The catalog after this CSV: stored products updated by its rows (the CSV wins), in place.
 
-    state = Products(frame.copy(), {k: v.copy() for k, v in before.vectors.items()})
-    new_rows = []
-    for record in incoming.to_dict("records"):
-        product_id = int(record["id"])
-        n = position.get(product_id)
-        if n is None:
-            change.added.add(product_id)
-            new_rows.append(record)
-            continue
-        if frame.at[n, "row_hash"] == record["row_hash"]:
-            continue
-        old = frame.loc[n, list(ATTRIBUTE_COLUMNS)].astype(str).tolist()
-        new = [str(record[c]) for c in ATTRIBUTE_COLUMNS]
-        (change.attributes_changed if old != new else change.name_changed).add(product_id)
-        for column in (*STYLE_COLUMNS, "row_hash"):
-            state.frame.at[n, column] = record[column]
+    Rows are hashed a chunk at a time and compared as arrays; nothing is copied per product but
+    the rows that change (a pruned catalog is the one exception: it takes the kept rows once).
+    New products are appended in CSV order, after the stored ones in table order: no stage
+    depends on the order, and sorting would copy every vector.
+    """
+    change = Change()
+    ids = rows["id"].to_numpy(np.int64)
+    hashes = np.empty(len(rows), object)
+    size = 65536  # rows hashed at a time: their values as Python strings exist only for one chunk
+    for start in range(0, len(rows), size):
+        chunk = [rows[column].iloc[start : start + size].to_numpy(dtype=object) for column in STYLE_COLUMNS]
+        hashes[start : start + size] = [row_hash(dict(zip(STYLE_COLUMNS, values))) for values in zip(*chunk)]
+    where = state.positions(ids)
+    known = where >= 0
+    stored_hash = state.frame["row_hash"].to_numpy(dtype=object)[where[known]]
+    differs = np.flatnonzero(known)[stored_hash != hashes[known]]
+    if differs.size:
+        targets = where[differs]
+        old = state.frame[list(ATTRIBUTE_COLUMNS)].iloc[targets].astype(str).to_numpy()
+        new = rows[list(ATTRIBUTE_COLUMNS)].iloc[differs].astype(str).to_numpy()
+        moved = (old != new).any(axis=1)
+        change.attributes_changed.update(int(i) for i in ids[differs[moved]])
+        change.name_changed.update(int(i) for i in ids[differs[~moved]])
+        for column in STYLE_COLUMNS:
+            state.frame.loc[targets, column] = rows[column].iloc[differs].to_numpy(dtype=object)
+        state.frame.loc[targets, "row_hash"] = hashes[differs]
     if prune:
-        keep = set(incoming["id"].tolist()) | protected
-        change.removed = {int(i) for i in frame["id"] if int(i) not in keep}
-    if new_rows:
-        additions = pd.DataFrame(new_rows)
-        for name in PRODUCTS_SCHEMA.names:
-            if name not in additions and name not in VECTOR_DIMS:
+        keep = set(ids.tolist()) | protected
+        change.removed = {int(i) for i in state.frame["id"] if int(i) not in keep}
+    added = np.flatnonzero(~known)
+    if added.size:
+        change.added = {int(i) for i in ids[added]}
+        additions = rows.iloc[added][["id", *STYLE_COLUMNS]].reset_index(drop=True)
+        additions["id"] = additions["id"].astype("int64")
+        additions["row_hash"] = hashes[added]
+        for name in HELD_COLUMNS:
+            if name not in additions:
                 additions[name] = _default(name)
-        additions["thumbnail"] = [None] * len(additions)
-        additions[FEATURES] = [None] * len(additions)
         additions["node_source"] = "inferred"
-        additions = additions[state.frame.columns]
-        state.frame = additions if state.frame.empty else pd.concat([state.frame, additions], ignore_index=True)
-        for name, dim in VECTOR_DIMS.items():
-            state.vectors[name] = np.vstack([state.vectors[name], np.zeros((len(new_rows), dim), np.float32)])
+        state.extend(additions[HELD_COLUMNS])
     if change.removed:
         state = state.take(np.flatnonzero(~state.frame["id"].isin(change.removed).to_numpy()))
-    order = np.argsort(state.frame["id"].to_numpy(), kind="stable")
-    return state.take(order), change
+    return state, change
 
 
 def _default(name: str):
@@ -519,7 +511,9 @@ def _default(name: str):
 # -- photos ------------------------------------------------------------------------------------
 
 
-def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, options, reporter, encoder=None):
+def _encode_photos(
+    store, state: Products, change: Change, csv_ids, images_dir, options, reporter, encoder=None, spool=None
+):
     """Encode the photos of CSV products that are new or whose bytes changed; report the missing.
 
     `encoder`: the one given to the ingest, else the Keras encoder of the options, built only here,
@@ -542,8 +536,9 @@ def _encode_photos(store, state: Products, change: Change, csv_ids, images_dir, 
     def store_vector(product_id: int, vector: np.ndarray, thumbnail: bytes, digest: str) -> None:
         n = position[product_id]
         state.vectors["image_vector"][n] = vector
-        frame.at[n, FEATURES] = pack(photo_features(thumbnail))[0]
-        frame.at[n, "thumbnail"], frame.at[n, "image_hash"] = thumbnail, digest
+        state.features[n] = to_stored(photo_features(thumbnail))
+        spool.add(product_id, thumbnail)  # to disk: written with its row, never all held at once
+        frame.at[n, "image_hash"] = digest
         frame.at[n, "has_image"], frame.at[n, "encoder_id"] = True, encoder_record["id"]
         if product_id not in change.added:
             change.photo_changed.add(product_id)
@@ -751,37 +746,57 @@ def _train_spaces(store: Store, state: Products, options: IngestOptions, reporte
         graph = build_graph(frame)
         space = embed_graph(graph, options.node2vec, progress=progress)
     seconds["walks"], seconds["word2vec"] = space.walks_seconds, space.train_seconds
-    order = {int(i): n for n, i in enumerate(graph.product_ids)}
-    state.vectors["node_vector"] = space.product_vectors[[order[int(i)] for i in frame["id"]]].astype(np.float32)
+    # The graph's products are the frame's rows in order (build_graph keeps them).
+    state.vectors["node_vector"] = np.asarray(space.product_vectors, np.float32)
+    del space.product_vectors, graph.indptr, graph.indices
     frame["node_source"] = "walks"
 
     started = time.perf_counter()
-    has_image = frame["has_image"].to_numpy(bool)
+    photos = np.flatnonzero(frame["has_image"].to_numpy(bool))
     state.vectors["rec_vector"] = np.zeros((len(frame), NODE_DIM), np.float32)
     linker_record: dict = {}
-    if has_image.sum() >= 2:
-        image_vectors = state.vectors["image_vector"][has_image]
-        features = None
-        if options.linker.kind == "attributes" and options.linker.photo_features:
-            stored = unpack(frame.loc[has_image, FEATURES].tolist())
-            features = features_of(stored, frame.loc[has_image, "thumbnail"].tolist())
-            frame.loc[has_image, FEATURES] = pd.Series(pack(features), index=frame.index[has_image], dtype=object)
+    if len(photos) >= 2:
+        sample = linker_sample(photos, options.linker.seed)
+        reads_features = options.linker.kind == "attributes" and options.linker.photo_features
         with reporter.stage("linker", options.linker.epochs) as progress:
             fit = train_linker(
-                image_vectors,
-                state.vectors["node_vector"][has_image],
+                state.vectors["image_vector"][sample],
+                state.vectors["node_vector"][sample],
                 options.linker,
                 progress,
-                values=attribute_values(frame.loc[has_image]),
-                features=features,
+                values=attribute_values(frame.iloc[sample]),
+                features=from_stored(state.features[sample]) if reads_features else None,
             )
-        state.vectors["rec_vector"][has_image] = fit.linker.translate(image_vectors, features)
+        for start in range(0, len(photos), TRANSLATE_ROWS):  # every photo, a slice of inputs at a time
+            part = photos[start : start + TRANSLATE_ROWS]
+            features = from_stored(state.features[part]) if reads_features else None
+            state.vectors["rec_vector"][part] = fit.linker.translate(state.vectors["image_vector"][part], features)
         linker_file = store.save_model("linker", fit.linker.to_bytes(), ".npz")
-        linker_record = {**options.linker.to_dict(), "file": linker_file, "metrics": fit.metrics}
+        linker_record = {
+            **options.linker.to_dict(),
+            "file": linker_file,
+            "metrics": fit.metrics,
+            # Recorded with the run: which photos trained it (all, or a seeded sample of them).
+            "sample": {"photos": int(len(photos)), "trained_on": int(len(sample)), "limit": linker_sample_limit()},
+        }
     seconds["linker"] = time.perf_counter() - started
 
     attributes = attribute_rows(list(graph.attribute_keys), attribute_degrees(frame), space.attribute_vectors, "walks")
     return attributes, linker_record, options.node2vec.to_dict()
+
+
+def linker_sample_limit() -> int:
+    """Photos the linker trains on at most (CATALOG_LINKER_SAMPLE): see LINKER_SAMPLE."""
+    return int(os.environ.get("CATALOG_LINKER_SAMPLE") or LINKER_SAMPLE)
+
+
+def linker_sample(photos: np.ndarray, seed: int) -> np.ndarray:
+    """The rows the linker trains on: every photo up to the limit, else a seeded uniform sample
+    (sorted, so the rows keep the catalog's order). The linker still translates every photo."""
+    limit = linker_sample_limit()
+    if len(photos) <= limit:
+        return photos
+    return np.sort(np.random.default_rng(seed).choice(photos, size=limit, replace=False))
 
 
 def _place_incrementally(writer: Writer, state: Products, change: Change, previous: Run, seconds):
@@ -801,9 +816,10 @@ def _place_incrementally(writer: Writer, state: Products, change: Change, previo
     photos = frame["id"].isin(change.added | change.photo_changed).to_numpy() & frame["has_image"].to_numpy(bool)
     if photos.any():
         linker = Linker.from_bytes(writer.store.read_file(previous.linker["file"]), previous.linker["file"])
-        stored = unpack(frame.loc[photos, FEATURES].tolist())
-        features = linker_features(linker, frame.loc[photos, "thumbnail"].tolist(), stored)
-        state.vectors["rec_vector"][photos] = linker.translate(state.vectors["image_vector"][photos], features)
+        for part in np.array_split(np.flatnonzero(photos), max(1, int(photos.sum()) // TRANSLATE_ROWS + 1)):
+            # Every photo here has its features (stored, or measured when encoded or read): no thumbnail needed.
+            features = linker_features(linker, [None] * len(part), state.features[part])
+            state.vectors["rec_vector"][part] = linker.translate(state.vectors["image_vector"][part], features)
 
     existing = writer.attributes.to_arrow().to_pandas()
     degrees = attribute_degrees(frame)
@@ -833,9 +849,11 @@ def attribute_rows(keys: list[str], degrees: dict[str, int], vectors: np.ndarray
     )
 
 
-def _inferred_share(state: Products) -> dict:
-    inferred = int((state.frame["node_source"] == "inferred").sum())
-    share = inferred / max(len(state.frame), 1)
+def _inferred_share(state: Products | pd.Series) -> dict:
+    """How many products hold placed (not walk-trained) node vectors; `state` or its node_source column."""
+    sources = state if isinstance(state, pd.Series) else state.frame["node_source"]
+    inferred = int((sources == "inferred").sum())
+    share = inferred / max(len(sources), 1)
     return {
         "inferred": inferred,
         "inferred_share": round(share, 4),

@@ -10,7 +10,8 @@ import pyarrow as pa
 from catalog.core.errors import CatalogError
 from catalog.store.database import ATTRIBUTES_SCHEMA, KEEP_RUNS, Run, Store
 from catalog.store.storage import DbLocation
-from ingest.pipeline import Products, _inferred_share
+from ingest.batches import Products
+from ingest.pipeline import _inferred_share
 from ingest.placement import attribute_degrees
 
 
@@ -19,7 +20,7 @@ def remove_products(db_path: Path | str | DbLocation, ids: list[int]) -> Run:
     store = Store.open(db_path)
     with store.writer() as writer:
         previous = writer.previous
-        state = Products.from_arrow(writer.products.to_arrow())
+        state = Products.read(writer.products)  # never the thumbnails (ingest/batches.py)
         present = set(state.frame["id"].astype(int))
         unknown = sorted(set(ids) - present)
         if unknown:
@@ -61,7 +62,7 @@ def rollback(db_path: Path | str | DbLocation, run_number: int) -> Run:
             raise CatalogError(f"no run {run_number}; `catalog history` lists them (1..{max(runs)})")
         if run_number == writer.previous.run:
             raise CatalogError(f"run {run_number} is already the current state")
-        current = writer.products.to_arrow().select(["id", "row_hash", "image_hash"])
+        current = writer.products.search().select(["id", "row_hash", "image_hash"]).to_arrow()
         try:
             writer.products.restore(target.products_version)
             writer.attributes.restore(target.attributes_version)
@@ -69,13 +70,13 @@ def rollback(db_path: Path | str | DbLocation, run_number: int) -> Run:
             raise CatalogError(
                 f"run {run_number} is older than the kept history (the newest {KEEP_RUNS} runs stay restorable)"
             ) from None
-        restored = writer.products.to_arrow()
+        restored = writer.products.search().select(["id", "row_hash", "image_hash", "node_source"]).to_arrow()
         summary = {
             **_diff(current, restored.select(["id", "row_hash", "image_hash"])),
             "mode": "rollback",
             "rolled_back_to": run_number,
             "products": restored.num_rows,
-            **_inferred_share(Products.from_arrow(restored)),
+            **_inferred_share(restored.column("node_source").to_pandas()),
         }
         return writer.commit(
             "rollback",

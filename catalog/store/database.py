@@ -378,7 +378,17 @@ class Writer:
     def previous(self) -> Run | None:
         return self.store.run
 
-    def upsert_products(self, rows: pa.Table) -> None:
+    def upsert_products(self, rows: pa.Table | pa.RecordBatchReader, replace: bool = False) -> None:
+        """Insert or update products by id; with `replace`, the rows become the whole table.
+
+        `replace` takes a stream of record batches (a full ingest or rebuild: every product, written
+        as one new table version without holding the table in memory); the rows of the previous
+        version stay in the table's history for rollback, and readers keep the version their run
+        record names until the next run record.
+        """
+        if replace:
+            self.products.add(rows, mode="overwrite")
+            return
         if rows.num_rows:
             rows = rows.select(PRODUCTS_SCHEMA.names).cast(PRODUCTS_SCHEMA)
             self.products.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(rows)

@@ -1,0 +1,282 @@
+"""The catalog in an ingest's memory, and its rows on their way to the products table in batches.
+
+An ingest needs the whole catalog for a few things (which rows changed, the graph, the linker), but
+never all of a product's bytes at once. So it holds, per product, only what those stages read:
+
+- `Products.frame`: the scalar columns (`HELD_COLUMNS`: id, attribute values, name, hashes, flags);
+- `Products.vectors`: image, node and rec vectors as float32 matrices aligned with the frame;
+- `Products.features`: the photo features as a uint8 matrix (FEATURE_DIM bytes a row), not as one
+  Python bytes object per row (a photo-less product's row is zeros, never written to, so the
+  matrix, allocated zeroed, costs it no resident memory; nor do its image and rec vectors).
+
+Thumbnails are never all in memory: those already stored stay in the table and are read back one
+batch at a time when their row is rewritten; those made by this run wait in a `PhotoSpool` (a few
+Arrow files in a temporary folder) until their batch is written.
+
+`product_batches` turns the state into Arrow record batches of BATCH_ROWS rows (a few thousand:
+each one is a few MB with thumbnails, and the per-batch overhead of Arrow and LanceDB is
+negligible at that size). A full run (first ingest, rebuild) streams them into one Lance commit
+(`Writer.upsert_products(..., replace=True)`); an incremental run upserts the changed rows one batch at a time.
+Either way the run record is written last, so readers never see half a run (catalog/store/database.py).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from catalog.core.columns import IMAGE_DIM, NODE_DIM
+from catalog.core.keys import sql_ids
+from catalog.core.photo_features import COLUMN as FEATURES
+from catalog.core.photo_features import FEATURE_DIM, photo_features, to_stored
+from catalog.store.database import PRODUCTS_SCHEMA
+
+VECTOR_DIMS = {"image_vector": IMAGE_DIM, "node_vector": NODE_DIM, "rec_vector": NODE_DIM}
+# Bytes that no stage but the write reads: kept out of the ingest's memory.
+UNHELD = ("thumbnail", FEATURES)
+HELD_COLUMNS = [name for name in PRODUCTS_SCHEMA.names if name not in VECTOR_DIMS and name not in UNHELD]
+
+
+def batch_rows() -> int:
+    """Rows per record batch (CATALOG_INGEST_BATCH_ROWS; the tests make it tiny to get many batches)."""
+    return int(os.environ.get("CATALOG_INGEST_BATCH_ROWS") or 4096)
+
+
+@dataclass
+class Products:
+    """The catalog as an ingest holds it: scalar columns, vectors and photo features, aligned by row."""
+
+    frame: pd.DataFrame
+    vectors: dict[str, np.ndarray]
+    features: np.ndarray  # (rows, FEATURE_DIM) uint8; zeros for a product without a photo
+
+    @classmethod
+    def empty(cls) -> Products:
+        frame = PRODUCTS_SCHEMA.empty_table().select(HELD_COLUMNS).to_pandas()
+        return cls(frame, _zeros(0), _no_features(0))
+
+    @classmethod
+    def read(cls, table) -> Products:
+        """The held columns of a LanceDB products table, read one batch at a time (never its thumbnails,
+        except for rows written before photo features were stored, whose features are measured here)."""
+        count = table.count_rows()
+        vectors, features = _zeros(count), np.zeros((count, FEATURE_DIM), np.uint8)
+        parts: list[pa.RecordBatch] = []
+        start = 0
+        columns = [*HELD_COLUMNS, *VECTOR_DIMS, FEATURES]
+        for batch in table.search().select(columns).to_batches(batch_rows()):
+            rows = batch.num_rows
+            photo = np.flatnonzero(batch.column("has_image").to_numpy(zero_copy_only=False))
+            for name, dim in VECTOR_DIMS.items():
+                matrix = _matrix(batch.column(name), dim)
+                # Only rows that hold something are copied: a photo-less row's zeros stay untouched pages.
+                wanted = np.arange(rows) if name == "node_vector" else photo
+                vectors[name][start + wanted] = matrix[wanted]
+            stored = batch.column(FEATURES)
+            for n in photo:
+                value = stored[int(n)].as_py()
+                if value is not None and len(value) == FEATURE_DIM:
+                    features[start + n] = np.frombuffer(value, np.uint8)
+            parts.append(batch.select(HELD_COLUMNS))
+            start += rows
+        if start != count:  # a writer would have had to change the table under our lock
+            raise RuntimeError(f"read {start} products of {count}")
+        missing = np.flatnonzero(_has_image(parts) & ~features.any(axis=1))
+        if missing.size:
+            _measure_missing_features(table, parts, missing, features)
+        held = pa.Table.from_batches(parts, schema=PRODUCTS_SCHEMA.empty_table().select(HELD_COLUMNS).schema)
+        return cls(held.to_pandas(), vectors, features)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def take(self, index: np.ndarray) -> Products:
+        index = np.asarray(index, np.int64)
+        taken = Products(self.frame.iloc[index].reset_index(drop=True), _zeros(len(index)), _no_features(len(index)))
+        taken._copy_from(self, index, np.arange(len(index)))
+        return taken
+
+    def extend(self, additions: pd.DataFrame) -> None:
+        """Append new products (frame rows with HELD_COLUMNS) with zero vectors and features."""
+        old, new = len(self.frame), len(additions)
+        frame = additions.reset_index(drop=True) if old == 0 else pd.concat([self.frame, additions], ignore_index=True)
+        grown = Products(frame, _zeros(old + new), _no_features(old + new))
+        grown._copy_from(self, np.arange(old), np.arange(old))
+        self.frame, self.vectors, self.features = grown.frame, grown.vectors, grown.features
+
+    def _copy_from(self, other: Products, source: np.ndarray, target: np.ndarray) -> None:
+        """Rows `source` of `other` into rows `target`: node vectors always, the photo columns only
+        where there is a photo, so a photo-less row's zeros are never written (never resident)."""
+        self.vectors["node_vector"][target] = other.vectors["node_vector"][source]
+        photo = other.frame["has_image"].to_numpy(bool)[source]
+        source, target = source[photo], target[photo]
+        for name in ("image_vector", "rec_vector"):
+            self.vectors[name][target] = other.vectors[name][source]
+        self.features[target] = other.features[source]
+
+    def positions(self, ids: np.ndarray) -> np.ndarray:
+        """Row of each id (-1 where an id is not held), by binary search: no dict of a million ints."""
+        held = self.frame["id"].to_numpy(np.int64)
+        order = np.argsort(held, kind="stable")
+        ids = np.asarray(ids, np.int64)
+        found = np.searchsorted(held[order], ids)
+        found = np.minimum(found, max(len(held) - 1, 0))
+        if len(held) == 0:
+            return np.full(len(ids), -1, np.int64)
+        rows = order[found]
+        return np.where(held[rows] == ids, rows, -1)
+
+    def record_batch(self, rows: np.ndarray, thumbnails: pa.Array | None = None) -> pa.RecordBatch:
+        """The products table's rows `rows` (positions), with these thumbnails (None: no thumbnail)."""
+        part = self.frame.iloc[rows]
+        has_image = part["has_image"].to_numpy(bool)
+        columns = []
+        for field in PRODUCTS_SCHEMA:
+            if field.name in VECTOR_DIMS:
+                flat = pa.array(np.ascontiguousarray(self.vectors[field.name][rows], np.float32).reshape(-1))
+                columns.append(pa.FixedSizeListArray.from_arrays(flat, VECTOR_DIMS[field.name]))
+            elif field.name == FEATURES:
+                stored = self.features[rows]
+                values = [stored[n].tobytes() if has_image[n] and stored[n].any() else None for n in range(len(rows))]
+                columns.append(pa.array(values, pa.binary()))
+            elif field.name == "thumbnail":
+                columns.append(thumbnails if thumbnails is not None else pa.nulls(len(rows), pa.binary()))
+            else:
+                columns.append(pa.array(part[field.name].to_numpy(dtype=object), field.type, from_pandas=True))
+        return pa.RecordBatch.from_arrays(columns, schema=PRODUCTS_SCHEMA)
+
+
+def _no_features(rows: int) -> np.ndarray:
+    return np.zeros((rows, FEATURE_DIM), np.uint8)
+
+
+def _zeros(rows: int) -> dict[str, np.ndarray]:
+    return {name: np.zeros((rows, dim), np.float32) for name, dim in VECTOR_DIMS.items()}
+
+
+def _matrix(column: pa.Array, dim: int) -> np.ndarray:
+    flat = column.flatten().to_numpy(zero_copy_only=False)
+    return np.asarray(flat, np.float32).reshape(-1, dim)
+
+
+def _has_image(parts: list[pa.RecordBatch]) -> np.ndarray:
+    if not parts:
+        return np.zeros(0, bool)
+    return np.concatenate([p.column("has_image").to_numpy(zero_copy_only=False) for p in parts]).astype(bool)
+
+
+def _measure_missing_features(table, parts, missing: np.ndarray, features: np.ndarray) -> None:
+    """Rows written before photo features were stored: measure them on their thumbnails, a batch at a time."""
+    ids = np.concatenate([p.column("id").to_numpy() for p in parts])
+    position = {int(ids[n]): int(n) for n in missing}
+    wanted = sorted(position)
+    for start in range(0, len(wanted), batch_rows()):
+        chunk = wanted[start : start + batch_rows()]
+        found = table.search().where(f"id IN ({sql_ids(chunk)})").select(["id", "thumbnail"]).to_arrow()
+        for product_id, thumbnail in zip(found.column("id").to_pylist(), found.column("thumbnail").to_pylist()):
+            features[position[product_id]] = to_stored(photo_features(thumbnail))
+
+
+class PhotoSpool:
+    """The thumbnails this run made, on local disk until their rows are written.
+
+    Arrow IPC files of FLUSH rows each in a temporary folder (removed by `close`); only the ids
+    stay in memory. A thumbnail is a few KB, so a million new photos are a few GB of disk, not of
+    RAM. Encoding checkpoints (ingest/checkpoints.py) keep the same thumbnails on the database's
+    storage for a resumed ingest; this is the local, per-process copy the write reads back. A
+    `kill -9` leaves its folder behind in the temporary directory (as it leaves Lance's uncommitted
+    data files); nothing reads it again, and the next ingest spools afresh from the checkpoints.
+    """
+
+    SCHEMA = pa.schema([("id", pa.int64()), ("thumbnail", pa.binary())])
+
+    def __init__(self):
+        self._folder = tempfile.TemporaryDirectory(prefix="catalog-thumbnails-")
+        self._ids: list[int] = []
+        self._thumbnails: list[bytes] = []
+        self.files: list[tuple[Path, np.ndarray]] = []
+
+    def add(self, product_id: int, thumbnail: bytes) -> None:
+        self._ids.append(int(product_id))
+        self._thumbnails.append(thumbnail)
+        if len(self._ids) >= batch_rows():
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._ids:
+            return
+        path = Path(self._folder.name) / f"{len(self.files):06d}.arrow"
+        batch = pa.record_batch([pa.array(self._ids, pa.int64()), pa.array(self._thumbnails, pa.binary())], self.SCHEMA)
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, self.SCHEMA) as writer:
+            writer.write_batch(batch)
+        self.files.append((path, np.array(self._ids, np.int64)))
+        self._ids, self._thumbnails = [], []
+
+    def ids(self) -> np.ndarray:
+        self.flush()
+        return np.concatenate([ids for _, ids in self.files]) if self.files else np.zeros(0, np.int64)
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, pa.Array]]:
+        """(ids, thumbnails) per file, each read from disk only when its turn comes."""
+        self.flush()
+        for path, ids in self.files:
+            with pa.OSFile(str(path), "rb") as source:
+                table = pa.ipc.open_file(source).read_all()
+            yield ids, table.column("thumbnail").combine_chunks()
+
+    def close(self) -> None:
+        self._folder.cleanup()
+
+
+def product_batches(
+    state: Products, rows: np.ndarray, spool: PhotoSpool | None, stored=None, *, full: bool = True
+) -> Iterator[pa.RecordBatch]:
+    """The products table's rows at positions `rows` as record batches of about BATCH_ROWS rows.
+
+    Each row comes once, with its thumbnail from where it is: the spool (a photo encoded in this
+    run), `stored` (the table as it was before this run, read a batch at a time with only its ids
+    and thumbnails: all of it for a `full` run, else only the rows rewritten), or nowhere (a
+    product without a photo).
+    """
+    size = batch_rows()
+    wanted = np.zeros(len(state), bool)
+    wanted[rows] = True
+    spooled = np.zeros(len(state), bool)
+    if spool is not None:
+        spooled_ids = spool.ids()
+        where = state.positions(spooled_ids)
+        spooled[where[where >= 0]] = True
+    done = np.zeros(len(state), bool)
+
+    if stored is not None:
+        # Old rows to rewrite whose thumbnail is not new: only ids and thumbnails are read back.
+        old = wanted & ~spooled & state.frame["has_image"].to_numpy(bool)
+        query = stored.search().select(["id", "thumbnail"])
+        if not full:  # an incremental run: only the rows it rewrites (usually few)
+            ids = state.frame["id"].to_numpy(np.int64)[old]
+            query = query.where(f"id IN ({sql_ids(ids.tolist())})") if ids.size else None
+        for batch in query.to_batches(size) if query is not None else ():
+            where = state.positions(batch.column("id").to_numpy())
+            keep = (where >= 0) & old[np.maximum(where, 0)]
+            if keep.any():
+                positions = where[keep]
+                done[positions] = True
+                yield state.record_batch(positions, batch.column("thumbnail").filter(pa.array(keep)))
+    if spool is not None:
+        for ids, thumbnails in spool.chunks():
+            where = state.positions(ids)
+            keep = (where >= 0) & wanted[np.maximum(where, 0)]
+            if keep.any():
+                positions = where[keep]
+                done[positions] = True
+                yield state.record_batch(positions, thumbnails.filter(pa.array(keep)))
+    rest = np.flatnonzero(wanted & ~done)
+    for start in range(0, len(rest), size):
+        yield state.record_batch(rest[start : start + size])
