@@ -118,7 +118,7 @@ def test_kill_between_two_batches_loses_nothing(more, tmp_path, db, catalog_file
     before = snapshot(db)
     files = catalog_files
     killed = Ingest(tmp_path, db, files["all_csv"], files["images"], *FAST_INGEST, *more, pause_at="batch")
-    killed.wait_for("batch")
+    killed.wait_for("batch", timeout=600)  # a --rebuild retrains first: minutes on a loaded machine
     assert killed.kill() == -signal.SIGKILL
     assert_readable(db, before)
     faults.run("ingest", "--csv", files["all_csv"], "--images", files["images"], "--db", db, *FAST_INGEST, *more)
