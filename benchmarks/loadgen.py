@@ -73,14 +73,16 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _client(host: str, port: int, paths, deadline: float, cap: list[int], result: LoadResult, seed: int):
+async def _client(
+    host: str, port: int, paths, deadline: float, cap: list[int], result: LoadResult, seed: int, extra: str = ""
+):
     rng = np.random.default_rng(seed)
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < deadline and cap[0] > 0:
             cap[0] -= 1
             path = paths(rng)
-            request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\n\r\n".encode()
+            request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\n{extra}\r\n".encode()
             started = time.perf_counter()
             try:
                 writer.write(request)
@@ -100,20 +102,43 @@ async def _client(host: str, port: int, paths, deadline: float, cap: list[int], 
         writer.close()
 
 
-async def _run(url: str, paths, clients: int, seconds: float, max_requests: int) -> LoadResult:
+async def _run(
+    url: str, groups: list[tuple[object, int]], seconds: float, max_requests: int, headers: dict[str, str]
+) -> list[LoadResult]:
     parts = urlsplit(url)
     check_loopback(parts.hostname)
-    result = LoadResult()
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    results = [LoadResult() for _ in groups]
     cap = [max_requests]
     started = time.perf_counter()
     deadline = started + seconds
-    await asyncio.gather(
-        *(_client(parts.hostname, parts.port, paths, deadline, cap, result, i) for i in range(clients))
-    )
-    result.seconds = time.perf_counter() - started
-    return result
+    clients = []
+    for (paths, count), result in zip(groups, results):
+        seed = len(clients)
+        clients += [
+            _client(parts.hostname, parts.port, paths, deadline, cap, result, seed + i, extra) for i in range(count)
+        ]
+    await asyncio.gather(*clients)
+    for result in results:
+        result.seconds = time.perf_counter() - started
+    return results
 
 
-def run_load(url: str, paths, clients: int = 50, seconds: float = 30.0, max_requests: int = 1_000_000) -> LoadResult:
-    """`paths(rng) -> "/api/…"` picks each request's path; at most `max_requests` in `seconds`."""
-    return asyncio.run(_run(url, paths, clients, seconds, max_requests))
+def run_load(
+    url: str,
+    paths,
+    clients: int = 50,
+    seconds: float = 30.0,
+    max_requests: int = 1_000_000,
+    headers: dict[str, str] | None = None,
+) -> LoadResult:
+    """`paths(rng) -> "/api/…"` picks each request's path; at most `max_requests` in `seconds`;
+    `headers` go with every request (an `Authorization`, say)."""
+    return asyncio.run(_run(url, [(paths, clients)], seconds, max_requests, headers or {}))[0]
+
+
+def run_mixed(
+    url: str, groups: list[tuple[object, int]], seconds: float = 30.0, headers: dict[str, str] | None = None
+) -> list[LoadResult]:
+    """Several groups of clients at once, `(paths, clients)` each, measured apart: one result per group."""
+    return asyncio.run(_run(url, groups, seconds, 1_000_000, headers or {}))
