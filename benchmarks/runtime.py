@@ -4,6 +4,7 @@
     python -m benchmarks.runtime --json --sweep              # + streams and batch settings of OpenVINO
     python -m benchmarks.runtime --json --onnxruntime        # + ONNX Runtime (pip install tf2onnx onnx)
     python -m benchmarks.runtime --gpu --json                # on a GPU machine: Keras on the GPU, batch 16 / 64
+    python -m benchmarks.runtime --compare demo/images --json   # f32 vectors against Keras's, 1,000 photos
 
 What it measures, all on random 256x256 uint8 photos with `--weights random`:
 
@@ -258,6 +259,38 @@ def onnxruntime_runner(keras: ImageEncoder, folder: Path):
     return run, convert_s, path.stat().st_size
 
 
+def compare_main(args) -> None:
+    """Cosine of OpenVINO f32's vectors with the Keras encoder's for `--count` photos: the folder's
+    (decoded as ingest decodes them), topped up with synthetic 600x800 JPEGs."""
+    from benchmarks.encode import synthetic_photos
+    from ingest.images import load_images
+
+    ids = sorted(int(p.stem) for p in args.compare.glob("*.jpg") if p.stem.isdigit())[: args.count]
+    pixels = [image.pixels for _, image, _ in load_images(args.compare, ids, size=SIZE) if image is not None]
+    with tempfile.TemporaryDirectory() as folder:
+        extra = synthetic_photos(Path(folder), args.count - len(pixels))
+        pixels += [image.pixels for _, image, _ in load_images(Path(folder), extra, size=SIZE) if image is not None]
+        keras_encoder = ImageEncoder(weights="random", seed=0, image_size=SIZE)
+        model = Path(folder) / "encoder.ov"
+        model.write_bytes(keras_encoder.export_runtime())
+        info = keras_encoder.info
+        batch = np.stack(pixels)
+        expected = keras_encoder.encode(batch)
+        got = RuntimeEncoder(model, info.id, info.model_id, SIZE).encode(batch)
+    cosine = (expected * got).sum(1) / np.linalg.norm(expected, axis=1) / np.linalg.norm(got, axis=1)
+    print(
+        json.dumps(
+            {
+                "photos": len(batch),
+                "from_folder": len(ids),
+                "cosine_min": float(cosine.min()),
+                "cosine_median": float(np.median(cosine)),
+                "max_abs_difference": float(np.abs(expected - got).max()),
+            }
+        )
+    )
+
+
 def gpu_main(args) -> None:
     """Keras on a GPU (the `catalog[gpu]` install), batch 16 and the GPU default 64."""
     keras_encoder = ImageEncoder(weights="random", seed=0, image_size=SIZE)
@@ -281,10 +314,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sweep", action="store_true", help="also OpenVINO's streams and batch settings")
     parser.add_argument("--onnxruntime", action="store_true", help="also ONNX Runtime (needs tf2onnx and onnx)")
     parser.add_argument("--gpu", action="store_true", help="Keras on the GPU, batch 16 and 64 (a GPU machine)")
+    parser.add_argument("--compare", type=Path, metavar="PHOTOS", help="f32 vectors against Keras's on these photos")
+    parser.add_argument("--count", type=int, default=1000, help="with --compare: photos (topped up with synthetic)")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
     if args.gpu:
         return gpu_main(args)
+    if args.compare:
+        return compare_main(args)
 
     started = time.perf_counter()
     keras_encoder = ImageEncoder(weights="random", seed=0, image_size=SIZE)
