@@ -167,7 +167,17 @@ class Observe:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         started = time.perf_counter()
-        status, size = 500, 0
+        status, size, recorded = 500, 0, False
+
+        def record() -> None:
+            nonlocal recorded
+            recorded = True
+            seconds = time.perf_counter() - started
+            route = _route(scope)
+            REQUESTS.labels(route, scope["method"], str(status)).inc()
+            LATENCY.labels(route).observe(seconds)
+            if self.access_log:
+                _log(scope, route, status, size, seconds)
 
         async def sending(message):
             nonlocal status, size
@@ -175,17 +185,17 @@ class Observe:
                 status = message["status"]
             elif message["type"] == "http.response.body":
                 size += len(message.get("body", b""))
+                # Counted before the last bytes leave: a client that has its answer and then
+                # scrapes /metrics (from any worker) finds the request counted.
+                if not message.get("more_body", False) and not recorded:
+                    record()
             await send(message)
 
         try:
             await self.app(scope, receive, sending)
         finally:
-            seconds = time.perf_counter() - started
-            route = _route(scope)
-            REQUESTS.labels(route, scope["method"], str(status)).inc()
-            LATENCY.labels(route).observe(seconds)
-            if self.access_log:
-                _log(scope, route, status, size, seconds)
+            if not recorded:  # no complete answer (an error before one, a client gone)
+                record()
 
 
 def _route(scope) -> str:
