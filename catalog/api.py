@@ -178,6 +178,7 @@ class Catalog:
         engine: str = "local",
         ray_address: str | None = None,
         ray_workers: int | None = None,
+        ranking: Mapping[str, Any] | None = None,
         reporter: Reporter | None = None,
     ) -> IngestReport:
         """Read styles.csv and the photos in `images` (a folder, or an `s3://`/`gs://`/`az://` prefix)
@@ -187,7 +188,9 @@ class Catalog:
         `image_size`, `linker` (kind) and `epochs` (of linker training, at most) default to what
         the database records (imagenet, 0, 256, cosine and 60 for a new one). `engine="ray"`
         decodes and encodes the photos on a Ray cluster (`ray_address`, default this machine's;
-        `ray_workers` encoder actors): ingest/ray_engine.py, docs/scaling.md.
+        `ray_workers` encoder actors): ingest/ray_engine.py, docs/scaling.md. `ranking`: changes to
+        the recorded ranking settings (`catalog.core.ranking.RankingSettings.changed`, e.g.
+        `{"arithmetic_band": 0.1}`; defaults: the values chosen on the demo catalogs, docs/quality.md).
 
             >>> report = Catalog("db").ingest("styles.csv", "images/", weights="random")  # doctest: +SKIP
             >>> report.summary["added"]                                                 # doctest: +SKIP
@@ -216,6 +219,7 @@ class Catalog:
             engine=engine,
             ray_address=ray_address,
             ray_workers=ray_workers,
+            ranking=dict(ranking or {}),
         )
         report = run_ingest(
             self._location, Path(csv), _location_of(images), options, reporter or QuietReporter(), encoder=self.encoder
@@ -224,9 +228,15 @@ class Catalog:
         return report
 
     def rebuild(
-        self, *, linker: str | None = None, walks: int | None = None, reporter: Reporter | None = None
+        self,
+        *,
+        linker: str | None = None,
+        walks: int | None = None,
+        ranking: Mapping[str, Any] | None = None,
+        reporter: Reporter | None = None,
     ) -> IngestReport:
         """Retrain the graph space and the linker on the current catalog (stored image vectors are reused).
+        `ranking`: changes to the recorded ranking settings, as for `ingest`.
 
         >>> Catalog("db").rebuild().summary["inferred"]   # doctest: +SKIP
         0
@@ -234,7 +244,13 @@ class Catalog:
         from ingest.pipeline import QuietReporter
         from ingest.pipeline import rebuild as run_rebuild
 
-        report = run_rebuild(self._location, linker=linker, walks=walks, reporter=reporter or QuietReporter())
+        report = run_rebuild(
+            self._location,
+            linker=linker,
+            walks=walks,
+            ranking=dict(ranking or {}),
+            reporter=reporter or QuietReporter(),
+        )
         self.refresh()
         return report
 
@@ -333,7 +349,8 @@ class Catalog:
             tie, base = encoded.image_vector, encoded.translated  # the photo's image vector orders ties
             items = []
             if not terms and encoded.probabilities is not None:
-                preferences = search.rec_preferences(encoded.probabilities)
+                settings = view.snapshot.settings if view.snapshot is not None else search.settings_of(store)
+                preferences = search.rec_preferences(encoded.probabilities, settings)
         elif view.snapshot is not None:
             base, items = view.snapshot.base_vector(product_ids)
             tie = view.snapshot.photo_vector(product_ids)
@@ -494,6 +511,7 @@ class Catalog:
         band: bool = True,
         rec_order: bool = True,
         photo_features: bool | None = None,
+        ranking: Mapping[str, Any] | None = None,
         save: bool = True,
         reporter: Reporter | None = None,
     ) -> Evaluation:
@@ -503,6 +521,8 @@ class Catalog:
         (a read-only database still gets its result). The same seed gives the same figures.
         `rec_order=False` measures Rec in plain cosine order; `photo_features=False` an `attributes`
         linker that reads the image vectors alone (both the defaults before; docs/quality.md).
+        `ranking`: changes to the recorded ranking settings to measure (`RankingSettings.changed`),
+        without changing the database; the document's `settings.ranking` records what was measured.
 
             >>> Catalog("db").evaluate(walks=10, trials=20).ndcg["rec"]   # doctest: +SKIP
         """
@@ -518,6 +538,7 @@ class Catalog:
             rec_order=rec_order,
             node2vec_overrides={"num_walks": walks, "walk_length": walk_length, "p": p, "q": q},
             linker_overrides={"kind": linker, "epochs": epochs, "photo_features": photo_features},
+            ranking_overrides=dict(ranking or {}),
         )
         result = evaluate(self.store, options, reporter)
         if save:
@@ -562,7 +583,8 @@ class Catalog:
         view = self._current()
         linker = load_linker(view.store)  # read once: it translates the photo and reads its attributes
         image_vector, translated, probabilities = self._encode(view.store, image, None, linker)
-        preferences = search.rec_preferences(probabilities) if probabilities is not None else None
+        settings = view.snapshot.settings if view.snapshot is not None else search.settings_of(view.store)
+        preferences = search.rec_preferences(probabilities, settings) if probabilities is not None else None
         reader = view.snapshot
         if reader is not None:
             results = {

@@ -263,6 +263,8 @@ class CatalogInfo:
     summary: dict[str, Any]
     versions: dict[str, Any]
     disk_bytes: int
+    # The ranking settings (catalog/core/ranking.py, RankingSettings): last, an addition to the document.
+    ranking: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}

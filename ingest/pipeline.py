@@ -29,7 +29,7 @@ import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, ContextManager, Iterator, Protocol
+from typing import Any, Callable, ContextManager, Iterator, Protocol
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,7 @@ from catalog.core.errors import CatalogError
 from catalog.core.keys import split_key
 from catalog.core.photo_features import COLUMN as FEATURES_COLUMN
 from catalog.core.photo_features import from_stored, photo_features, to_stored
+from catalog.core.ranking import RankingSettings
 from catalog.models.encoder import Encoder, encode_stream, encoding_batch_size, weights_identity
 from catalog.models.linker import Linker, LinkerParams, linker_warning, train_linker
 from catalog.models.runtime import DEFAULT_PRECISION, check_precision
@@ -99,6 +100,9 @@ class IngestOptions:
     linker_epochs: int | None = None  # changes the epochs (at most) of `linker`
     prune: bool = False  # remove products that are not in the CSV
     rebuild: bool = False  # retrain graph space and linker on the whole catalog
+    # Changes to the recorded ranking settings (`RankingSettings.changed`: Rec's weights, the pools,
+    # the band, the linker's column weights); `resolved` makes it the run's RankingSettings.
+    ranking: Any = None
     engine: str = "local"  # "ray": photos decoded and encoded on a Ray cluster (ingest/ray_engine.py)
     ray_address: str | None = None
     ray_workers: int | None = None
@@ -126,7 +130,13 @@ class IngestOptions:
             linker = replace(linker, kind=self.linker_kind)
         if self.linker_epochs:
             linker = replace(linker, epochs=self.linker_epochs)
-        return replace(self, weights=weights, seed=seed, image_size=image_size, precision=precision, linker=linker)
+        ranking = self.ranking
+        if not isinstance(ranking, RankingSettings):
+            recorded_ranking = ((previous.linker if previous else None) or {}).get("ranking")
+            ranking = RankingSettings.from_dict(recorded_ranking).changed(ranking or {})
+        return replace(
+            self, weights=weights, seed=seed, image_size=image_size, precision=precision, linker=linker, ranking=ranking
+        )
 
 
 @dataclass(frozen=True)
@@ -237,7 +247,14 @@ def ingest(
 
         full = previous is None or options.rebuild or not previous.linker
         summary = change.summary(state, encoded, styles.rejects, problems, "full" if full else "incremental")
+        # Checked before anything is written: an incremental ingest keeps the linker, so its weights stay.
+        kept_linker = _with_ranking(previous.linker, options.ranking) if not full else {}
         if not full and not change.any():
+            if options.ranking != RankingSettings.from_dict(previous.linker.get("ranking")):
+                raise CatalogError(
+                    "no product changed, so this ingest writes nothing; change ranking settings alone with "
+                    "`catalog rebuild --ranking KEY=VALUE`"
+                )
             return IngestReport(None, len(state.frame), styles.rejects, problems, seconds, summary)
 
         if full:
@@ -245,7 +262,7 @@ def ingest(
             touched = np.arange(len(state.frame))
         else:
             attributes, summary["new_attributes"] = _place_incrementally(writer, state, change, previous, seconds)
-            linker_record, node2vec_record = previous.linker, previous.node2vec
+            linker_record, node2vec_record = kept_linker, previous.node2vec
             touched = change.touched_index(state)
         run = _commit(
             writer,
@@ -274,15 +291,17 @@ def rebuild(
     *,
     linker: str | None = None,
     walks: int | None = None,
+    ranking: dict | None = None,
 ) -> IngestReport:
     """Retrain graph space and linker on the current catalog, reusing the stored image vectors.
 
     Without `options`, the node2vec and linker parameters are the recorded ones, with `linker`
-    (a kind) and `walks` (walks per node) changed when given.
+    (a kind) and `walks` (walks per node) changed when given; `ranking`: changes to the recorded
+    ranking settings (`RankingSettings.changed`).
     """
     store = Store.open(db_path)
     if options is None:
-        options = _recorded_training(store.run, linker, walks)
+        options = _recorded_training(store.run, linker, walks, ranking)
     seconds: dict[str, float] = {}
     with store.writer() as writer:
         previous = writer.previous
@@ -317,15 +336,33 @@ def rebuild(
     return IngestReport(run, len(state.frame), [], [], seconds, summary)
 
 
-def _recorded_training(run: Run | None, linker: str | None, walks: int | None) -> IngestOptions:
-    """The node2vec and linker parameters a database was built with, with a new linker kind or walk count."""
+def _recorded_training(
+    run: Run | None, linker: str | None, walks: int | None, ranking: dict | None = None
+) -> IngestOptions:
+    """The node2vec and linker parameters a database was built with, with a new linker kind or walk
+    count (the ranking settings: the recorded ones, changed by `ranking`, in `resolved`)."""
     node2vec = Node2VecParams.from_dict(run.node2vec) if run else Node2VecParams()
     params = LinkerParams.from_dict(run.linker) if run and run.linker else LinkerParams()
     if walks:
         node2vec = replace(node2vec, num_walks=walks)
     if linker:
         params = replace(params, kind=linker)
-    return IngestOptions(node2vec=node2vec, linker=params)
+    return IngestOptions(node2vec=node2vec, linker=params, ranking=ranking)
+
+
+def _with_ranking(linker_record: dict, ranking: RankingSettings) -> dict:
+    """The previous run's linker record with these ranking settings (an incremental ingest keeps
+    the linker). The linker's column weights shape the trained linker, so changing them needs a
+    retraining; the other settings only order results and change with the record."""
+    if not linker_record:
+        return linker_record  # no linker (no photos): nothing ranks by classifiers, nothing to record with
+    recorded = RankingSettings.from_dict(linker_record.get("ranking"))
+    if dict(ranking.linker_weights) != dict(recorded.linker_weights):
+        raise CatalogError(
+            "the linker's column weights (linker_weights) shape the trained linker; change them with "
+            "`catalog rebuild --ranking linker_weights.COLUMN=VALUE`"
+        )
+    return {**linker_record, "ranking": ranking.to_dict()}
 
 
 def _commit(
@@ -766,6 +803,7 @@ def _train_spaces(store: Store, state: Products, options: IngestOptions, reporte
                 progress,
                 values=attribute_values(frame.iloc[sample]),
                 features=from_stored(state.features[sample]) if reads_features else None,
+                column_weights=options.ranking.linker_weights,
             )
         for start in range(0, len(photos), TRANSLATE_ROWS):  # every photo, a slice of inputs at a time
             part = photos[start : start + TRANSLATE_ROWS]
@@ -776,6 +814,9 @@ def _train_spaces(store: Store, state: Products, options: IngestOptions, reporte
             **options.linker.to_dict(),
             "file": linker_file,
             "metrics": fit.metrics,
+            # The ranking settings travel with the linker record: they weigh its classifiers (Rec's
+            # order, its column weights) and every later run that keeps the linker carries them.
+            "ranking": options.ranking.to_dict(),
             # Recorded with the run: which photos trained it (all, or a seeded sample of them).
             "sample": {"photos": int(len(photos)), "trained_on": int(len(sample)), "limit": linker_sample_limit()},
         }

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from catalog.core import ranking
 from catalog.core.ranking import TIE_TOLERANCE, tie_groups, tie_order, top_k, top_with_ties
+from tests.conftest import FAKE_ENCODER, FAST_INGEST
+from tests.conftest import run_cli as run
 
 CATALOG = Path(__file__).resolve().parent.parent / "catalog"
 
@@ -85,3 +89,74 @@ def test_ranking_is_written_once():
     assert ranker.top_with_ties is ranking.top_with_ties and ranker.top_k is ranking.top_k
     for module in (search, snapshot, ranker):
         assert module.band_order is ranking.band_order and module.preference_order is ranking.preference_order
+
+
+# -- the settings ------------------------------------------------------------------------------------
+
+
+def test_settings_change_by_name_and_column_and_refuse_what_they_do_not_know():
+    from catalog.core.errors import CatalogError
+    from catalog.core.ranking import DEFAULT_RANKING, RankingSettings
+
+    changed = DEFAULT_RANKING.changed({"rec_weights.baseColour": "1.5", "arithmetic_pool": "50"})
+    assert changed.rec_weights == {"articleType": 1.0, "baseColour": 1.5} and changed.arithmetic_pool == 50
+    assert RankingSettings.from_dict(changed.to_dict()) == changed  # what a run records reads back the same
+    assert RankingSettings.from_dict({}) == DEFAULT_RANKING  # a record from before the settings: the defaults
+    # Keyed by column name: the linker's weights do not depend on the order of ATTRIBUTE_COLUMNS.
+    assert DEFAULT_RANKING.linker_weights["articleType"] == 2.0 and DEFAULT_RANKING.linker_weights["year"] == 0.1
+    for bad, message in (
+        ({"band": 0.1}, "unknown ranking setting 'band'"),
+        ({"rec_weights.size": 1}, "unknown column 'size'"),
+        ({"arithmetic_band": "wide"}, "must be a number"),
+        ({"rec_pool": 0}, "at least 1"),
+        ({"arithmetic_band.gender": 1}, "has no columns"),
+    ):
+        with pytest.raises(CatalogError, match=message):
+            DEFAULT_RANKING.changed(bad)
+
+
+@pytest.fixture(scope="module")
+def ranked_db(tmp_path_factory, demo_catalog):
+    path = tmp_path_factory.mktemp("ranking") / "db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CATALOG_ENCODER", FAKE_ENCODER)
+        run("ingest", "--csv", demo_catalog.csv_path, "--images", demo_catalog.images_dir, "--db", path,
+            *FAST_INGEST, "--ranking", "arithmetic_band=0.2", "--ranking", "linker_weights.gender=1")  # fmt: skip
+    return path
+
+
+def test_ranking_settings_are_recorded_with_the_run_and_read_back(ranked_db, demo_catalog):
+    from catalog.core.ranking import DEFAULT_RANKING
+    from catalog.models.linker import Linker
+    from catalog.query.search import settings_of
+    from catalog.query.snapshot import Snapshot
+    from catalog.store.database import Store
+
+    info = json.loads(run("info", "--db", ranked_db, "--json").stdout)["ranking"]
+    assert info["arithmetic_band"] == 0.2 and info["linker_weights"]["gender"] == 1.0
+    assert info["rec_weights"] == DEFAULT_RANKING.rec_weights and info["rec_pool"] == DEFAULT_RANKING.rec_pool
+    assert "ranking" in run("info", "--db", ranked_db).stdout  # the table shows them too
+    store = Store.open(ranked_db)
+    assert settings_of(store).arithmetic_band == 0.2 and Snapshot.load(store).settings == settings_of(store)
+    # The linker was trained with the recorded column weights (gender is the first column).
+    linker = Linker.from_bytes(store.read_file(store.run.linker["file"]))
+    assert linker.column_weights[0] == 1.0 and linker.column_weights[3] == DEFAULT_RANKING.linker_weights["articleType"]
+
+    # eval measures other settings without changing the database, and records what it measured.
+    doc = json.loads(run("eval", "--db", ranked_db, "--json", "--holdout", "0.3", "--walks", "10", "--trials", "10",
+                         "--ranking", "arithmetic_band=0.05").stdout)  # fmt: skip
+    assert (
+        doc["settings"]["ranking"]["arithmetic_band"] == 0.05
+        and doc["settings"]["ranking"]["linker_weights"]["gender"] == 1.0
+    )
+    # rebuild changes one and keeps the rest; an incremental ingest may not change the linker's weights.
+    run("rebuild", "--db", ranked_db, "--ranking", "rec_pool=50")
+    after = json.loads(run("info", "--db", ranked_db, "--json").stdout)["ranking"]
+    assert after["rec_pool"] == 50 and after["arithmetic_band"] == 0.2
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CATALOG_ENCODER", FAKE_ENCODER)
+        out = run("ingest", "--csv", demo_catalog.csv_path, "--images", demo_catalog.images_dir, "--db", ranked_db,
+                  "--ranking", "linker_weights.gender=2", ok=False)  # fmt: skip
+    assert out.exit_code == 1 and "catalog rebuild --ranking" in out.output
+    out = run("eval", "--db", ranked_db, "--ranking", "band=0.1", ok=False)
+    assert out.exit_code == 1 and "unknown ranking setting 'band'" in out.output

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from catalog.cli.options import LINKER_CHOICES, db_option, json_option, k_option, open_catalog
+from catalog.cli.options import LINKER_CHOICES, db_option, json_option, k_option, open_catalog, ranking_option
 from catalog.core.columns import ATTRIBUTE_COLUMNS
 
 
@@ -57,6 +57,7 @@ from catalog.core.columns import ATTRIBUTE_COLUMNS
     is_flag=True,
     help="The attributes linker reads the image vectors alone (default: colour and silhouette features too).",
 )
+@ranking_option
 @db_option
 @json_option
 def eval_command(
@@ -74,6 +75,7 @@ def eval_command(
     query_order,
     cosine_order,
     no_photo_features,
+    ranking,
     db,
     as_json,
 ):
@@ -87,6 +89,7 @@ def eval_command(
     catalog eval
     catalog eval --linker paper --json
     catalog eval --holdout 0.2 -k 6 --walks 50
+    catalog eval --ranking arithmetic_band=0.1 --ranking rec_weights.baseColour=1.5
     """
     from catalog.cli import render
     from catalog.cli.options import reporter
@@ -107,6 +110,7 @@ def eval_command(
         band=not query_order,
         rec_order=not cosine_order,
         photo_features=False if no_photo_features else None,
+        ranking=ranking,
         reporter=reporter(as_json),
     )
     if result.save_error:  # a read-only database still gets its numbers printed

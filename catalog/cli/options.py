@@ -64,6 +64,29 @@ def db_option(command):
     )(with_location)
 
 
+RANKING_HELP = (
+    "Change a ranking setting (repeatable): arithmetic_band=0.1, rec_weights.baseColour=1.5, "
+    "linker_weights.gender=1, ... (catalog info lists them; defaults: docs/quality.md)."
+)
+
+
+def ranking_option(command):
+    """`--ranking KEY=VALUE` (repeatable): changes to the recorded ranking settings, handed to the
+    command as one `ranking` dict (`catalog.core.ranking.RankingSettings.changed` checks them)."""
+
+    @functools.wraps(command)
+    def with_ranking(*args, ranking=(), **kwargs):
+        changes = {}
+        for pair in ranking:
+            key, equals, value = pair.partition("=")
+            if not equals or not key.strip():
+                raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--ranking")
+            changes[key.strip()] = value.strip()
+        return command(*args, ranking=changes, **kwargs)
+
+    return click.option("--ranking", "ranking", multiple=True, metavar="KEY=VALUE", help=RANKING_HELP)(with_ranking)
+
+
 def json_option(command):
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout, nothing else.")(
         command

@@ -319,8 +319,9 @@ def print_info(info: dict) -> None:
             ),
         ),
         ("node2vec", _params(info["node2vec"])),
-        ("linker", _params({k: v for k, v in linker.items() if k not in ("metrics", "file")})),
+        ("linker", _params({k: v for k, v in linker.items() if k not in ("metrics", "file", "ranking")})),
         ("linker fit", _params({k: v for k, v in metrics.items() if isinstance(v, (int, float))})),
+        ("ranking", _ranking(info.get("ranking") or {})),
         ("ingest seconds", _params(info["metrics"].get("seconds", {}))),
         ("last change", _params(info["summary"])),
         ("versions", _params(info["versions"])),
@@ -331,6 +332,14 @@ def print_info(info: dict) -> None:
     for name, text in lines:
         table.add_row(name, escape(text))
     console().print(table)
+
+
+def _ranking(settings: dict) -> str:
+    """`rec weights articleType 1, baseColour 1.33; ...`: the ranking settings, tables flattened."""
+    flat = {}
+    for name, value in settings.items():
+        flat[name] = ", ".join(f"{c} {_value(w)}" for c, w in value.items()) if isinstance(value, dict) else value
+    return "; ".join(f"{name.replace('_', ' ')} {_value(value)}" for name, value in flat.items())
 
 
 def _params(values: dict) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from catalog.cli.options import LINKER_CHOICES, db_option, json_option, open_catalog
+from catalog.cli.options import LINKER_CHOICES, db_option, json_option, open_catalog, ranking_option
 
 
 @click.command()
@@ -32,9 +32,10 @@ def remove(ids, db, as_json):
     help="Linker variant (default: the one the database uses).",
 )
 @click.option("--walks", "num_walks", type=click.IntRange(1), default=None, help="node2vec walks per node.")
+@ranking_option
 @db_option
 @json_option
-def rebuild(linker_kind, num_walks, db, as_json):
+def rebuild(linker_kind, num_walks, ranking, db, as_json):
     """Retrain the graph space and linker on the current catalog (stored image vectors are reused).
 
     Incremental ingests place new products without retraining; rebuild when many have
@@ -43,7 +44,7 @@ def rebuild(linker_kind, num_walks, db, as_json):
     from catalog.cli import render
     from catalog.cli.options import reporter
 
-    report = open_catalog(db).rebuild(linker=linker_kind, walks=num_walks, reporter=reporter(as_json))
+    report = open_catalog(db).rebuild(linker=linker_kind, walks=num_walks, ranking=ranking, reporter=reporter(as_json))
     render.emit_json(report.to_dict()) if as_json else render.print_ingest_report(report)
 
 

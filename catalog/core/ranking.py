@@ -24,11 +24,122 @@ Core, not the read side: eval's image-space kNN and `core.metrics` need the same
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from catalog.core.columns import ATTRIBUTE_COLUMNS
+from catalog.core.errors import CatalogError
 from catalog.core.vectors import unit
+
+# -- the settings ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RankingSettings:
+    """What the orders below weigh, as data: recorded with each run (in the run's linker record,
+    since the linker's classifiers are what most of them weigh), shown by `catalog info`, settable
+    on `ingest`, `rebuild` and `eval` (`--ranking KEY=VALUE`) and in the API (`ranking=`).
+
+    The defaults are values chosen on the demo catalogs (docs/quality.md says which measurement
+    chose each), not laws: a catalog with other structure may want others, and `catalog eval
+    --ranking ...` measures them on it without changing the database.
+    """
+
+    # Rec: the translated photo's nearest `rec_pool` products ordered by the classifiers; per
+    # column, what a product's value counts (`rec_weights`, columns not named: `rec_other_weight`),
+    # the probabilities raised to `rec_sharpening` and renormalised (docs/quality.md, "Rec").
+    rec_weights: Mapping[str, float] = field(default_factory=lambda: {"articleType": 1.0, "baseColour": 4 / 3})
+    rec_other_weight: float = 0.3
+    rec_sharpening: float = 2.0
+    rec_pool: int = 100
+    # Arithmetic: the query's first `arithmetic_pool` results; those within `arithmetic_band` of
+    # the best cosine ordered by closeness to the item (docs/quality.md, "Arithmetic").
+    arithmetic_pool: int = 100
+    arithmetic_band: float = 0.12
+    # The `attributes` linker: how much each column's classifier counts when it weighs the
+    # catalog's combinations (catalog/models/linker.py). Keyed by column name, so reordering
+    # ATTRIBUTE_COLUMNS cannot shift them; a column not named counts 0.
+    linker_weights: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "gender": 0.5,
+            "masterCategory": 1.0,
+            "subCategory": 1.0,
+            "articleType": 2.0,
+            "baseColour": 1.0,
+            "season": 0.3,
+            "year": 0.1,
+            "usage": 0.5,
+        }
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: dict(value) if isinstance(value, Mapping) else value for name, value in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> "RankingSettings":
+        """Settings from a record (a run's, an eval document's); names it lacks take the defaults
+        (a database written before a setting existed was ranked with its default)."""
+        return DEFAULT_RANKING.changed(data or {})
+
+    def changed(self, changes: Mapping[str, Any]) -> "RankingSettings":
+        """These settings with `changes`: whole settings by name (`{"arithmetic_band": 0.1}`), or one
+        column of a weight table by `name.column` (`{"rec_weights.baseColour": 1.5}`); a weight table
+        given whole replaces the table. Unknown names, columns and values are a CatalogError."""
+        known = {f.name: f for f in fields(self)}
+        updates: dict[str, Any] = {}
+        for key, value in changes.items():
+            name, _, column = str(key).partition(".")
+            if name not in known:
+                raise CatalogError(f"unknown ranking setting {key!r}; settings are {', '.join(known)}")
+            table = name.endswith("_weights")
+            if column and not table:
+                raise CatalogError(f"ranking setting {name!r} has no columns; give {name}=VALUE")
+            if table and column:
+                updates[name] = {**updates.get(name, getattr(self, name)), column: value}
+            elif table:
+                if not isinstance(value, Mapping):
+                    raise CatalogError(
+                        f"ranking setting {name!r} is a table of column weights; give {name}.COLUMN=VALUE"
+                    )
+                updates[name] = dict(value)
+            else:
+                updates[name] = value
+        for name, value in updates.items():
+            updates[name] = _checked(name, value, known[name].type)
+        return replace(self, **updates)
+
+
+def _checked(name: str, value: Any, kind: Any) -> Any:
+    """A setting's value as its type, or a CatalogError naming it."""
+    if name.endswith("_weights"):
+        unknown = sorted(set(value) - set(ATTRIBUTE_COLUMNS))
+        if unknown:
+            raise CatalogError(
+                f"ranking setting {name}: unknown column {unknown[0]!r}; columns are {', '.join(ATTRIBUTE_COLUMNS)}"
+            )
+        return {
+            column: _number(f"{name}.{column}", value[column], float) for column in ATTRIBUTE_COLUMNS if column in value
+        }
+    number = _number(name, value, int if name.endswith("_pool") else float)
+    if name.endswith("_pool") and number < 1:
+        raise CatalogError(f"ranking setting {name} must be at least 1, got {value!r}")
+    return number
+
+
+def _number(name: str, value: Any, kind: type) -> Any:
+    try:
+        number = kind(float(value)) if kind is int and float(value).is_integer() else kind(value)
+    except (TypeError, ValueError):
+        raise CatalogError(f"ranking setting {name} must be a number, got {value!r}") from None
+    if not np.isfinite(number) or number < 0:
+        raise CatalogError(f"ranking setting {name} must be a finite number of at least 0, got {value!r}")
+    return number
+
+
+DEFAULT_RANKING = RankingSettings()
+
 
 TIE_TOLERANCE = 1e-6  # cosines this close are one tie (equal vectors, float rounding aside)
 SMALL_K = 64  # up to this k, `top_k` takes k argmax passes instead of a partition
@@ -42,6 +153,14 @@ def tie_groups(scores: np.ndarray) -> np.ndarray:
     """Group numbers of scores given best first: a score joins the current group when it is within
     TIE_TOLERANCE of the group's first score, and starts the next group otherwise."""
     scores = np.asarray(scores, np.float64)
+    if not len(scores):
+        return np.zeros(0, np.int64)
+    # Fast path: where no run of near-equal scores spans more than the tolerance (the usual case:
+    # equal vectors score exactly alike), chained differences give the same groups, in numpy.
+    chained = np.concatenate([[0], np.cumsum(np.diff(scores) < -TIE_TOLERANCE)])
+    starts = np.flatnonzero(np.diff(chained, prepend=-1))
+    if np.all(scores[starts] - np.minimum.reduceat(scores, starts) <= TIE_TOLERANCE):
+        return chained
     groups = np.zeros(len(scores), np.int64)
     start, group = 0, 0
     while start < len(scores):
@@ -130,24 +249,26 @@ def cosine_top_k(queries: np.ndarray, pool: np.ndarray, k: int, exclude: np.ndar
 
 # -- Rec: the pool ordered by the classifiers ------------------------------------------------------
 
-# Rec results: the pool the classifiers order, and what each column counts (docs/quality.md, "Rec").
-REC_POOL = 100  # the translated vector's nearest products that the classifiers re-order
-# The photo shows category and colour; colour counts a third more than articleType because the
-# graph space already groups by category (the pool holds the photo's category, not its colour).
-# Measured on the demo catalog's held-out photos at 600 products, where a product rarely has 10
-# others of its articleType and colour and the two trade almost one for one: colour 1.3 gave
-# articleType / colour P@10 .74 / .63 (image space .40 / .65), 4/3 .71 / .66, 1.4 .69 / .67
-# (docs/quality.md, "Rec ordered by the classifiers").
-REC_WEIGHTS = {"articleType": 1.0, "baseColour": 4 / 3}
-REC_OTHER_WEIGHT = 0.3  # gender, categories, season, year, usage: they break near-ties
-REC_SHARPENING = 2  # probabilities are raised to this power and renormalised (see rec_preferences)
+# The defaults as names (what callers and docs cite). Why each value: docs/quality.md, "Rec" -- the
+# photo shows category and colour; colour counts a third more than articleType because the graph
+# space already groups by category (the pool holds the photo's category, not its colour). On the
+# demo's held-out photos at 600 products, where a product rarely has 10 others of its articleType
+# and colour and the two trade almost one for one, colour 1.3 gave articleType / colour P@10
+# .74 / .63 (image space .40 / .65), 4/3 .71 / .66, 1.4 .69 / .67; the other columns (.3) break
+# near-ties; p² because the L2-regularised classifiers are under-confident.
+REC_POOL = DEFAULT_RANKING.rec_pool
+REC_WEIGHTS = dict(DEFAULT_RANKING.rec_weights)
+REC_OTHER_WEIGHT = DEFAULT_RANKING.rec_other_weight
+REC_SHARPENING = DEFAULT_RANKING.rec_sharpening
 PREFERENCE_ROUNDING = 1e-9  # preference scores this close are equal (one attribute combination)
 
 
-def rec_preferences(probabilities: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+def rec_preferences(
+    probabilities: dict[str, dict[str, float]], settings: RankingSettings = DEFAULT_RANKING
+) -> dict[str, dict[str, float]]:
     """The classifiers' probabilities per column and value (`Linker.value_probabilities`) -> what a
     product carrying that value adds to its preference score: the column's weight times the
-    probability squared and renormalised over the column.
+    probability squared (`settings.rec_sharpening`) and renormalised over the column.
 
     A product's preference is then the weighted expected number of its values the photo shares:
     the order that maximises the expected precision@k of each column if the probabilities are
@@ -156,9 +277,9 @@ def rec_preferences(probabilities: dict[str, dict[str, float]]) -> dict[str, dic
     """
     preferences = {}
     for column, values in probabilities.items():
-        squared = {value: p**REC_SHARPENING for value, p in values.items()}
+        squared = {value: p**settings.rec_sharpening for value, p in values.items()}
         total = sum(squared.values()) or 1.0
-        weight = REC_WEIGHTS.get(column, REC_OTHER_WEIGHT)
+        weight = settings.rec_weights.get(column, settings.rec_other_weight)
         preferences[column] = {value: weight * q / total for value, q in squared.items()}
     return preferences
 
@@ -191,15 +312,17 @@ def coded_preferences(
 
 # -- arithmetic: the band ordered by the item -------------------------------------------------------
 
-# Arithmetic results: the band and the pool it is taken from (docs/quality.md, "Arithmetic").
-ARITHMETIC_BAND = 0.12  # cosine below the best result's within which results count as equally good
-ARITHMETIC_POOL = 100  # results of the query the band is read from (the demo's bands hold fewer)
+# The defaults as names (docs/quality.md, "Arithmetic": .12 was the narrowest band giving 40
+# distinct products per 25 items x 6 at 600 demo products with a margin; reading 400 results
+# instead of 100 changed nothing on the demo catalogs).
+ARITHMETIC_BAND = DEFAULT_RANKING.arithmetic_band
+ARITHMETIC_POOL = DEFAULT_RANKING.arithmetic_pool
 
 
-def band_order(scores: np.ndarray, closeness: np.ndarray) -> np.ndarray:
+def band_order(scores: np.ndarray, closeness: np.ndarray, band: float = ARITHMETIC_BAND) -> np.ndarray:
     """The order in which arithmetic returns candidates given best first by the query (ties by photo).
 
-    Candidates within ARITHMETIC_BAND of the best query cosine come first, by `closeness` (the
+    Candidates within `band` (`RankingSettings.arithmetic_band`) of the best query cosine come first, by `closeness` (the
     cosine of their vector with the item's own vector), then the others as given; candidates with
     equal closeness (one attribute combination) keep their given order, photo closeness.
 
@@ -213,6 +336,6 @@ def band_order(scores: np.ndarray, closeness: np.ndarray) -> np.ndarray:
     scores = np.asarray(scores, np.float64)
     if not len(scores):
         return np.arange(0)
-    in_band = scores >= scores.max() - ARITHMETIC_BAND
+    in_band = scores >= scores.max() - band
     key = np.where(in_band, -np.round(np.asarray(closeness, np.float64) / TIE_TOLERANCE), np.inf)
     return np.lexsort((np.arange(len(scores)), key))

@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from catalog.core.columns import ATTRIBUTE_COLUMNS
+from catalog.core.ranking import DEFAULT_RANKING, RankingSettings
 from catalog.evaluate.ranker import Ranker
 from catalog.query.search import Attribute, Term, compose, replacing
 
@@ -51,8 +52,14 @@ class ArithmeticSetup:
     # search does (docs/graph-space.md); None: ties are not ordered by photo.
     base_images: np.ndarray | None = None
     pool_images: np.ndarray | None = None
+    pool_ids: np.ndarray | None = None  # the pool's product ids (photo-less ties go by id); None: positions
     replace_own: bool = True  # an added value replaces the item's own value of its column (`query` without --add-only)
     band: bool = True  # results are the query's band ordered by the item (`query` without --query-order)
+    ranking: RankingSettings = DEFAULT_RANKING  # the pools and the band
+
+    def ranker(self) -> Ranker:
+        """The pool ranked as search ranks it."""
+        return Ranker(self.node_vectors, self.pool_images, self.pool_ids, self.ranking)
 
     def attribute(self, column: str, code: int) -> Attribute | None:
         """The attribute vector of a coded value; None when the graph space has no node for it."""
@@ -95,7 +102,7 @@ def arithmetic_trials(setup: ArithmeticSetup, k: int, trials: int, rng: np.rando
     tie are ordered by photo closeness, as search does (docs/graph-space.md).
     """
     candidates = _swap_candidates(setup, k)
-    ranker = Ranker(setup.node_vectors, setup.pool_images)
+    ranker = setup.ranker()
     tally = _SwapTally()
     # A draw that cannot be swapped (no known own value, no other value) is skipped, not redrawn:
     # `trials` counts draws, the summary's "trials" the queries made.
@@ -223,7 +230,7 @@ def multi_term_arithmetic(
     """
     usable = _multi_term_targets(setup, k)
     k = min(k, len(setup.pool_codes))  # the ranker returns at most the pool (the floor above used the k asked)
-    ranker = Ranker(setup.node_vectors, setup.pool_images)
+    ranker = setup.ranker()
     tally = _MultiTermTally()
     if usable and len(setup.base_vectors):
         for index in rng.choice(len(usable), size=min(targets, len(usable)), replace=False):

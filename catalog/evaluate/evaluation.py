@@ -49,6 +49,7 @@ from catalog.core.metrics import (  # noqa: F401  (re-exported: the metrics eval
     random_neighbours,
     relevance,
 )
+from catalog.core.ranking import DEFAULT_RANKING, RankingSettings
 from catalog.core.ranking import cosine_top_k as cosine_knn
 from catalog.core.spaces import EVAL_SPACES
 from catalog.evaluate.arithmetic import (  # noqa: F401  (re-exported)
@@ -62,7 +63,7 @@ from catalog.evaluate.report import EVAL_FILE, Evaluation, load_evaluation, save
 from catalog.evaluate.split import Split, attribute_codes, holdout_mask, load_catalog, split_catalog  # noqa: F401
 from catalog.models.encoder import import_keras
 from catalog.models.linker import LinkerParams, train_linker
-from catalog.query.search import Attribute, infer_photo, rec_preferences
+from catalog.query.search import Attribute, infer_photo, rec_preferences, settings_of
 from catalog.store.database import Store
 from ingest.graph import attribute_values, build_graph
 from ingest.graph_space import Node2VecParams, embed_graph, progress_total
@@ -85,6 +86,9 @@ class EvalOptions:
     band: bool = True  # arithmetic results are the query's band ordered by the item, as `catalog query` returns them
     rec_order: bool = True  # Rec's pool ordered by the linker's classifiers, as `similar` and `query --image` return it
     max_queries: int = 2000  # cap for in-sample query sets (graph reference, linker recall)
+    # Changes to the ranking settings the database recorded (`RankingSettings.changed`: the Rec
+    # weights, pools, band, the linker's column weights), measured without changing the database.
+    ranking_overrides: dict = field(default_factory=dict)
 
 
 class _QuietReporter:
@@ -117,14 +121,15 @@ def evaluate(store: Store, options: EvalOptions = EvalOptions(), reporter=None) 
     run = store.run
     node2vec = _override(Node2VecParams.from_dict(run.node2vec), {**options.node2vec_overrides, "workers": 1})
     linker_params = _override(_recorded_linker(run.linker), options.linker_overrides)
+    ranking = settings_of(store).changed(options.ranking_overrides)
     seconds: dict[str, float] = {}
 
     started = time.perf_counter()
     split = split_catalog(store, options.holdout, options.seed, options.k)
     seconds["load"] = time.perf_counter() - started
-    retrained = _retrain(split, node2vec, linker_params, reporter, seconds)
+    retrained = _retrain(split, node2vec, linker_params, reporter, seconds, ranking)
     started = time.perf_counter()
-    measures = _measure(split, retrained, linker_params, options)
+    measures = _measure(split, retrained, linker_params, options, ranking)
     seconds["measure"] = time.perf_counter() - started
     return Evaluation(
         k=options.k,
@@ -140,6 +145,7 @@ def evaluate(store: Store, options: EvalOptions = EvalOptions(), reporter=None) 
             "arithmetic_replaces_own_value": options.replace_own,
             "arithmetic_band": options.band,
             "rec_order": options.rec_order,
+            "ranking": ranking.to_dict(),
         },
         seconds={name: round(value, 2) for name, value in seconds.items()},
         held_out_ids=split.catalog.loc[split.held, "id"].astype(int).tolist(),
@@ -149,9 +155,15 @@ def evaluate(store: Store, options: EvalOptions = EvalOptions(), reporter=None) 
 # In this module, not beside the split: tests/test_evaluate.py spies on `build_graph` and
 # `train_linker` here to check that no held-out product reaches training.
 def _retrain(
-    split: Split, node2vec: Node2VecParams, linker_params: LinkerParams, reporter, seconds: dict[str, float]
+    split: Split,
+    node2vec: Node2VecParams,
+    linker_params: LinkerParams,
+    reporter,
+    seconds: dict[str, float],
+    ranking: RankingSettings = DEFAULT_RANKING,
 ) -> _Retrained:
-    """node2vec and the linker on the in-sample products only, so nothing held out leaks in."""
+    """node2vec and the linker on the in-sample products only, so nothing held out leaks in; the
+    linker weighs its columns by `ranking.linker_weights`."""
     started = time.perf_counter()
     rows = split.catalog.loc[split.sample, ["id", *ATTRIBUTE_COLUMNS]].reset_index(drop=True)
     graph = build_graph(rows)
@@ -179,6 +191,7 @@ def _retrain(
             progress,
             values=attribute_values(rows.loc[has_image]),
             features=features,
+            column_weights=ranking.linker_weights,
         )
     seconds["linker"] = time.perf_counter() - started
     return _Retrained(space.product_vectors, attributes, fit.linker, fit.metrics)
@@ -197,7 +210,13 @@ class _HeldOut:
     probabilities: list[dict | None]  # per photo, the classifiers' value probabilities (None: no classifiers)
 
 
-def _measure(split: Split, retrained: _Retrained, linker_params: LinkerParams, options: EvalOptions) -> dict:
+def _measure(
+    split: Split,
+    retrained: _Retrained,
+    linker_params: LinkerParams,
+    options: EvalOptions,
+    ranking: RankingSettings = DEFAULT_RANKING,
+) -> dict:
     """Query the held-out photos as new ones and score every space, the linker, arithmetic and inference.
 
     One seeded generator serves every sample, drawn from in this order (random picks, graph
@@ -205,11 +224,11 @@ def _measure(split: Split, retrained: _Retrained, linker_params: LinkerParams, o
     """
     rng = np.random.default_rng(options.seed)
     held_out = _read_held_out(split, retrained.linker)
-    neighbours = _space_neighbours(split, retrained.node_vectors, held_out, options, rng)
+    neighbours = _space_neighbours(split, retrained.node_vectors, held_out, options, rng, ranking)
     graph = _graph_reference(split, retrained.node_vectors, options, rng)
     precision, ndcg = _space_scores(split, held_out.codes, neighbours, graph)
     linker = _linker_figures(split, retrained, linker_params, options, rng)
-    arithmetic = _arithmetic(split, retrained, held_out, options, rng)
+    arithmetic = _arithmetic(split, retrained, held_out, options, rng, ranking)
     return {
         "precision": precision,
         "ndcg": ndcg,
@@ -232,15 +251,22 @@ def _read_held_out(split: Split, linker) -> _HeldOut:
 
 
 def _space_neighbours(
-    split: Split, node_vectors: np.ndarray, held_out: _HeldOut, options: EvalOptions, rng: np.random.Generator
+    split: Split,
+    node_vectors: np.ndarray,
+    held_out: _HeldOut,
+    options: EvalOptions,
+    rng: np.random.Generator,
+    ranking: RankingSettings = DEFAULT_RANKING,
 ) -> dict[str, np.ndarray]:
     """Each held-out photo's k results per space, as in-sample positions: Rec (translated photo ->
     node vectors, its pool ordered by the classifiers as `similar` orders it), the image space
     (photo -> in-sample photos) and random picks, the floor."""
     k = options.k
     sample_images, with_image = split.image_vectors[split.sample], split.sample_with_image
-    ranker = Ranker(node_vectors, split.pool_images)
-    preferences = [rec_preferences(p) if p is not None and options.rec_order else None for p in held_out.probabilities]
+    ranker = Ranker(node_vectors, split.pool_images, split.pool_ids, ranking)
+    preferences = [
+        rec_preferences(p, ranking) if p is not None and options.rec_order else None for p in held_out.probabilities
+    ]
     sample_codes = split.codes[split.sample]
     rec = [
         ranker.top(query, k, tie, preferences=preference_scores(p, sample_codes, split.vocabularies))
@@ -303,7 +329,12 @@ def _linker_figures(
 
 
 def _arithmetic(
-    split: Split, retrained: _Retrained, held_out: _HeldOut, options: EvalOptions, rng: np.random.Generator
+    split: Split,
+    retrained: _Retrained,
+    held_out: _HeldOut,
+    options: EvalOptions,
+    rng: np.random.Generator,
+    ranking: RankingSettings = DEFAULT_RANKING,
 ) -> dict:
     """Arithmetic on the translated held-out photos against the in-sample node vectors: one value
     swapped (top k), then several terms (MULTI_RESULTS per query, as the paper shows them)."""
@@ -316,8 +347,10 @@ def _arithmetic(
         vocabularies=split.vocabularies,
         base_images=held_out.images,
         pool_images=split.pool_images,
+        pool_ids=split.pool_ids,
         replace_own=options.replace_own,
         band=options.band,
+        ranking=ranking,
     )
     arithmetic = arithmetic_trials(setup, options.k, options.arithmetic_trials, rng)
     arithmetic["multi_term"] = multi_term_arithmetic(setup, MULTI_RESULTS, rng)

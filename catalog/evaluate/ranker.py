@@ -14,8 +14,8 @@ import numpy as np
 
 from catalog.core.columns import ATTRIBUTE_COLUMNS
 from catalog.core.ranking import (
-    ARITHMETIC_POOL,
-    REC_POOL,
+    DEFAULT_RANKING,
+    RankingSettings,
     band_order,
     coded_preferences,
     preference_order,
@@ -28,9 +28,16 @@ from catalog.core.vectors import photo_closeness, unit
 class Ranker:
     """Top k of a pool by cosine; ties (one attribute combination on the collapsed graph) ordered
     by photo closeness to the query's photo, then by id, as search orders them. `ids`: the pool's
-    product ids (default: pool positions, which are in id order in eval's pool)."""
+    product ids (default: pool positions); `settings`: the pools and the band."""
 
-    def __init__(self, node_vectors: np.ndarray, pool_images: np.ndarray | None, ids: np.ndarray | None = None):
+    def __init__(
+        self,
+        node_vectors: np.ndarray,
+        pool_images: np.ndarray | None,
+        ids: np.ndarray | None = None,
+        settings: RankingSettings = DEFAULT_RANKING,
+    ):
+        self.settings = settings
         self.pool = unit(node_vectors)
         self.images = pool_images
         self.has_image = (np.linalg.norm(pool_images, axis=1) > 0) if pool_images is not None else None
@@ -45,12 +52,13 @@ class Ranker:
         preferences: np.ndarray | None = None,
     ) -> np.ndarray:
         if preferences is not None:  # Rec: the query's first REC_POOL ordered by the classifiers, as search does
-            candidates = self.top(query, min(max(k, REC_POOL), len(self.pool)), tie)
+            candidates = self.top(query, min(max(k, self.settings.rec_pool), len(self.pool)), tie)
             return candidates[preference_order(preferences[candidates])[:k]]
         if item is not None:  # arithmetic: the band of the query ordered by the item, as search does
-            candidates = self.top(query, min(max(k, ARITHMETIC_POOL), len(self.pool)), tie)
+            candidates = self.top(query, min(max(k, self.settings.arithmetic_pool), len(self.pool)), tie)
             query_unit, item_unit = unit(np.asarray(query)), unit(np.asarray(item))
-            order = band_order(self.pool[candidates] @ query_unit, self.pool[candidates] @ item_unit)
+            scores, closeness = self.pool[candidates] @ query_unit, self.pool[candidates] @ item_unit
+            order = band_order(scores, closeness, self.settings.arithmetic_band)
             return candidates[order[:k]]
         scores = self.pool @ unit(np.asarray(query))
         if tie is None or self.images is None:

@@ -50,6 +50,11 @@ class Split:
         return np.flatnonzero(self.sample_has_image)
 
     @property
+    def pool_ids(self) -> np.ndarray:
+        """In-sample product ids (ties between photo-less products go by id, as search orders them)."""
+        return self.catalog["id"].to_numpy()[self.sample]
+
+    @property
     def pool_images(self) -> np.ndarray:
         """In-sample image vectors, zero for a product without a photo: they order ties, and a zero
         vector sorts photo-less products last, as search does."""

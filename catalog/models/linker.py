@@ -27,21 +27,22 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import asdict, dataclass, replace
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
 from catalog.core.columns import ATTRIBUTE_COLUMNS
 from catalog.core.errors import CatalogError
-from catalog.core.ranking import top_k
+from catalog.core.ranking import DEFAULT_RANKING, top_k
 from catalog.core.vectors import unit as _normalise
 
 LINKER_KINDS = ("attributes", "cosine", "paper")
-# How much each column's classifier counts when weighing combinations (`attributes` linker), in
-# ATTRIBUTE_COLUMNS order. The columns a photo shows (category, colour) count most; season and
-# year are not visible in a photo, and their classifiers are mostly noise. Chosen on the demo
-# catalog's held-out splits (docs/quality.md), where equal weights lost ~5 points of articleType.
-COLUMN_WEIGHTS = (0.5, 1.0, 1.0, 2.0, 1.0, 0.3, 0.1, 0.5)
+# How much each column's classifier counts when weighing combinations (`attributes` linker), by
+# column name (`RankingSettings.linker_weights`; a run records the ones its linker was trained
+# with). The columns a photo shows (category, colour) count most; season and year are not visible
+# in a photo, and their classifiers are mostly noise. Chosen on the demo catalog's held-out splits
+# (docs/quality.md), where equal weights lost ~5 points of articleType.
+COLUMN_WEIGHTS = dict(DEFAULT_RANKING.linker_weights)
 PROBABILITY_FLOOR = 1e-4  # log(p + floor): one confident "no" does not veto a combination outright
 TRANSLATE_CHUNK = 512  # photos translated at a time: bounds the (photos x combinations) temporaries
 SELU_ALPHA = 1.6732632423543772
@@ -249,12 +250,14 @@ def train_linker(
     progress: Callable[[int], None] | None = None,
     values: np.ndarray | None = None,
     features: np.ndarray | None = None,
+    column_weights: Mapping[str, float] | None = None,
 ) -> LinkerFit:
     """Fit image_vector -> node_vector. `progress` is called once per epoch (per column for
     `attributes`, which also needs `values`: the products' attribute values, one column per
     attribute in ATTRIBUTE_COLUMNS order, "" for an empty cell). `features`: the photos' features
     (catalog/core/photo_features.py), which an `attributes` linker with `params.photo_features` reads
-    beside the image vectors; without them it reads the image vectors alone."""
+    beside the image vectors; without them it reads the image vectors alone. `column_weights`: the
+    `attributes` linker's weight per column name (default COLUMN_WEIGHTS; a column not named: 0)."""
     if params.kind not in LINKER_KINDS:
         raise CatalogError(f"unknown linker kind {params.kind!r}; choose one of {', '.join(LINKER_KINDS)}")
     x = np.asarray(image_vectors, dtype=np.float32)
@@ -264,10 +267,11 @@ def train_linker(
     if params.kind == "attributes":
         if values is None:
             raise CatalogError("the attributes linker needs the products' attribute values")
+        weights = np.asarray([(column_weights or COLUMN_WEIGHTS).get(c, 0.0) for c in ATTRIBUTE_COLUMNS], np.float32)
         if params.photo_features and features is not None:
-            return _train_attributes(x, y, np.asarray(values, dtype=object), params, progress, features)
+            return _train_attributes(x, y, np.asarray(values, dtype=object), params, progress, weights, features)
         return _train_attributes(
-            x, y, np.asarray(values, dtype=object), replace(params, photo_features=False), progress
+            x, y, np.asarray(values, dtype=object), replace(params, photo_features=False), progress, weights
         )
     started = time.perf_counter()
     if params.kind == "cosine":
@@ -331,10 +335,11 @@ def _train_attributes(
     values: np.ndarray,
     params: LinkerParams,
     progress: Callable[[int], None] | None,
+    column_weights: np.ndarray,
     features: np.ndarray | None = None,
 ) -> LinkerFit:
     """Per-column logistic regression on standardised image vectors (and photo features), and the
-    combination table."""
+    combination table. `column_weights`: per column of `values` (ATTRIBUTE_COLUMNS order)."""
     started = time.perf_counter()
     if features is not None:
         features = np.asarray(features, np.float32)
@@ -355,7 +360,7 @@ def _train_attributes(
         heads=heads,
         combination_codes=codes,
         combination_vectors=vectors,
-        column_weights=np.asarray(COLUMN_WEIGHTS[: values.shape[1]], np.float32),
+        column_weights=column_weights[: values.shape[1]],
         classes=[sorted(names, key=names.get) for names in classes],
         sharpness=params.sharpness,
         photo_features=features is not None,

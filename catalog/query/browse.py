@@ -13,6 +13,7 @@ import numpy as np
 from catalog.core.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS, NAME_COLUMN
 from catalog.core.errors import CatalogError
 from catalog.core.keys import attribute_key, sql_ids, sql_string, sql_strings
+from catalog.core.ranking import RankingSettings
 from catalog.query.search import get_product
 from catalog.store.database import SCHEMA_VERSION, Store
 
@@ -64,6 +65,9 @@ def catalog_info(store: Store) -> dict:
         "encoder": run.encoder,
         "node2vec": run.node2vec,
         "linker": run.linker,
+        # What ranks results (Rec's weights, the pools, the band, the linker's column weights): the
+        # run's record, or the defaults it was ranked with when written before they were recorded.
+        "ranking": RankingSettings.from_dict((run.linker or {}).get("ranking")).to_dict(),
         "metrics": run.metrics,
         "summary": run.summary,
         "versions": {

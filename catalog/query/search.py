@@ -27,12 +27,14 @@ from catalog.core.photo_features import unpack
 from catalog.core.ranking import (  # noqa: F401  (re-exported: callers and tests find the orders here)
     ARITHMETIC_BAND,
     ARITHMETIC_POOL,
+    DEFAULT_RANKING,
     PREFERENCE_ROUNDING,
     REC_OTHER_WEIGHT,
     REC_POOL,
     REC_SHARPENING,
     REC_WEIGHTS,
     TIE_TOLERANCE,
+    RankingSettings,
     band_order,
     coded_preferences,
     preference_order,
@@ -128,7 +130,14 @@ def photo_preferences(store: Store, rows: list[dict], linker=None) -> dict[str, 
     stored = unpack([r.get(FEATURES_COLUMN) for r in rows])
     vectors, thumbnails = [r["image_vector"] for r in rows], [r["thumbnail"] for r in rows]
     probabilities = photo_probabilities(linker, vectors, thumbnails, stored)
-    return rec_preferences(probabilities) if probabilities is not None else None
+    return rec_preferences(probabilities, settings_of(store)) if probabilities is not None else None
+
+
+def settings_of(store: Store) -> RankingSettings:
+    """The ranking settings the committed run recorded (with its linker: docs/quality.md); the
+    defaults for a database written before they were recorded, or without a trained linker."""
+    run = store.run
+    return RankingSettings.from_dict(((run.linker if run else None) or {}).get("ranking"))
 
 
 def thumbnails(store: Store, product_ids: list[int]) -> dict[int, bytes]:
@@ -149,6 +158,7 @@ def nearest(
     tie_vector: np.ndarray | None = None,
     item_vector: np.ndarray | None = None,
     preferences: dict[str, dict[str, float]] | None = None,
+    settings: RankingSettings | None = None,
 ) -> list[Result]:
     """Cosine top-k over one vector column, filtered inside the search so k results come back.
 
@@ -162,7 +172,10 @@ def nearest(
 
     With `preferences` (Rec from a photo: `rec_preferences` of its classifiers' probabilities), the
     query's first REC_POOL results are ordered by `preference_order`; scores stay the cosines.
+
+    `settings`: the pools and the band (`RankingSettings`); None: the database's (`settings_of`).
     """
+    settings = settings or settings_of(store)
     filters = [f"id NOT IN ({sql_ids(exclude)})"] if exclude else []
     if column == "image_vector":
         filters.append("has_image = true")  # products without a photo hold a zero image vector
@@ -172,10 +185,10 @@ def nearest(
     extra = ["has_image", "image_vector"] if breaking else []
     wanted = k
     if item_vector is not None:  # arithmetic: the band is taken among the query's first ARITHMETIC_POOL
-        wanted = max(k, ARITHMETIC_POOL)
+        wanted = max(k, settings.arithmetic_pool)
         extra.append(column)
     elif preferences is not None:  # Rec: the classifiers order the query's first REC_POOL
-        wanted = max(k, REC_POOL)
+        wanted = max(k, settings.rec_pool)
     # One row more than asked tells whether a tie runs past the last place.
     rows = _search(store, vector, column, wanted + 1 if breaking else wanted, filters, where, [*DISPLAY_COLUMNS, *extra])
     if breaking and rows:
@@ -185,7 +198,7 @@ def nearest(
         rows = rows[:wanted]
         scores = np.array([1.0 - float(r["_distance"]) for r in rows])
         closeness = _unit(np.array([r[column] for r in rows], np.float32)) @ _unit(np.asarray(item_vector, np.float32))
-        rows = [rows[i] for i in band_order(scores, closeness)]
+        rows = [rows[i] for i in band_order(scores, closeness, settings.arithmetic_band)]
     elif preferences is not None and rows:
         rows = rows[:wanted]
         rows = [rows[i] for i in preference_order(row_preferences(rows, preferences))]

@@ -32,8 +32,7 @@ from catalog.core.errors import CatalogError, NotFound
 from catalog.core.photo_features import COLUMN as FEATURES_COLUMN
 from catalog.core.photo_features import FEATURE_DIM, from_stored, stored_features
 from catalog.core.ranking import (
-    ARITHMETIC_POOL,
-    REC_POOL,
+    RankingSettings,
     band_order,
     coded_preferences,
     preference_order,
@@ -50,6 +49,7 @@ from catalog.query.search import (
     Result,
     check_where,
     load_attributes,
+    settings_of,
     stored_preferences,
 )
 from catalog.results import ProductPage
@@ -71,6 +71,7 @@ class Snapshot:
         features: np.ndarray | None = None,
     ):
         self.run = run
+        self.settings = RankingSettings()  # the run's ranking settings (`load` reads them)
         self.source = source
         self.degrees = degrees or {}  # attribute key -> products with that value
         self.attributes: list[Attribute] = []  # the attribute values with their vectors, for arithmetic
@@ -109,6 +110,7 @@ class Snapshot:
         table = table.drop_columns([*VECTOR_COLUMNS, *stored])
         snapshot = cls(store.run.run, table, vectors, str(store.path), degrees, features)
         snapshot.attributes = load_attributes(store)
+        snapshot.settings = settings_of(store)
         snapshot.warm(store)
         return snapshot
 
@@ -156,15 +158,17 @@ class Snapshot:
         tie_vector: np.ndarray | None = None,
         item_vector: np.ndarray | None = None,
         preferences: dict[str, dict[str, float]] | None = None,
+        settings: RankingSettings | None = None,
     ) -> list[Result]:
         """Cosine top-k over one vector column, as `catalog.query.search.nearest` computes it (ties
         included; with `item_vector`, arithmetic's band ordered by closeness to the item; with
-        `preferences`, Rec's pool ordered by the classifiers)."""
+        `preferences`, Rec's pool ordered by the classifiers). `settings`: the run's by default."""
+        settings = settings or self.settings
         wanted = k
         if item_vector is not None:
-            wanted = max(k, ARITHMETIC_POOL)
+            wanted = max(k, settings.arithmetic_pool)
         elif preferences is not None:
-            wanted = max(k, REC_POOL)
+            wanted = max(k, settings.rec_pool)
         scores = self.vectors[column] @ unit(vector)
         # Rows that may not be returned get -inf (scores is a fresh array): cheaper than gathering the rest.
         if column == "image_vector":
@@ -185,7 +189,7 @@ class Snapshot:
         else:
             rows, values = top_k(scores, wanted, overwrite=True)
         if item_vector is not None and len(rows):
-            order = band_order(values, self.vectors[column][rows] @ unit(item_vector))[:k]
+            order = band_order(values, self.vectors[column][rows] @ unit(item_vector), settings.arithmetic_band)[:k]
             rows, values = rows[order], values[order]
         elif preferences is not None and len(rows):
 
@@ -259,7 +263,7 @@ class Snapshot:
             features = from_stored(self.features[rows])
         image_vectors = self.stored_images[rows]
         probabilities = linker.value_probabilities(image_vectors, features)
-        return rec_preferences(probabilities) if probabilities is not None else None
+        return rec_preferences(probabilities, self.settings) if probabilities is not None else None
 
     def base_vector(self, product_ids: list[int]) -> tuple[np.ndarray, list[dict]]:
         """`catalog.query.search.base_vector` from memory: the mean unit translated (or node) vector."""
