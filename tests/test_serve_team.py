@@ -311,6 +311,21 @@ def test_cached_model_files_are_checked_against_their_hash(s3_bucket, tmp_path, 
     storage.write_bytes("models/linker-00000000000000aa.npz", b"not the content the name hashes")
     with pytest.raises(CatalogError, match="does not match the hash in its name"):
         storage.local_path("models/linker-00000000000000aa.npz")
+    with pytest.raises(CatalogError, match="does not match the hash in its name"):
+        storage.read_bytes("models/linker-00000000000000aa.npz")  # how the linker is read: into memory
+
+
+def test_a_changed_linker_file_is_refused(tmp_path, query_db):  # noqa: F811
+    """A database folder whose linker file was altered: Rec refuses it (one line) instead of ranking with it."""
+    from catalog import Catalog
+    from catalog.core.errors import CatalogError
+
+    db = tmp_path / "db"
+    shutil.copytree(query_db.path, db)
+    (linker,) = (db / "models").glob("linker-*.npz")
+    linker.write_bytes(linker.read_bytes() + b"\0")
+    with pytest.raises(CatalogError, match=r"models/linker-\w+\.npz in .* does not match the hash in its name"):
+        Catalog(db).similar(query_db.ids[0], space="rec")
 
 
 def test_no_credentials_in_any_repr(tmp_path):

@@ -168,6 +168,16 @@ def _content_digest(key: str) -> str | None:
     return found.group(1) if found else None
 
 
+def checked(key: str, data: bytes, where) -> bytes:
+    """`data` read for `key`, refused if the key is content-addressed and the bytes are not what its
+    name hashes (the linker is read this way, straight into memory: a changed file is refused
+    before its weights rank anything)."""
+    named = _content_digest(key)
+    if named is not None and not hashlib.sha256(data).hexdigest().startswith(named):
+        raise CatalogError(f"{key} in {where} does not match the hash in its name; refusing to load it")
+    return data
+
+
 def _file_digest(path: Path) -> str:
     sha = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -238,7 +248,7 @@ class LocalStorage:
     # -- files ---------------------------------------------------------------------------------
 
     def read_bytes(self, key: str) -> bytes:
-        return (self.root / key).read_bytes()
+        return checked(key, (self.root / key).read_bytes(), self.root)
 
     def write_bytes(self, key: str, data: bytes) -> None:
         """Written under a temporary name and renamed: a kill mid-write leaves no partial file."""
@@ -393,7 +403,7 @@ class ObjectStorage:
     def read_bytes(self, key: str) -> bytes:
         import obstore
 
-        return bytes(self._call(obstore.get, self.store, key).bytes())
+        return checked(key, bytes(self._call(obstore.get, self.store, key).bytes()), self.uri)
 
     def write_bytes(self, key: str, data: bytes) -> None:
         import obstore
