@@ -344,12 +344,14 @@ class Catalog:
         elif where is not None:
             where = search.check_where(store, where)
         preferences = None  # without arithmetic, the classifiers order Rec's results (search.rec_preferences)
+        settings = view.snapshot.settings if view.snapshot is not None else search.settings_of(store)
+        values: dict[str, dict[str, float]] | None = None  # the item's values, which arithmetic keeps
         if image is not None:
             encoded = self._encode(store, image, weights)
             tie, base = encoded.image_vector, encoded.translated  # the photo's image vector orders ties
             items = []
+            values = encoded.probabilities  # what arithmetic keeps of a photo: the classifiers' reading
             if not terms and encoded.probabilities is not None:
-                settings = view.snapshot.settings if view.snapshot is not None else search.settings_of(store)
                 preferences = search.rec_preferences(encoded.probabilities, settings)
         elif view.snapshot is not None:
             base, items = view.snapshot.base_vector(product_ids)
@@ -363,10 +365,23 @@ class Catalog:
             terms = search.replacing(base, terms, attributes, items)
         vector = search.compose(base, terms)
         item = base if band and terms else None
+        # Arithmetic's order: the terms' values carried, then the item's other values kept (the
+        # catalog's values for --id, the classifiers' probabilities for a photo), docs/quality.md.
+        if image is None:
+            values = search.catalog_values(items)
+        target = search.query_target(terms, values, settings) if item is not None else None
         if view.snapshot is not None:
             results = {
                 "rec": view.snapshot.nearest(
-                    vector, "node_vector", k, tuple(product_ids), mask, tie, item_vector=item, preferences=preferences
+                    vector,
+                    "node_vector",
+                    k,
+                    tuple(product_ids),
+                    mask,
+                    tie,
+                    item_vector=item,
+                    preferences=preferences,
+                    target=target,
                 )
             }
         else:
@@ -381,6 +396,8 @@ class Catalog:
                     tie_vector=tie,
                     item_vector=item,
                     preferences=preferences,
+                    settings=settings,
+                    target=target,
                 )
             }
         query = search.Query(items=items, image=_image_label(image), terms=terms, where=where)

@@ -149,6 +149,15 @@ def test_ranking_settings_are_recorded_with_the_run_and_read_back(ranked_db, dem
         doc["settings"]["ranking"]["arithmetic_band"] == 0.05
         and doc["settings"]["ranking"]["linker_weights"]["gender"] == 1.0
     )
+    # Arithmetic from catalog items (`query --id`), kept per untouched column beside a random carrier.
+    ids = doc["arithmetic"]["multi_term_ids"]
+    assert ids["queries"] > 0 and set(ids["kept_by_column"]) == set(ids["kept_random_carrier_by_column"]) == {
+        "gender",
+        "season",
+        "year",
+        "usage",
+    }
+    assert "kept_random_carrier_by_column" in doc["arithmetic"]["multi_term"]
     # rebuild changes one and keeps the rest; an incremental ingest may not change the linker's weights.
     run("rebuild", "--db", ranked_db, "--ranking", "rec_pool=50")
     after = json.loads(run("info", "--db", ranked_db, "--json").stdout)["ranking"]
@@ -160,3 +169,44 @@ def test_ranking_settings_are_recorded_with_the_run_and_read_back(ranked_db, dem
     assert out.exit_code == 1 and "catalog rebuild --ranking" in out.output
     out = run("eval", "--db", ranked_db, "--ranking", "band=0.1", ok=False)
     assert out.exit_code == 1 and "unknown ranking setting 'band'" in out.output
+
+
+# -- arithmetic keeps the item -------------------------------------------------------------------------
+
+
+def test_arithmetic_returns_the_items_gender_first_where_the_added_values_exist_for_every_gender(tmp_path):
+    """On a catalog whose genders are independent of everything a photo shows (benchmarks/heldout.py),
+    `+green +shoes -topwear` from a topwear item returns green shoes of the item's gender first: the
+    catalog knows the item's gender, and green shoes exist for every gender. The graph space alone
+    (the query's order) keeps it no better than chance; LanceDB and the snapshot agree."""
+    from benchmarks.heldout import make_heldout_catalog
+    from catalog import Catalog
+    from catalog.store.database import Store
+
+    csv_path = make_heldout_catalog(tmp_path / "catalog", count=240, seed=3, image_size=64)
+    db = tmp_path / "db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CATALOG_ENCODER", FAKE_ENCODER)
+        run("ingest", "--csv", csv_path, "--images", csv_path.parent / "images", "--db", db, *FAST_INGEST)
+    rows = (
+        Store.open(db)
+        .table("products")
+        .search()
+        .select(["id", "gender", "subCategory", "baseColour"])
+        .limit(1000)
+        .to_list()
+    )
+    green_shoes = {r["gender"] for r in rows if r["subCategory"] == "Shoes" and r["baseColour"] == "Green"}
+    assert green_shoes == {"Men", "Women", "Unisex"}  # the premise: the added values exist for every gender
+    lance, memory = Catalog(db), Catalog(db, memory=True)
+    items = [r for r in rows if r["subCategory"] == "Topwear"][:12]
+    kept = plain = 0
+    for item in items:
+        args = {"ids": [item["id"]], "plus": "green,shoes", "minus": "topwear", "k": 3}
+        found = lance.query(**args)
+        assert found.ids == memory.query(**args).ids  # the snapshot's order is LanceDB's
+        first = found.results["rec"][0].row
+        assert (first["baseColour"], first["subCategory"], first["gender"]) == ("Green", "Shoes", item["gender"])
+        kept += sum(r.row["gender"] == item["gender"] for r in found.results["rec"])
+        plain += sum(r.row["gender"] == item["gender"] for r in lance.query(**args, band=False).results["rec"])
+    assert kept > plain

@@ -127,13 +127,16 @@ def test_query_where_and_weights(query_db):
 
 
 def test_heavier_weight_moves_further(query_db):
-    """Across items, `--plus black:3` brings more black results than `--plus black:0.5`."""
+    """Across items, `--plus black:3` moves the query further toward black than `--plus black:0.5`
+    (seen in the query's order); arithmetic's order puts the products carrying black first either way."""
     light = heavy = 0
     for product_id in query_db.ids[:6]:
         for weight in ("0.5", "3"):
-            doc = json.loads(run("query", "--id", product_id, "--plus", f"black:{weight}", "--db", query_db.path, "--json").stdout)
+            args = ["query", "--id", product_id, "--plus", f"black:{weight}", "--db", query_db.path, "--json"]
+            doc = json.loads(run(*args, "--query-order").stdout)
             black = sum(r["baseColour"] == "Black" for r in doc["results"])
             light, heavy = (light + black, heavy) if weight == "0.5" else (light, heavy + black)
+            assert all(r["baseColour"] == "Black" for r in json.loads(run(*args).stdout)["results"])
     assert heavy > light and heavy >= 0.5 * 36
 
 
@@ -395,40 +398,60 @@ def test_band_order_puts_near_equal_scores_in_the_items_order():
     assert band_order(np.array([]), np.array([])).tolist() == []
 
 
-def test_arithmetic_orders_the_querys_band_by_the_item(query_db):
-    """`Catalog.query` returns the query's band (among its first ARITHMETIC_POOL) ordered by closeness
-    to the item; `catalog eval` ranks the same way; `band=False` / `--query-order` keep the query's order."""
+def test_arithmetic_orders_the_querys_pool_by_values_carried_then_kept(query_db):
+    """`Catalog.query` returns the query's first ARITHMETIC_POOL results ordered by the added values
+    they carry, then the item's other values they keep (kept_weights), then closeness to the item;
+    `catalog eval` ranks the same way; `band=False` / `--query-order` keep the query's order."""
     from catalog import Catalog
+    from catalog.core.ranking import DEFAULT_RANKING
+    from catalog.evaluate.arithmetic import catalog_item_values
     from catalog.evaluate.evaluation import _Ranker
-    from catalog.query.search import ARITHMETIC_BAND, ARITHMETIC_POOL
+    from catalog.evaluate.split import attribute_codes, load_catalog
+    from catalog.query.search import ARITHMETIC_POOL, arithmetic_target
 
     def unit(v):
         v = np.asarray(v, np.float64)
         return v / max(np.linalg.norm(v), 1e-12)
 
     catalog = Catalog(query_db.path)
-    rows = Store.open(query_db.path).table("products").to_arrow().to_pylist()
+    store = Store.open(query_db.path)
+    rows = store.table("products").to_arrow().to_pylist()
+    by_id = {r["id"]: r for r in rows}
     node = {r["id"]: unit(r["node_vector"]) for r in rows}
+    frame = load_catalog(store)
+    codes, vocabularies = attribute_codes(frame)
     reordered = 0
     for item in query_db.ids[:6]:
         got = catalog.query(ids=[item], plus="black", k=6)
         plain = catalog.query(ids=[item], plus="black", k=ARITHMETIC_POOL, band=False).results["rec"]
-        base, _ = base_vector(Store.open(query_db.path), [item])
-        query = unit(compose(base, got.query.terms))
-        scores = np.array([node[r.id] @ query for r in plain])
-        closeness = np.array([np.round(node[r.id] @ unit(base) / 1e-6) for r in plain])
-        in_band = [n for n in range(len(plain)) if scores[n] >= scores.max() - ARITHMETIC_BAND]
-        expected = sorted(in_band, key=lambda n: (-closeness[n], n)) + [n for n in range(len(plain)) if n not in in_band]
+        base, _ = base_vector(store, [item])
+        terms = [(t.attribute.column, t.attribute.value, t.weight) for t in got.query.terms]
+        own = {c: {by_id[item][c]: 1.0} for c in ATTRIBUTE_COLUMNS if by_id[item][c]}
+        target = arithmetic_target(terms, own)
+        weights = DEFAULT_RANKING.kept_weights
+
+        keys = []  # the definition, written out: terms satisfied, item's values kept, closeness, position
+        for n, result in enumerate(plain):
+            row = by_id[result.id]
+            carried = sum(w for c, v, w in terms if w > 0 and row[c] == v) + sum(-w for c, v, w in terms if w < 0 and row[c] != v)
+            kept = sum(weights[c] for c in target.kept if row[c] == by_id[item][c])
+            keys.append((-round(carried, 6), -round(kept, 6), -round(float(node[row["id"]] @ unit(base)), 6), n))
+        expected = sorted(range(len(plain)), key=keys.__getitem__)
         assert got.ids == [plain[n].id for n in expected[:6]]
+        assert all(by_id[i]["baseColour"] == "Black" for i in got.ids)  # carried first: every result is black
         reordered += got.ids != [r.id for r in plain[:6]]
-        # eval's ranker, with the item held out of the pool, returns the same products.
-        pool = [r for r in rows if r["id"] != item]
-        images = np.array([r["image_vector"] if r["has_image"] else np.zeros(len(r["image_vector"])) for r in pool])
-        ranker = _Ranker(np.array([r["node_vector"] for r in pool]), images)
-        tie = next(r["image_vector"] for r in rows if r["id"] == item)
-        ranked = ranker.top(compose(base, got.query.terms), 6, np.asarray(tie), base)
-        assert [pool[n]["id"] for n in ranked] == got.ids
-    assert reordered  # the band changes something on this catalog, so the checks above mean something
+        # eval's ranker, with the item among the pool but excluded as `query --id` excludes it, returns the same.
+        position = {int(i): n for n, i in enumerate(frame["id"])}
+        images = np.array([r["image_vector"] if r["has_image"] else np.zeros(len(r["image_vector"])) for r in rows])
+        order = [position[int(r["id"])] for r in rows]
+        ranker = _Ranker(np.array([r["node_vector"] for r in rows]), images, np.array([r["id"] for r in rows]),
+                         DEFAULT_RANKING, codes[order], vocabularies)  # fmt: skip
+        values = catalog_item_values(codes[[position[item]]], vocabularies)[0]
+        eval_target = arithmetic_target(terms, values)
+        ranked = ranker.top(compose(base, got.query.terms), 6, np.asarray(by_id[item]["image_vector"]), base,
+                            target=eval_target, exclude=next(n for n, r in enumerate(rows) if r["id"] == item))  # fmt: skip
+        assert [rows[n]["id"] for n in ranked] == got.ids
+    assert reordered  # the order changes something on this catalog, so the checks above mean something
     doc = json.loads(run("query", "--id", item, "--plus", "black", "--query-order", "--db", query_db.path, "--json").stdout)
     assert [r["id"] for r in doc["results"]] == [r.id for r in plain[:6]]
 

@@ -515,6 +515,10 @@ def print_evaluation(doc: dict) -> None:
     if multi and multi.get("queries"):  # none: no usable target, or a document saved before multi-term existed
         out.print(_multi_term_line(multi))
         out.print(_kept_table(multi, arithmetic))
+    ids = arithmetic.get("multi_term_ids")
+    if ids and ids.get("queries"):  # catalog items (`query --id`): their values known, kept per column
+        out.print(_multi_term_line(ids, "catalog item"))
+        out.print(_kept_against_random(multi or {}, ids))
     out.print(_inference_table(doc))
 
 
@@ -582,10 +586,10 @@ def _arithmetic_table(arithmetic: dict, k: int) -> Table:
     return table
 
 
-def _multi_term_line(multi: dict) -> str:
+def _multi_term_line(multi: dict, item: str = "photo") -> str:
     """Several terms: success and distinct products in a sentence, in the paper's 25 items × 6."""
     return (
-        f"[bold]arithmetic, several terms[/bold]: photo + colour + subCategory − its own subCategory, "
+        f"[bold]arithmetic, several terms[/bold]: {item} + colour + subCategory − its own subCategory, "
         f"{multi['queries']} queries over {multi['targets']} targets (~{_number(multi['products_per_target'], 0)} "
         f"products carry each): every added value in {_number(multi['success'])} of results; "
         f"{_number(multi['distinct'])} of results are different products ({_number(multi['distinct_per_150'], 0)} "
@@ -612,6 +616,26 @@ def _kept_table(multi: dict, arithmetic: dict) -> Table:
         )
     table.add_section()
     table.add_row("all", _number(multi["kept"]), _number(multi["kept_without_arithmetic"]), "")
+    return table
+
+
+def _kept_against_random(photos: dict, ids: dict) -> Table:
+    """Per untouched column, the kept share from photos and from catalog items, each beside a random
+    pick among the products that carry the added values (the floor arithmetic should beat)."""
+    table = Table(title="kept, several terms, beside a random product carrying the added values", title_justify="left")
+    table.add_column("column")
+    table.add_column("photos", justify="right")
+    table.add_column("random carrier", justify="right")
+    table.add_column("catalog items (--id)", justify="right")
+    table.add_column("random carrier", justify="right")
+    for column, value in ids["kept_by_column"].items():
+        table.add_row(
+            column,
+            _number(photos.get("kept_by_column", {}).get(column)),
+            _number(photos.get("kept_random_carrier_by_column", {}).get(column)),
+            _number(value),
+            _number(ids.get("kept_random_carrier_by_column", {}).get(column)),
+        )
     return table
 
 

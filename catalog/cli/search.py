@@ -62,7 +62,9 @@ def similar(product_id, k, space, where, html_path, db, as_json, as_csv):
 @click.option(
     "--query-order",
     is_flag=True,
-    help="Order results by the query alone; by default those within .12 of the best go by closeness to the item.",
+    help="Order results by the query alone. By default the query's first 100 go by the added values they carry, "
+    "then by the item's other values they keep (with the ranking setting arithmetic_order=band, those within .12 "
+    "of the best go by closeness to the item).",
 )
 @click.option(
     "--weights", default=None, help="Backbone weights for --image (default: what the database was built with)."

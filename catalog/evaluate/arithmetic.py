@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from catalog.core.columns import ATTRIBUTE_COLUMNS
-from catalog.core.ranking import DEFAULT_RANKING, RankingSettings
+from catalog.core.ranking import DEFAULT_RANKING, RankingSettings, arithmetic_target
 from catalog.evaluate.ranker import Ranker
 from catalog.query.search import Attribute, Term, compose, replacing
 
@@ -53,13 +53,21 @@ class ArithmeticSetup:
     base_images: np.ndarray | None = None
     pool_images: np.ndarray | None = None
     pool_ids: np.ndarray | None = None  # the pool's product ids (photo-less ties go by id); None: positions
+    # What arithmetic keeps of each item (`arithmetic_target`'s item values): a held-out photo's
+    # classifier probabilities, or a catalog item's own values; None (or None for an item): unknown,
+    # and the band orders its results, as `catalog query` does for a photo without classifiers.
+    base_values: list[dict | None] | None = None
+    # Catalog items (`query --id`): each item's own row in the pool, which its results never hold.
+    base_rows: np.ndarray | None = None
     replace_own: bool = True  # an added value replaces the item's own value of its column (`query` without --add-only)
     band: bool = True  # results are the query's band ordered by the item (`query` without --query-order)
     ranking: RankingSettings = DEFAULT_RANKING  # the pools and the band
 
     def ranker(self) -> Ranker:
         """The pool ranked as search ranks it."""
-        return Ranker(self.node_vectors, self.pool_images, self.pool_ids, self.ranking)
+        return Ranker(
+            self.node_vectors, self.pool_images, self.pool_ids, self.ranking, self.pool_codes, self.vocabularies
+        )
 
     def attribute(self, column: str, code: int) -> Attribute | None:
         """The attribute vector of a coded value; None when the graph space has no node for it."""
@@ -76,11 +84,39 @@ def _ask(setup: ArithmeticSetup, ranker: Ranker, item: int, terms: list[Term], k
     results (no terms), whose kept share is the ceiling arithmetic works under."""
     base = setup.base_vectors[item]
     tie = setup.base_images[item] if setup.base_images is not None else None
+    own = int(setup.base_rows[item]) if setup.base_rows is not None else None
     if setup.replace_own:  # `+value` also subtracts the item's own value of its column, unless a term already does
-        terms = replacing(base, terms, setup.attributes)
-    results = ranker.top(compose(base, terms), k, tie, base if setup.band else None)
-    plain = ranker.top(base, k, tie)
+        items = [] if own is None else [_values_of(setup, item)]
+        terms = replacing(base, terms, setup.attributes, items)
+    values = setup.base_values[item] if setup.base_values is not None else None
+    target = None
+    if setup.band and values is not None:
+        target = arithmetic_target(
+            [(t.attribute.column, t.attribute.value, t.weight) for t in terms], values, setup.ranking
+        )
+    results = ranker.top(compose(base, terms), k, tie, base if setup.band else None, target=target, exclude=own)
+    plain = ranker.top(base, k, tie, exclude=own)
     return results, plain
+
+
+def _values_of(setup: ArithmeticSetup, item: int) -> dict[str, str]:
+    """A catalog item's values as its row holds them (what `replacing` reads for `query --id`)."""
+    return {
+        column: setup.vocabularies[c][code] if code >= 0 else ""
+        for c, (column, code) in enumerate(zip(ATTRIBUTE_COLUMNS, setup.base_codes[item]))
+    }
+
+
+def catalog_item_values(codes: np.ndarray, vocabularies: list[list[str]]) -> list[dict]:
+    """`base_values` of catalog items: each one's own value per column, sure (empty cells left out)."""
+    return [
+        {
+            column: {vocabularies[c][code]: 1.0}
+            for c, (column, code) in enumerate(zip(ATTRIBUTE_COLUMNS, row))
+            if code >= 0
+        }
+        for row in codes
+    ]
 
 
 def _mean(values) -> float:
@@ -295,6 +331,9 @@ class _MultiTermTally:
     carriers: list[int] = field(default_factory=list)
     kept: dict[str, list[float]] = field(default_factory=lambda: {column: [] for column in UNTOUCHED_COLUMNS})
     kept_plain: dict[str, list[float]] = field(default_factory=lambda: {column: [] for column in UNTOUCHED_COLUMNS})
+    # A random pick among the pool's products that carry the added values: the share with the
+    # item's value, the floor arithmetic should beat in every untouched column.
+    kept_random: dict[str, list[float]] = field(default_factory=lambda: {column: [] for column in UNTOUCHED_COLUMNS})
 
     def add(
         self, setup: ArithmeticSetup, item: int, add_colour: int, add_sub: int, results: np.ndarray, plain: np.ndarray
@@ -302,11 +341,16 @@ class _MultiTermTally:
         colour, sub = ATTRIBUTE_COLUMNS.index("baseColour"), ATTRIBUTE_COLUMNS.index("subCategory")
         own, pool = setup.base_codes[item], setup.pool_codes
         self.success.append(float(((pool[results, colour] == add_colour) & (pool[results, sub] == add_sub)).mean()))
+        carriers = (pool[:, colour] == add_colour) & (pool[:, sub] == add_sub)
+        if setup.base_rows is not None:
+            carriers[int(setup.base_rows[item])] = False  # the item is never its own result
         for column in UNTOUCHED_COLUMNS:
             o = ATTRIBUTE_COLUMNS.index(column)
             if own[o] >= 0:  # an empty cell has nothing to keep
                 self.kept[column].append(float((pool[results, o] == own[o]).mean()))
                 self.kept_plain[column].append(float((pool[plain, o] == own[o]).mean()))
+                if carriers.any():
+                    self.kept_random[column].append(float((pool[carriers, o] == own[o]).mean()))
 
     def summary(self) -> dict:
         every_kept = [x for column in UNTOUCHED_COLUMNS for x in self.kept[column]]
@@ -322,6 +366,7 @@ class _MultiTermTally:
             "kept_without_arithmetic_by_column": {
                 column: _mean(self.kept_plain[column]) for column in UNTOUCHED_COLUMNS
             },
+            "kept_random_carrier_by_column": {column: _mean(self.kept_random[column]) for column in UNTOUCHED_COLUMNS},
             "targets": len(distinct),
             "queries": len(self.success),
             "products_per_target": _mean(self.carriers),

@@ -56,6 +56,7 @@ from catalog.evaluate.arithmetic import (  # noqa: F401  (re-exported)
     MULTI_RESULTS,
     ArithmeticSetup,
     arithmetic_trials,
+    catalog_item_values,
     multi_term_arithmetic,
 )
 from catalog.evaluate.ranker import Ranker, preference_scores
@@ -337,7 +338,9 @@ def _arithmetic(
     ranking: RankingSettings = DEFAULT_RANKING,
 ) -> dict:
     """Arithmetic on the translated held-out photos against the in-sample node vectors: one value
-    swapped (top k), then several terms (MULTI_RESULTS per query, as the paper shows them)."""
+    swapped (top k), then several terms (MULTI_RESULTS per query, as the paper shows them); then the
+    several terms from in-sample catalog items (`query --id`: their values known, themselves never
+    among their results), with a generator of their own so the photos' figures keep their draws."""
     setup = ArithmeticSetup(
         base_vectors=held_out.translated,
         base_codes=held_out.codes,
@@ -351,10 +354,33 @@ def _arithmetic(
         replace_own=options.replace_own,
         band=options.band,
         ranking=ranking,
+        base_values=held_out.probabilities,
     )
     arithmetic = arithmetic_trials(setup, options.k, options.arithmetic_trials, rng)
     arithmetic["multi_term"] = multi_term_arithmetic(setup, MULTI_RESULTS, rng)
+    arithmetic["multi_term_ids"] = _catalog_items_arithmetic(split, retrained, setup, options)
     return arithmetic
+
+
+def _catalog_items_arithmetic(
+    split: Split, retrained: _Retrained, photos: ArithmeticSetup, options: EvalOptions
+) -> dict:
+    """The several-terms measurement from in-sample products with a photo, as `query --id` asks it:
+    the item's stored translated vector (its photo through the linker), its catalog values kept."""
+    rows = split.sample_with_image  # pool positions
+    linker = retrained.linker
+    features = split.photo_features(np.flatnonzero(split.sample)[rows]) if linker.photo_features else None
+    images = split.image_vectors[split.sample][rows]
+    codes = split.codes[split.sample][rows]
+    setup = replace(
+        photos,
+        base_vectors=linker.translate(images, features),
+        base_codes=codes,
+        base_images=images,
+        base_values=catalog_item_values(codes, split.vocabularies),
+        base_rows=rows,
+    )
+    return multi_term_arithmetic(setup, MULTI_RESULTS, np.random.default_rng((options.seed, 22)))
 
 
 def _inference(split: Split, retrained: _Retrained, held_out: _HeldOut) -> dict:

@@ -15,10 +15,13 @@ import numpy as np
 from catalog.core.columns import ATTRIBUTE_COLUMNS
 from catalog.core.ranking import (
     DEFAULT_RANKING,
+    ArithmeticTarget,
     RankingSettings,
+    arithmetic_order,
     band_order,
     coded_preferences,
     preference_order,
+    target_scores,
     top_k,
     top_with_ties,
 )
@@ -28,7 +31,8 @@ from catalog.core.vectors import photo_closeness, unit
 class Ranker:
     """Top k of a pool by cosine; ties (one attribute combination on the collapsed graph) ordered
     by photo closeness to the query's photo, then by id, as search orders them. `ids`: the pool's
-    product ids (default: pool positions); `settings`: the pools and the band."""
+    product ids (default: pool positions); `settings`: the pools, the band and arithmetic's order;
+    `codes` and `vocabularies`: the pool's attribute value codes, which arithmetic's order reads."""
 
     def __init__(
         self,
@@ -36,8 +40,11 @@ class Ranker:
         pool_images: np.ndarray | None,
         ids: np.ndarray | None = None,
         settings: RankingSettings = DEFAULT_RANKING,
+        codes: np.ndarray | None = None,
+        vocabularies: list[list[str]] | None = None,
     ):
         self.settings = settings
+        self.codes, self.vocabularies = codes, vocabularies
         self.pool = unit(node_vectors)
         self.images = pool_images
         self.has_image = (np.linalg.norm(pool_images, axis=1) > 0) if pool_images is not None else None
@@ -50,17 +57,32 @@ class Ranker:
         tie: np.ndarray | None = None,
         item: np.ndarray | None = None,
         preferences: np.ndarray | None = None,
+        target: ArithmeticTarget | None = None,
+        exclude: int | None = None,
     ) -> np.ndarray:
+        """The pool rows `similar`/`query` would return, best first. `exclude`: a pool row that may
+        not be returned (the item of a `query --id`)."""
         if preferences is not None:  # Rec: the query's first REC_POOL ordered by the classifiers, as search does
-            candidates = self.top(query, min(max(k, self.settings.rec_pool), len(self.pool)), tie)
+            candidates = self.top(query, min(max(k, self.settings.rec_pool), len(self.pool)), tie, exclude=exclude)
             return candidates[preference_order(preferences[candidates])[:k]]
-        if item is not None:  # arithmetic: the band of the query ordered by the item, as search does
-            candidates = self.top(query, min(max(k, self.settings.arithmetic_pool), len(self.pool)), tie)
+        if item is not None:  # arithmetic: the query's pool in arithmetic's order, as search does
+            wanted = min(max(k, self.settings.arithmetic_pool), len(self.pool))
+            candidates = self.top(query, wanted, tie, exclude=exclude)
             query_unit, item_unit = unit(np.asarray(query)), unit(np.asarray(item))
             scores, closeness = self.pool[candidates] @ query_unit, self.pool[candidates] @ item_unit
-            order = band_order(scores, closeness, self.settings.arithmetic_band)
+            if target is not None and self.settings.arithmetic_order == "values":
+                position = {column: c for c, column in enumerate(ATTRIBUTE_COLUMNS)}
+
+                def coded(column: str):
+                    return self.vocabularies[position[column]], self.codes[candidates, position[column]]
+
+                order = arithmetic_order(*target_scores(target, coded), closeness)
+            else:
+                order = band_order(scores, closeness, self.settings.arithmetic_band)
             return candidates[order[:k]]
         scores = self.pool @ unit(np.asarray(query))
+        if exclude is not None:
+            scores[exclude] = -np.inf
         if tie is None or self.images is None:
             return top_k(scores, k, overwrite=True)[0]
         images, has_image = self.images, self.has_image

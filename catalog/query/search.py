@@ -34,12 +34,16 @@ from catalog.core.ranking import (  # noqa: F401  (re-exported: callers and test
     REC_SHARPENING,
     REC_WEIGHTS,
     TIE_TOLERANCE,
+    ArithmeticTarget,
     RankingSettings,
+    arithmetic_order,
+    arithmetic_target,
     band_order,
     coded_preferences,
     preference_order,
     rec_preferences,
     row_preferences,
+    row_target_scores,
     tie_groups,
     tie_order,
     top_k,
@@ -159,6 +163,7 @@ def nearest(
     item_vector: np.ndarray | None = None,
     preferences: dict[str, dict[str, float]] | None = None,
     settings: RankingSettings | None = None,
+    target: ArithmeticTarget | None = None,
 ) -> list[Result]:
     """Cosine top-k over one vector column, filtered inside the search so k results come back.
 
@@ -167,8 +172,11 @@ def nearest(
     cosine of their image vector with it, and a tie at the k-th place is filled with the closest
     photos of that combination. Without it (None) ties keep the index's order.
 
-    With `item_vector` (arithmetic: the item's own vector before any term was added), the results
-    are the query's band (`band_order`) ordered by closeness to the item; scores stay the query's.
+    With `item_vector` (arithmetic: the item's own vector before any term was added), the query's
+    first `arithmetic_pool` results are ordered by `target` (`arithmetic_order`: the terms' values
+    carried, the item's other values kept, then closeness to the item), or without a target (a
+    photo whose linker has no classifiers) or with `arithmetic_order` "band" by the band
+    (`band_order`); scores stay the query's.
 
     With `preferences` (Rec from a photo: `rec_preferences` of its classifiers' probabilities), the
     query's first REC_POOL results are ordered by `preference_order`; scores stay the cosines.
@@ -198,7 +206,11 @@ def nearest(
         rows = rows[:wanted]
         scores = np.array([1.0 - float(r["_distance"]) for r in rows])
         closeness = _unit(np.array([r[column] for r in rows], np.float32)) @ _unit(np.asarray(item_vector, np.float32))
-        rows = [rows[i] for i in band_order(scores, closeness, settings.arithmetic_band)]
+        if target is not None and settings.arithmetic_order == "values":
+            order = arithmetic_order(*row_target_scores(rows, target), closeness)
+        else:
+            order = band_order(scores, closeness, settings.arithmetic_band)
+        rows = [rows[i] for i in order]
     elif preferences is not None and rows:
         rows = rows[:wanted]
         rows = [rows[i] for i in preference_order(row_preferences(rows, preferences))]
@@ -389,3 +401,26 @@ def compose(base: np.ndarray, terms: list[Term]) -> np.ndarray:
     for term in terms:
         vector = vector + term.weight * _unit(term.attribute.vector)
     return vector
+
+
+def catalog_values(items: list[dict]) -> dict[str, dict[str, float]]:
+    """What arithmetic keeps of catalog items (`query --id`): per column, each value's share of the
+    items (one item: its own value, sure), empty cells left out."""
+    values: dict[str, dict[str, float]] = {}
+    for column in ATTRIBUTE_COLUMNS:
+        cells = [item.get(column) for item in items if item.get(column) not in (None, "")]
+        for cell in cells:
+            values.setdefault(column, {})
+            values[column][str(cell)] = values[column].get(str(cell), 0.0) + 1.0 / len(cells)
+    return values
+
+
+def query_target(
+    terms: list[Term], values: dict[str, dict[str, float]] | None, settings: RankingSettings
+) -> ArithmeticTarget | None:
+    """The `ArithmeticTarget` of a query's terms for an item with these values (`catalog_values`, or
+    a photo's classifier probabilities); None when the item's values are unknown (a photo under a
+    linker without classifiers: the band orders then)."""
+    if values is None:
+        return None
+    return arithmetic_target([(t.attribute.column, t.attribute.value, t.weight) for t in terms], values, settings)

@@ -32,11 +32,14 @@ from catalog.core.errors import CatalogError, NotFound
 from catalog.core.photo_features import COLUMN as FEATURES_COLUMN
 from catalog.core.photo_features import FEATURE_DIM, from_stored, stored_features
 from catalog.core.ranking import (
+    ArithmeticTarget,
     RankingSettings,
+    arithmetic_order,
     band_order,
     coded_preferences,
     preference_order,
     rec_preferences,
+    target_scores,
     top_k,
     top_with_ties,
 )
@@ -159,10 +162,12 @@ class Snapshot:
         item_vector: np.ndarray | None = None,
         preferences: dict[str, dict[str, float]] | None = None,
         settings: RankingSettings | None = None,
+        target: ArithmeticTarget | None = None,
     ) -> list[Result]:
         """Cosine top-k over one vector column, as `catalog.query.search.nearest` computes it (ties
         included; with `item_vector`, arithmetic's band ordered by closeness to the item; with
-        `preferences`, Rec's pool ordered by the classifiers). `settings`: the run's by default."""
+        `preferences`, Rec's pool ordered by the classifiers; with `target` too, arithmetic's order).
+        `settings`: the run's by default."""
         settings = settings or self.settings
         wanted = k
         if item_vector is not None:
@@ -189,7 +194,16 @@ class Snapshot:
         else:
             rows, values = top_k(scores, wanted, overwrite=True)
         if item_vector is not None and len(rows):
-            order = band_order(values, self.vectors[column][rows] @ unit(item_vector), settings.arithmetic_band)[:k]
+            closeness = self.vectors[column][rows] @ unit(item_vector)
+            if target is not None and settings.arithmetic_order == "values":
+
+                def candidate_codes(column: str):
+                    names, codes = self._value_codes(column)
+                    return names, codes[rows]
+
+                order = arithmetic_order(*target_scores(target, candidate_codes), closeness)[:k]
+            else:
+                order = band_order(values, closeness, settings.arithmetic_band)[:k]
             rows, values = rows[order], values[order]
         elif preferences is not None and len(rows):
 
