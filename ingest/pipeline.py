@@ -43,7 +43,7 @@ from catalog.core.photo_features import from_stored, photo_features, to_stored
 from catalog.core.ranking import RankingSettings
 from catalog.models.encoder import Encoder, encode_stream, encoding_batch_size, weights_identity
 from catalog.models.linker import Linker, LinkerParams, linker_warning, train_linker
-from catalog.models.runtime import DEFAULT_PRECISION, check_precision
+from catalog.models.runtime import check_precision, default_precision
 from catalog.query.stored_models import linker_features
 from catalog.store.database import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
 from catalog.store.storage import DbLocation
@@ -92,7 +92,7 @@ class IngestOptions:
     limit: int | None = None
     image_size: int | None = None  # [IMAGE_SIZE]
     batch_size: int | None = None  # photos per encoder batch; None: 16 on CPU, 64 with a GPU
-    # f32 | bf16 [DEFAULT_PRECISION]: how OpenVINO runs the encoder (catalog/models/runtime.py)
+    # f32 | bf16 [default_precision(engine)]: how OpenVINO runs the encoder (catalog/models/runtime.py)
     precision: str | None = None
     node2vec: Node2VecParams = field(default_factory=Node2VecParams)
     linker: LinkerParams | None = None  # [LinkerParams(seed=seed)]
@@ -119,7 +119,7 @@ class IngestOptions:
         image_size = self.image_size or int(recorded.get("image_size") or IMAGE_SIZE)
         # A record without a precision was made by the Keras encoder: f32.
         precision = check_precision(
-            self.precision or (recorded.get("precision") or "f32" if recorded else DEFAULT_PRECISION)
+            self.precision or (recorded.get("precision") or "f32" if recorded else default_precision(self.engine))
         )
         linker = self.linker
         if linker is None:
@@ -566,8 +566,14 @@ def _encode_photos(
 
     if encoder is None:
         encoder, encoder_record = _database_encoder(store, encoder_record, options)
-    else:
-        encoder_record = _encoder_record(store, encoder, options, encoder_record)
+    else:  # the given encoder encodes, at its own precision (a Keras encoder: f32)
+        own = replace(options, precision=getattr(encoder, "precision", "f32"))
+        encoder_record = _encoder_record(store, encoder, own, encoder_record)
+        if encoder_record.get("precision", own.precision) != own.precision:
+            raise CatalogError(
+                f"this database's photos are encoded in {encoder_record['precision']}; "
+                f"the encoder given runs in {own.precision}"
+            )
     checkpoints = EncodeCheckpoints(store.storage, encoder_record["id"])
 
     def store_vector(product_id: int, vector: np.ndarray, thumbnail: bytes, digest: str) -> None:
@@ -672,7 +678,10 @@ def _encode_here(encoder, images_dir, ids, options, progress):
 
 
 def _encode_on_ray(store, images_dir, refs, ids, encoder_record, options, progress):
-    """The same results from a Ray Data pipeline: actors rebuild this database's encoder from its record."""
+    """The same results from a Ray Data pipeline: actors load this database's encoder from its record
+    (the runtime model file on a CPU; the Keras encoder rebuilt from its head on a GPU)."""
+    from catalog.models.runtime import model_key
+    from catalog.query.stored_models import model_id_of
     from ingest.ray_engine import EncoderSpec, RayOptions, encode_on_ray
 
     if not encoder_record.get("head_file"):
@@ -686,6 +695,9 @@ def _encode_on_ray(store, images_dir, refs, ids, encoder_record, options, progre
         image_size=options.image_size,
         head=store.read_file(encoder_record["head_file"]),
         encoder_id=encoder_record["id"],
+        model=store.read_file(key) if store.storage.has(key := model_key(model_id_of(encoder_record))) else None,
+        model_id=model_id_of(encoder_record),
+        precision=encoder_record.get("precision") or "f32",
     )
     photos = [(product_id, refs[product_id]) for product_id in ids]
     ray_options = RayOptions(
@@ -694,34 +706,38 @@ def _encode_on_ray(store, images_dir, refs, ids, encoder_record, options, progre
     return encode_on_ray(photos, spec, ray_options, progress, images=images_dir)
 
 
-def _database_encoder(store: Store, recorded: dict, options: IngestOptions) -> tuple[Encoder, dict]:
+def _database_encoder(store: Store, recorded: dict, options: IngestOptions) -> tuple[Encoder | None, dict]:
     """The encoder the options (or the database's record) describe, and its record.
 
     On a CPU it is the OpenVINO model stored with the database (catalog/models/runtime.py): read
     without TensorFlow when the database has it already, else made from the Keras encoder, which
-    is built only then. With a GPU visible to TensorFlow, and for --engine ray, the Keras encoder
-    itself encodes (f32 only).
+    is built only then. With a GPU visible to TensorFlow (or CATALOG_RUNTIME=keras) the Keras
+    encoder itself encodes (f32 only). With --engine ray the workers encode: this process only
+    makes sure the model file is stored, and returns no encoder.
     """
     from catalog.models.encoder import gpu_possible
     from catalog.models.runtime import keras_requested, model_key
-    from catalog.query.stored_models import model_id_of, runtime_encoder
+    from catalog.query.stored_models import model_id_of, runtime_encoder, store_runtime_model
 
-    keras_only = options.engine == "ray" or gpu_possible() or keras_requested(options.precision or "f32")
+    on_ray = options.engine == "ray"
+    keras_only = keras_requested(options.precision or "f32") or (not on_ray and gpu_possible())
     if recorded.get("head_file") and not keras_only and store.storage.has(model_key(model_id_of(recorded))):
         # _check_encoder_choice has matched the options to the record: no TensorFlow needed
-        return runtime_encoder(store, recorded), recorded
+        return (None if on_ray else runtime_encoder(store, recorded)), recorded
     from catalog.models.encoder import ImageEncoder, gpus_visible  # TensorFlow only when a photo needs encoding
 
     head = store.local_file(recorded["head_file"]) if recorded.get("head_file") else None
     keras = ImageEncoder(weights=options.weights, seed=options.seed, image_size=options.image_size, head_path=head)
     record = _encoder_record(store, keras, options, recorded)
-    if keras_only or gpus_visible() or not hasattr(keras, "export_runtime"):
+    if keras_only or (not on_ray and gpus_visible()) or not hasattr(keras, "export_runtime"):
         if record["precision"] != "f32":
-            where = "--engine ray" if options.engine == "ray" else "a GPU"
             raise CatalogError(
-                f"{where} encodes with Keras in f32; this ingest asks for --precision {record['precision']}"
+                f"a GPU encodes with Keras in f32; this ingest asks for --precision {record['precision']}"
             )
         return keras, record
+    if on_ray:
+        store_runtime_model(store, record, keras=keras)
+        return None, record
     return runtime_encoder(store, record, keras=keras), record
 
 

@@ -1,20 +1,22 @@
 """Photo decoding and encoding on a Ray cluster (`catalog ingest --engine ray`).
 
-Encoding is the stage that grows with the catalog (ResNet50, ~10 photos/s on 2 CPU cores), so it
-is the one handed to many machines; everything after it (graph, walks, linker, the commit) stays
+Encoding is the stage that grows with the catalog (ResNet50, ~30 photos/s on 2 CPU cores through
+OpenVINO), so it is the one handed to many machines; everything after it (graph, walks, linker, the commit) stays
 on the driver, which receives only the 128-d vectors and thumbnails. The pipeline is Ray Data's
 batch-inference pattern:
 
     from_items(id, photo path)                  the photos still to encode (the driver has checked
                                                 hashes and checkpoints already)
     -> map_batches(decode_photos)               stateless CPU tasks: read, decode, resize, thumbnail
-    -> map_batches(PhotoEncoder, concurrency=N) N actors, each builds the encoder once (a GPU each
+    -> map_batches(PhotoEncoder, concurrency=N) N actors, each loads the encoder once (a GPU each
                                                 where the cluster has them), batches streamed
     -> iter_batches on the driver               vectors come back while later photos still decode
 
-Every actor rebuilds exactly the database's encoder (weights, seed, image size, and the head
-weights shipped as bytes) and checks its id, so Ray vectors equal the local engine's within float
-tolerance (tests/test_ray_engine.py). The workers read the photos themselves: from a folder (on a
+Every actor runs exactly the database's encoder and checks its id: on a CPU the database's
+OpenVINO model file, shipped as bytes, at the recorded precision (the local engine's very
+vectors, without TensorFlow on the workers); on a GPU the Keras encoder rebuilt from the weights,
+seed and head weights (f32, within float tolerance). tests/test_ray_engine.py compares both
+engines. The workers read the photos themselves: from a folder (on a
 local cluster, or a shared filesystem every worker mounts) or from an object-store prefix
 (`--images s3://bucket/images`). Ray is an optional extra (`pip install 'catalog[ray]'`) and
 imported only here, only when `--engine ray` is asked for. Measurements and a projection to 10M
@@ -26,6 +28,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
@@ -42,13 +45,20 @@ class RayOptions:
 
 @dataclass(frozen=True)
 class EncoderSpec:
-    """What an actor needs to rebuild the database's encoder, and the id it must come out with."""
+    """What an actor needs to rebuild the database's encoder, and the id it must come out with.
+
+    `model`: the database's OpenVINO model file (catalog/models/runtime.py), which a CPU actor runs
+    as the local engine does, without TensorFlow; an actor on a GPU (or with CATALOG_RUNTIME=keras)
+    rebuilds the Keras encoder from the weights, seed and head instead (f32 only)."""
 
     weights: str
     seed: int
     image_size: int
     head: bytes  # the head weights file (models/head-*.weights.h5)
     encoder_id: str
+    model: bytes | None = None  # the runtime model file (models/encoder-*.ov), ~100 MB
+    model_id: str = ""  # the f32 model's id the file was made for
+    precision: str = "f32"
 
 
 def decode_photos(
@@ -87,23 +97,16 @@ class PhotoEncoder:
     """A Ray Data actor: builds the encoder once, then turns batches of pixels into image vectors."""
 
     def __init__(self, spec: EncoderSpec, threads: int):
-        import tempfile
+        import ray
 
-        # TensorFlow sizes its thread pools from the machine, not from the actor's share of it.
-        os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
-        os.environ["TF_NUM_INTEROP_THREADS"] = "1"
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        from catalog.models.encoder import ImageEncoder
+        from catalog.models.runtime import keras_requested
 
-        with tempfile.TemporaryDirectory(prefix="catalog-head-") as folder:
-            head = os.path.join(folder, "head.weights.h5")
-            with open(head, "wb") as file:
-                file.write(spec.head)
-            self.encoder = ImageEncoder(
-                weights=spec.weights, seed=spec.seed, image_size=spec.image_size, head_path=head
-            )
-        if self.encoder.info.id != spec.encoder_id:
-            raise CatalogError(f"a Ray worker built encoder {self.encoder.info.id}, not {spec.encoder_id}")
+        if spec.model is not None and not ray.get_gpu_ids() and not keras_requested(spec.precision):
+            self.encoder = _runtime_encoder(spec, threads)
+        else:
+            self.encoder = _keras_encoder(spec, threads)
+        if self.encoder.id != spec.encoder_id:
+            raise CatalogError(f"a Ray worker built encoder {self.encoder.id}, not {spec.encoder_id}")
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         ok = batch["reason"] == ""
@@ -111,6 +114,43 @@ class PhotoEncoder:
         if ok.any():
             vectors[ok] = self.encoder.encode(batch["pixels"][ok])
         return {"id": batch["id"], "vector": vectors, "thumbnail": batch["thumbnail"], "reason": batch["reason"]}
+
+
+def _runtime_encoder(spec: EncoderSpec, threads: int):
+    """The database's model file on OpenVINO, one stream per CPU of the actor's share (no TensorFlow)."""
+    import tempfile
+
+    from catalog.models.runtime import RuntimeEncoder
+
+    assert spec.model is not None
+    with tempfile.NamedTemporaryFile(prefix="catalog-encoder-", suffix=".ov") as file:
+        file.write(spec.model)
+        file.flush()
+        # The encoder maps the file; the mapping outlives the name.
+        return RuntimeEncoder(
+            Path(file.name), spec.encoder_id, spec.model_id, spec.image_size, spec.precision, streams=threads
+        )
+
+
+def _keras_encoder(spec: EncoderSpec, threads: int):
+    """The Keras encoder rebuilt from the weights, seed and head (a GPU actor, or CATALOG_RUNTIME=keras)."""
+    import tempfile
+
+    if spec.precision != "f32":
+        raise CatalogError(
+            f"a Ray worker on a GPU encodes with Keras in f32; this database's encoder runs in {spec.precision}"
+        )
+    # TensorFlow sizes its thread pools from the machine, not from the actor's share of it.
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from catalog.models.encoder import ImageEncoder
+
+    with tempfile.TemporaryDirectory(prefix="catalog-head-") as folder:
+        head = os.path.join(folder, "head.weights.h5")
+        with open(head, "wb") as file:
+            file.write(spec.head)
+        return ImageEncoder(weights=spec.weights, seed=spec.seed, image_size=spec.image_size, head_path=head)
 
 
 def require_ray():

@@ -1,7 +1,8 @@
 """`catalog ingest --engine ray`: photos decoded and encoded by Ray Data actors give the local engine's vectors.
 
 Real components: a local Ray cluster with 2 CPUs started once per session (tests/conftest.py), the real
-Keras ResNet50 encoder (seeded random weights, 32-px photos) in the driver and in every actor.
+ResNet50 encoder (seeded random weights, 32-px photos): built by Keras in the driver, run from the
+database's OpenVINO model file in every actor as in the local engine.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def test_ray_engine_gives_the_local_engines_vectors(ray_cluster, small_catalog, 
     remote_images = f"s3://{s3_bucket}/images"
     upload_folder(images, remote_images)
     local_db, ray_db = tmp_path / "local-db", f"s3://{s3_bucket}/ray-db"
-    local = json.loads(run("ingest", "--csv", csv, "--images", images, "--db", local_db, "--json", *FLAGS).stdout)
+    # f32 named on both: a new database's default is bf16 locally on a bf16 processor, f32 on Ray.
+    flags = [*FLAGS, "--precision", "f32"]
+    local = json.loads(run("ingest", "--csv", csv, "--images", images, "--db", local_db, "--json", *flags).stdout)
     remote = json.loads(
         run(
             "ingest",
@@ -63,7 +66,7 @@ def test_ray_engine_gives_the_local_engines_vectors(ray_cluster, small_catalog, 
             "--db",
             ray_db,
             "--json",
-            *FLAGS,
+            *flags,
             "--engine",
             "ray",
             "--ray-workers",
@@ -80,6 +83,23 @@ def test_ray_engine_gives_the_local_engines_vectors(ray_cluster, small_catalog, 
         assert other["thumbnail"] == row["thumbnail"] and other["image_hash"] == row["image_hash"]
         np.testing.assert_allclose(other["image_vector"], row["image_vector"], rtol=1e-5, atol=1e-5)
     assert any(np.linalg.norm(r["image_vector"]) > 0 for r in theirs.values())
+
+
+def test_ray_engine_encodes_in_bf16_as_the_local_engine_does(ray_cluster, small_catalog, tmp_path):
+    """The actors run the database's own model file at its precision: a bf16 database gets the
+    local engine's bf16 vectors and id (Ray used to refuse anything but Keras f32)."""
+    csv, images = small_catalog
+    local_db, ray_db = tmp_path / "local", tmp_path / "ray"
+    flags = [*FLAGS, "--precision", "bf16"]
+    run("ingest", "--csv", csv, "--images", images, "--db", local_db, *flags)
+    run("ingest", "--csv", csv, "--images", images, "--db", ray_db, *flags, "--engine", "ray", "--ray-workers", "2")
+    mine, theirs = rows(local_db), rows(ray_db)
+    encoded = [r for r in mine.values() if r["has_image"]]
+    assert len(encoded) > 15 and all(r["encoder_id"].endswith("/openvino-bf16") for r in encoded)
+    for row in encoded:
+        other = theirs[row["id"]]
+        assert other["encoder_id"] == row["encoder_id"]
+        np.testing.assert_array_equal(other["image_vector"], row["image_vector"])
 
 
 def test_ray_engine_without_ray_installed_is_one_line(small_catalog, tmp_path, monkeypatch):

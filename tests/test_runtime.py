@@ -180,13 +180,15 @@ def test_photo_queries_load_the_stored_model_without_tensorflow(old_db, demo_cat
     assert done.returncode == 0, done.stderr
 
 
-def test_ingest_records_the_precision_and_refuses_another(tmp_path, demo_catalog):
+def test_ingest_records_the_default_precision_and_refuses_another(tmp_path, demo_catalog):
     small = tmp_path / "styles.csv"
     lines = demo_catalog.csv_path.read_text(encoding="utf-8").splitlines()
     small.write_text("\n".join(lines[:31]) + "\n", encoding="utf-8")
     db = tmp_path / "db"
+    # No --precision: a new database gets bf16 exactly where OpenVINO multiplies in bf16 (decided
+    # from the processor's flags, without importing OpenVINO), f32 elsewhere.
     precision = "bf16" if bf16_here() else "f32"
-    run("ingest", "--csv", small, "--images", demo_catalog.images_dir, "--db", db, "--precision", precision, *INGEST)
+    run("ingest", "--csv", small, "--images", demo_catalog.images_dir, "--db", db, *INGEST)
     recorded = Store.open(db).run.encoder
     assert recorded["precision"] == precision and recorded["id"].endswith(
         "/openvino-bf16" if precision == "bf16" else "px"
@@ -203,3 +205,13 @@ def test_ingest_records_the_precision_and_refuses_another(tmp_path, demo_catalog
         ).exit_code
         == 2
     )
+
+
+def test_default_precision_is_f32_where_keras_or_workers_encode(monkeypatch):
+    from catalog.models.runtime import cpu_has_bf16, default_precision
+
+    assert cpu_has_bf16() == bf16_here()
+    assert default_precision() == ("bf16" if bf16_here() else "f32")
+    assert default_precision("ray") == "f32"  # the workers' processors are not this one's
+    monkeypatch.setenv("CATALOG_RUNTIME", "keras")
+    assert default_precision() == "f32"

@@ -53,7 +53,8 @@ from catalog.cli.options import (
     type=click.Choice(["f32", "bf16"]),
     default=None,
     help="How the encoder runs on the CPU (OpenVINO): f32, the Keras model's own vectors; bf16, half the CPU per photo "
-    "on processors with AVX512-BF16 or AMX, a different image space [default: recorded, or f32].",
+    "on processors with AVX512-BF16 or AMX, a different image space [default: recorded; for a new database bf16 where "
+    "the processor has it, else f32; f32 with a GPU or --engine ray].",
 )
 @click.option("--walks", "num_walks", type=click.IntRange(1), default=None, help="node2vec walks per node.")
 @click.option("--walk-length", type=click.IntRange(2), default=None, help="node2vec walk length.")

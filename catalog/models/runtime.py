@@ -43,15 +43,43 @@ FORMAT = "catalog-openvino-ir-1"
 MAGIC = b"CATALOG-OPENVINO\n"
 ALIGN = 64  # the weights start on a 64-byte boundary inside the file
 PRECISIONS = ("f32", "bf16")
-# What a new database is encoded with. bf16 is offered (`--precision bf16`) but is not the default:
-# on the demo catalogs `catalog eval` found columns that lose more than .01 with it (docs/quality.md).
-DEFAULT_PRECISION = "f32"
+# What a new database is encoded with where the processor multiplies in bf16 and OpenVINO encodes
+# on the CPU (`default_precision`): bf16 runs ~2x the photos of f32 per CPU second, and `catalog
+# eval` found no column that loses more than .01 with it on the 3,000-product demo and the held-out
+# family (docs/quality.md, "bf16 beside f32"); f32 everywhere else.
+DEFAULT_PRECISION = "bf16"
+# The processor flags (Linux /proc/cpuinfo) of a bf16 multiply: AVX512-BF16 (Zen 4/5, Cooper Lake)
+# or AMX (Sapphire Rapids and later); what OpenVINO reports as its "BF16" capability on x86.
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 HINTS = {"f32": "f32", "bf16": "bf16"}  # catalog's name -> OpenVINO's INFERENCE_PRECISION_HINT
 
 
 def precision_suffix(precision: str) -> str:
     """What a precision adds to an encoder id: nothing for f32 (the Keras encoder's own vectors)."""
     return "" if precision == "f32" else f"/openvino-{precision}"
+
+
+def default_precision(engine: str = "local") -> str:
+    """The precision a new database is encoded in, decided on this machine without importing
+    OpenVINO: bf16 where this processor multiplies in bf16 and the CPU encodes; f32 with a GPU
+    (Keras encodes there, in f32), with CATALOG_RUNTIME=keras, on a processor without bf16, and for
+    `--engine ray`, whose workers may be other machines (or GPUs) than this one."""
+    from catalog.models.encoder import gpu_possible
+
+    if engine != "local" or gpu_possible() or os.environ.get("CATALOG_RUNTIME", "openvino") == "keras":
+        return "f32"
+    return DEFAULT_PRECISION if cpu_has_bf16() else "f32"
+
+
+def cpu_has_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo") as file:
+            for line in file:
+                if line.startswith("flags"):
+                    return any(flag in line.split() for flag in BF16_FLAGS)
+    except OSError:
+        pass  # not Linux: f32 (OpenVINO's bf16 on other systems is not measured here)
+    return False
 
 
 def check_precision(precision: str) -> str:
@@ -192,7 +220,7 @@ class RuntimeEncoder:
         encoder_id: str,
         model_id: str,
         image_size: int,
-        precision: str = DEFAULT_PRECISION,
+        precision: str = "f32",
         streams: int | None = None,
         latency: bool = False,
     ):

@@ -126,35 +126,46 @@ def runtime_encoder(
     this process and made again by the next one."""
     import tempfile
 
-    from catalog.models.runtime import RuntimeEncoder, keras_requested, model_key
+    from catalog.models.runtime import RuntimeEncoder, keras_requested
 
     model_id = model_id_of(recorded)
-    key = model_key(model_id)
     precision = recorded.get("precision") or "f32"
     if keras_requested(precision):
         return keras or keras_encoder(store, recorded, weights)
+
+    def load(path: Path) -> Encoder:
+        return RuntimeEncoder(path, recorded["id"], model_id, int(recorded["image_size"]), precision, latency=latency)
+
+    made = store_runtime_model(store, recorded, weights, keras)
+    if isinstance(made, str):
+        return load(store.local_file(made))
+    if made is None:  # an ImageEncoder stand-in without a runtime form runs as it is
+        return keras or keras_encoder(store, recorded, weights)
+    with tempfile.NamedTemporaryFile(prefix="catalog-encoder-", suffix=".ov") as file:
+        file.write(made)
+        file.flush()
+        return load(Path(file.name))  # the model maps the file; it stays readable after the name is removed
+
+
+def store_runtime_model(store: Store, recorded: dict, weights: str | None = None, keras=None) -> str | bytes | None:
+    """Make sure the database keeps the runtime model file of its encoder: its key when it is
+    stored (made now from `keras`, or from the Keras encoder rebuilt from the record, if missing);
+    the file's bytes when the database cannot be written (read-only); None for an encoder that
+    has no runtime form (a stand-in passed as `keras`)."""
+    from catalog.models.runtime import model_key
+
+    key = model_key(model_id_of(recorded))
     if store.storage.has(key):
-        return RuntimeEncoder(
-            store.local_file(key), recorded["id"], model_id, int(recorded["image_size"]), precision, latency=latency
-        )
+        return key
     keras = keras or keras_encoder(store, recorded, weights)
-    if not hasattr(keras, "export_runtime"):  # an ImageEncoder stand-in without a runtime form runs as it is
-        return keras
+    if not hasattr(keras, "export_runtime"):
+        return None
     data = keras.export_runtime()
     try:
         store.storage.write_bytes(key, data)  # whole or not at all; the name never changes content
-        return RuntimeEncoder(
-            store.local_file(key), recorded["id"], model_id, int(recorded["image_size"]), precision, latency=latency
-        )
+        return key
     except (OSError, CatalogError):
-        pass  # a database this process cannot write (read-only): it runs the model from a temporary file
-    with tempfile.NamedTemporaryFile(prefix="catalog-encoder-", suffix=".ov") as file:
-        file.write(data)
-        file.flush()
-        # The model maps the file; it stays readable after the name is removed.
-        return RuntimeEncoder(
-            Path(file.name), recorded["id"], model_id, int(recorded["image_size"]), precision, latency=latency
-        )
+        return data  # a database this process cannot write (read-only)
 
 
 # Linkers read, by database and file: Rec orders every `similar` by the linker's classifiers, and
