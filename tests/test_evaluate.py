@@ -163,6 +163,18 @@ def test_multi_term_arithmetic_on_a_designed_space():
     )
     assert by_photo["success"] == 1.0 and by_photo["distinct"] > result["distinct"]
     assert by_photo["distinct_per_150"] == pytest.approx(by_photo["distinct"] * 150, abs=0.1)
+    # The ceiling: each target's 20 carriers plus the 15% of its results allowed to miss, as different
+    # products (per 150); with every result a carrier, distinct stays within the carriers.
+    per_target = result["queries"] // result["targets"] * k
+    assert result["queries"] % result["targets"] == 0 and per_target > 20
+    ceiling = (20 + int(0.15 * per_target)) / per_target * 150
+    assert result["distinct_ceiling_per_150"] == by_photo["distinct_ceiling_per_150"] == pytest.approx(ceiling, abs=0.1)
+    assert by_photo["distinct"] <= 20 / per_target + 1e-9 and by_photo["distinct_per_150"] < ceiling
+    # The kept ceiling: 10 carriers of the item's gender, so 12 results can keep it 10 times at most.
+    wide = multi_term_arithmetic(setup, 12, np.random.default_rng(0))
+    assert result["kept_ceiling_by_column"]["gender"] == 1.0
+    assert wide["kept_ceiling_by_column"]["gender"] == pytest.approx(10 / 12, abs=1e-4)
+    assert wide["kept_by_column"]["gender"] <= wide["kept_ceiling_by_column"]["gender"]
 
     # Mislabelled colours in the pool: the added colour no longer arrives, and the metric sees it.
     colour = ATTRIBUTE_COLUMNS.index("baseColour")

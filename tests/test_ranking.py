@@ -210,3 +210,31 @@ def test_arithmetic_returns_the_items_gender_first_where_the_added_values_exist_
         kept += sum(r.row["gender"] == item["gender"] for r in found.results["rec"])
         plain += sum(r.row["gender"] == item["gender"] for r in lance.query(**args, band=False).results["rec"])
     assert kept > plain
+
+
+def test_the_items_gender_outweighs_its_season_year_and_usage_together():
+    """`kept_weights`: a result of the item's gender comes before one of another gender that keeps
+    the item's season, year and usage (and is closer to the item): who a product is for first.
+    With gender weighing exactly season + year + usage (the weights before) the two tied and
+    closeness put the other gender first."""
+    from catalog.core.ranking import arithmetic_order, arithmetic_target, row_target_scores
+
+    item = {"gender": "Men", "subCategory": "Topwear", "baseColour": "Blue", "season": "Summer", "year": "2012",
+            "usage": "Casual"}  # fmt: skip
+    terms = [("baseColour", "Green", 1.0), ("subCategory", "Shoes", 1.0), ("subCategory", "Topwear", -1.0)]
+    target = arithmetic_target(terms, {column: {value: 1.0} for column, value in item.items()})
+    assert set(target.kept) == {"gender", "season", "year", "usage"}  # colour and category are the terms'
+    columns = ("baseColour", "subCategory", "gender", "season", "year", "usage")
+    rows = [
+        dict(zip(columns, values))
+        for values in [
+            ("Green", "Shoes", "Women", "Summer", "2012", "Casual"),  # keeps season, year and usage
+            ("Green", "Shoes", "Men", "Winter", "2015", "Formal"),  # keeps the gender only
+            ("Green", "Topwear", "Men", "Summer", "2012", "Casual"),
+        ]
+    ]
+    carried, kept = row_target_scores(rows, target)
+    assert carried.tolist() == [3.0, 3.0, 1.0]  # the third still carries Topwear: the terms come first
+    assert arithmetic_order(carried, kept, np.array([0.9, 0.1, 1.0])).tolist() == [1, 0, 2]
+    weights = ranking.DEFAULT_RANKING.kept_weights
+    assert weights["gender"] > weights["season"] + weights["year"] + weights["usage"]

@@ -593,7 +593,13 @@ def _multi_term_line(multi: dict, item: str = "photo") -> str:
         f"{multi['queries']} queries over {multi['targets']} targets (~{_number(multi['products_per_target'], 0)} "
         f"products carry each): every added value in {_number(multi['success'])} of results; "
         f"{_number(multi['distinct'])} of results are different products ({_number(multi['distinct_per_150'], 0)} "
-        "per 25 items × 6)"
+        "per 25 items × 6"
+        + (
+            f"; at most {_number(multi['distinct_ceiling_per_150'], 0)} with {_number(multi.get('distinct_ceiling_success'), 2)} "
+            "of results carrying the added values)"
+            if multi.get("distinct_ceiling_per_150") is not None
+            else ")"
+        )
     )
 
 

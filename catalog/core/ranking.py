@@ -60,7 +60,12 @@ class RankingSettings:
     arithmetic_band: float = 0.12
     # How arithmetic orders that pool: "values" (the default), by what a hit is -- the terms' values
     # carried, then the item's other values kept, weighted by `kept_weights` -- or "band" (the order
-    # before: the band ordered by closeness to the item, `band_order`).
+    # before: the band ordered by closeness to the item, `band_order`). The kept weights are set a
+    # priori, not fitted: who a product is for (gender) outweighs when and how it is worn (season,
+    # year and usage together, .8 < 1), so a result of the item's gender is never passed by one of
+    # another gender that keeps only those (tests/test_ranking.py); what it is and what it looks
+    # like (the category tree, the colour) weigh as much as the gender, since a photo shows them
+    # and its gender is only estimated; the year a product was listed says least.
     arithmetic_order: str = "values"
     kept_weights: Mapping[str, float] = field(
         default_factory=lambda: {
@@ -69,8 +74,8 @@ class RankingSettings:
             "subCategory": 0.5,
             "articleType": 1.0,
             "baseColour": 1.0,
-            "season": 0.25,
-            "year": 0.25,
+            "season": 0.2,
+            "year": 0.1,
             "usage": 0.5,
         }
     )
@@ -441,7 +446,7 @@ def arithmetic_order(carried: np.ndarray, kept: np.ndarray, closeness: np.ndarra
     A result of `item + values - values` is a hit when it carries the added values and keeps the
     item's other values (how the attribute-manipulation literature scores it), so candidates go by
     that: the most of the terms' weight satisfied first (success), then the most of the item's
-    other values kept (`kept_weights`: its gender first), then closest to the item's own vector
+    other values kept (`kept_weights`: its gender before its season, year and usage together), then closest to the item's own vector
     (different items that share their values still get different products), then as given.
 
     Why not the query's cosine alone: the added values are unit vectors that together outweigh the

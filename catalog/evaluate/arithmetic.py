@@ -31,6 +31,10 @@ MULTI_RESULTS = 6  # results per query, whatever -k: the paper's appendix shows 
 MULTI_TARGETS = 8  # colour + subCategory targets sampled
 MULTI_MIN_PRODUCTS = 40  # targets carried by at least this many products when the catalog has any
 UNTOUCHED_COLUMNS = ("gender", "season", "year", "usage")  # what `+colour +subCategory` leaves alone
+# Issue 22's floor for the multi-term success: with it, a target's results can hold at most its
+# carriers plus the (1 - SUCCESS_FLOOR) share of results allowed to miss as different products
+# (`distinct_ceiling_per_150`), which on a small catalog is below the distinct target.
+SUCCESS_FLOOR = 0.85
 
 
 # eq=False: the fields are arrays, which do not compare to one bool; nothing compares setups.
@@ -260,9 +264,11 @@ def multi_term_arithmetic(
     (or, in a small catalog without such pairs, at least k), so that many different good answers
     exist; each is queried from up to `items` items of another subCategory. Success: the share of
     results carrying every added value. Distinct: different products among a target's items x k
-    results (one list for every item scores 1/items of the results). Kept: per untouched column
+    results (one list for every item scores 1/items of the results), beside its ceiling at a success
+    of SUCCESS_FLOOR (the carriers plus the results allowed to miss). Kept: per untouched column
     (gender, season, year, usage), the share of results with the item's value, beside the plain
-    query's share.
+    query's share, a random carrier's (the floor) and the most results that carry the added values
+    can keep (the carriers with the item's value, up to k: the ceiling a small catalog sets).
     """
     usable = _multi_term_targets(setup, k)
     k = min(k, len(setup.pool_codes))  # the ranker returns at most the pool (the floor above used the k asked)
@@ -318,8 +324,12 @@ def _query_target(
         results, plain = _ask(setup, ranker, item, [Term(plus[0], 1.0), Term(plus[1], 1.0), Term(minus, -1.0)], k)
         seen.update(int(r) for r in results)
         tally.add(setup, item, add_colour, add_sub, results, plain)
-    tally.distinct.append(len(seen) / (len(chosen) * k))
+    results = len(chosen) * k
+    tally.distinct.append(len(seen) / results)
     tally.carriers.append(carried)
+    # The most different products these results can be while SUCCESS_FLOOR of them carry the added
+    # values: every carrier once, plus the results allowed to miss, each a different product.
+    tally.ceiling.append(min(results, carried + int((1 - SUCCESS_FLOOR) * results + 1e-9)) / results)
 
 
 @dataclass
@@ -329,11 +339,15 @@ class _MultiTermTally:
     success: list[float] = field(default_factory=list)
     distinct: list[float] = field(default_factory=list)
     carriers: list[int] = field(default_factory=list)
+    ceiling: list[float] = field(default_factory=list)  # per target: the most distinct share success allows
     kept: dict[str, list[float]] = field(default_factory=lambda: {column: [] for column in UNTOUCHED_COLUMNS})
     kept_plain: dict[str, list[float]] = field(default_factory=lambda: {column: [] for column in UNTOUCHED_COLUMNS})
     # A random pick among the pool's products that carry the added values: the share with the
     # item's value, the floor arithmetic should beat in every untouched column.
     kept_random: dict[str, list[float]] = field(default_factory=lambda: {column: [] for column in UNTOUCHED_COLUMNS})
+    # The most a query's results can keep while every one carries the added values: the carriers
+    # with the item's value, up to the number of results (a small catalog caps it below 1).
+    kept_ceiling: dict[str, list[float]] = field(default_factory=lambda: {column: [] for column in UNTOUCHED_COLUMNS})
 
     def add(
         self, setup: ArithmeticSetup, item: int, add_colour: int, add_sub: int, results: np.ndarray, plain: np.ndarray
@@ -351,6 +365,8 @@ class _MultiTermTally:
                 self.kept_plain[column].append(float((pool[plain, o] == own[o]).mean()))
                 if carriers.any():
                     self.kept_random[column].append(float((pool[carriers, o] == own[o]).mean()))
+                    same = int((pool[carriers, o] == own[o]).sum())
+                    self.kept_ceiling[column].append(min(len(results), same) / max(len(results), 1))
 
     def summary(self) -> dict:
         every_kept = [x for column in UNTOUCHED_COLUMNS for x in self.kept[column]]
@@ -360,6 +376,10 @@ class _MultiTermTally:
             "success": _mean(self.success),
             "distinct": _mean(distinct),  # share of results that are different products, per target
             "distinct_per_150": round(_mean(distinct) * 150, 1) if distinct else float("nan"),  # 25 items x 6 results
+            # The most `distinct_per_150` can be with success at SUCCESS_FLOOR: the carriers plus the
+            # results allowed to miss (a catalog with few carriers per target cannot reach 40).
+            "distinct_ceiling_per_150": round(_mean(self.ceiling) * 150, 1) if distinct else float("nan"),
+            "distinct_ceiling_success": SUCCESS_FLOOR,
             "kept": _mean(every_kept),
             "kept_without_arithmetic": _mean(every_plain),
             "kept_by_column": {column: _mean(self.kept[column]) for column in UNTOUCHED_COLUMNS},
@@ -367,6 +387,7 @@ class _MultiTermTally:
                 column: _mean(self.kept_plain[column]) for column in UNTOUCHED_COLUMNS
             },
             "kept_random_carrier_by_column": {column: _mean(self.kept_random[column]) for column in UNTOUCHED_COLUMNS},
+            "kept_ceiling_by_column": {column: _mean(self.kept_ceiling[column]) for column in UNTOUCHED_COLUMNS},
             "targets": len(distinct),
             "queries": len(self.success),
             "products_per_target": _mean(self.carriers),
