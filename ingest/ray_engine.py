@@ -28,7 +28,6 @@ from __future__ import annotations
 import importlib.util
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
@@ -118,18 +117,12 @@ class PhotoEncoder:
 
 def _runtime_encoder(spec: EncoderSpec, threads: int):
     """The database's model file on OpenVINO, one stream per CPU of the actor's share (no TensorFlow)."""
-    import tempfile
-
     from catalog.models.runtime import RuntimeEncoder
 
     assert spec.model is not None
-    with tempfile.NamedTemporaryFile(prefix="catalog-encoder-", suffix=".ov") as file:
-        file.write(spec.model)
-        file.flush()
-        # The encoder maps the file; the mapping outlives the name.
-        return RuntimeEncoder(
-            Path(file.name), spec.encoder_id, spec.model_id, spec.image_size, spec.precision, streams=threads
-        )
+    return RuntimeEncoder.from_bytes(
+        spec.model, spec.encoder_id, spec.model_id, spec.image_size, spec.precision, streams=threads
+    )
 
 
 def _keras_encoder(spec: EncoderSpec, threads: int):

@@ -10,7 +10,9 @@ in benchmarks/README.md ("Encoding on an inference runtime") and the README's de
 - **Precision.** `f32` gives the Keras encoder's vectors (cosine >= 0.9999, tests/test_runtime.py)
   and keeps its id. `bf16` (`INFERENCE_PRECISION_HINT`: bfloat16 multiplies on AVX512-BF16 or AMX,
   half the CPU per photo of f32 here) gives different vectors, so it is another encoder with its
-  own id (`EncoderInfo.id` ends in `/openvino-bf16`).
+  own id (`EncoderInfo.id` ends in `/openvino-bf16`). It is what a new database gets where the
+  processor has it (`default_precision`), after `catalog eval` measured it beside f32
+  (docs/quality.md, "bf16 beside f32").
 - **One photo per request, one request per core.** Each photo is inferred alone (a static batch
   of 1), so its vector never depends on which photos shared its batch: a photo queried alone gets
   exactly the vector it got during ingest. Throughput comes from running one request per core at
@@ -270,6 +272,16 @@ class RuntimeEncoder:
         self._id = encoder_id
         self._image_size = image_size
         self.precision = precision
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *args, **kwargs) -> RuntimeEncoder:
+        """The encoder of a model file held in memory (a Ray worker's copy, a read-only database's
+        conversion): written to a temporary file, which the encoder maps; the mapping outlives the
+        name, so the file is gone from the folder as soon as the model is loaded."""
+        with tempfile.NamedTemporaryFile(prefix="catalog-encoder-", suffix=".ov") as file:
+            file.write(data)
+            file.flush()
+            return cls(Path(file.name), *args, **kwargs)
 
     @property
     def id(self) -> str:

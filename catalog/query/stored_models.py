@@ -124,8 +124,6 @@ def runtime_encoder(
     `keras` (or the Keras encoder rebuilt from the record) when the database has none yet, and
     stored; where the database cannot be written (read-only), it is kept in a temporary file for
     this process and made again by the next one."""
-    import tempfile
-
     from catalog.models.runtime import RuntimeEncoder, keras_requested
 
     model_id = model_id_of(recorded)
@@ -133,18 +131,13 @@ def runtime_encoder(
     if keras_requested(precision):
         return keras or keras_encoder(store, recorded, weights)
 
-    def load(path: Path) -> Encoder:
-        return RuntimeEncoder(path, recorded["id"], model_id, int(recorded["image_size"]), precision, latency=latency)
-
     made = store_runtime_model(store, recorded, weights, keras)
-    if isinstance(made, str):
-        return load(store.local_file(made))
     if made is None:  # an ImageEncoder stand-in without a runtime form runs as it is
         return keras or keras_encoder(store, recorded, weights)
-    with tempfile.NamedTemporaryFile(prefix="catalog-encoder-", suffix=".ov") as file:
-        file.write(made)
-        file.flush()
-        return load(Path(file.name))  # the model maps the file; it stays readable after the name is removed
+    settings = (recorded["id"], model_id, int(recorded["image_size"]), precision)
+    if isinstance(made, str):
+        return RuntimeEncoder(store.local_file(made), *settings, latency=latency)
+    return RuntimeEncoder.from_bytes(made, *settings, latency=latency)  # a database this process cannot write
 
 
 def store_runtime_model(store: Store, recorded: dict, weights: str | None = None, keras=None) -> str | bytes | None:
