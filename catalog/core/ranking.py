@@ -62,10 +62,11 @@ class RankingSettings:
     # carried, then the item's other values kept, weighted by `kept_weights` -- or "band" (the order
     # before: the band ordered by closeness to the item, `band_order`). The kept weights are set a
     # priori, not fitted: who a product is for (gender) outweighs when and how it is worn (season,
-    # year and usage together, .8 < 1), so a result of the item's gender is never passed by one of
+    # year and usage together: .8 < 1, the three in the proportions they had when they summed to
+    # gender's 1 and tied with it), so a result of the item's gender is never passed by one of
     # another gender that keeps only those (tests/test_ranking.py); what it is and what it looks
     # like (the category tree, the colour) weigh as much as the gender, since a photo shows them
-    # and its gender is only estimated; the year a product was listed says least.
+    # and its gender is only estimated.
     arithmetic_order: str = "values"
     kept_weights: Mapping[str, float] = field(
         default_factory=lambda: {
@@ -75,8 +76,8 @@ class RankingSettings:
             "articleType": 1.0,
             "baseColour": 1.0,
             "season": 0.2,
-            "year": 0.1,
-            "usage": 0.5,
+            "year": 0.2,
+            "usage": 0.4,
         }
     )
     # The `attributes` linker: how much each column's classifier counts when it weighs the
