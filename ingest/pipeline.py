@@ -728,6 +728,8 @@ def _database_encoder(store: Store, recorded: dict, options: IngestOptions) -> t
 
     head = store.local_file(recorded["head_file"]) if recorded.get("head_file") else None
     keras = ImageEncoder(weights=options.weights, seed=options.seed, image_size=options.image_size, head_path=head)
+    if not hasattr(keras, "export_runtime"):  # a stand-in with no runtime form encodes itself, in f32
+        options = replace(options, precision="f32")
     record = _encoder_record(store, keras, options, recorded)
     if keras_only or (not on_ray and gpus_visible()) or not hasattr(keras, "export_runtime"):
         if record["precision"] != "f32":

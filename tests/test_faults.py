@@ -101,9 +101,17 @@ original_encode = encoder_class.encode
 encoded = []
 
 
+def count_encoded() -> None:
+    # How many photos this process encoded, written whole (a temporary name, then a rename): a
+    # kill -9 between a truncate and a write must not leave an empty count for the test to read.
+    part = MARKS / f"encoded.{os.getpid()}.part"
+    part.write_text(str(sum(encoded)))
+    part.replace(MARKS / "encoded")
+
+
 def counting_encode(self, pixels):
     encoded.append(len(pixels))
-    (MARKS / "encoded").write_text(str(sum(encoded)))  # how many photos this process encoded
+    count_encoded()
     return original_encode(self, pixels)
 
 
@@ -119,7 +127,7 @@ if os.environ.get("FAULT_REAL_ENCODER"):  # the real encoder's photos go through
         vector = original_infer(self, pixels)
         with counted:
             encoded.append(1)
-            (MARKS / "encoded").write_text(str(sum(encoded)))
+            count_encoded()
         return vector
 
     catalog.models.runtime.RuntimeEncoder._infer = counting_infer
