@@ -44,7 +44,7 @@ from catalog.core.ranking import RankingSettings
 from catalog.models.encoder import Encoder, encode_stream, encoding_batch_size, weights_identity
 from catalog.models.linker import Linker, LinkerParams, linker_warning, train_linker
 from catalog.models.runtime import check_precision, default_precision
-from catalog.query.stored_models import linker_features
+from catalog.query.stored_models import linker_features, precision_of
 from catalog.store.database import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
 from catalog.store.storage import DbLocation
 from ingest.batches import HELD_COLUMNS, PhotoSpool, Products, product_batches
@@ -117,9 +117,8 @@ class IngestOptions:
                 weights = "imagenet"
         seed = self.seed if self.seed is not None else int(recorded.get("seed") or 0)
         image_size = self.image_size or int(recorded.get("image_size") or IMAGE_SIZE)
-        # A record without a precision was made by the Keras encoder: f32.
         precision = check_precision(
-            self.precision or (recorded.get("precision") or "f32" if recorded else default_precision(self.engine))
+            self.precision or (precision_of(recorded) if recorded else default_precision(self.engine))
         )
         linker = self.linker
         if linker is None:
@@ -442,7 +441,7 @@ def _check_encoder_choice(previous: Run | None, options: IngestOptions, encoder:
         "image_size": options.image_size,
         "precision": options.precision,
     }
-    recorded = {"precision": "f32", **recorded}  # records made before precisions: the Keras encoder's f32
+    recorded = {**recorded, "precision": precision_of(recorded)}
     differs = [name for name, value in wanted.items() if recorded.get(name) != value]
     if differs:
         mine = ", ".join(f"{name}={wanted[name]}" for name in differs)
@@ -697,7 +696,7 @@ def _encode_on_ray(store, images_dir, refs, ids, encoder_record, options, progre
         encoder_id=encoder_record["id"],
         model=store.read_file(key) if store.storage.has(key := model_key(model_id_of(encoder_record))) else None,
         model_id=model_id_of(encoder_record),
-        precision=encoder_record.get("precision") or "f32",
+        precision=precision_of(encoder_record),
     )
     photos = [(product_id, refs[product_id]) for product_id in ids]
     ray_options = RayOptions(

@@ -68,7 +68,8 @@ def default_precision(engine: str = "local") -> str:
     `--engine ray`, whose workers may be other machines (or GPUs) than this one."""
     from catalog.models.encoder import gpu_possible
 
-    if engine != "local" or gpu_possible() or os.environ.get("CATALOG_RUNTIME", "openvino") == "keras":
+    # keras_requested("f32"): whether CATALOG_RUNTIME=keras is set (it never refuses f32).
+    if engine != "local" or gpu_possible() or keras_requested("f32"):
         return "f32"
     return DEFAULT_PRECISION if cpu_has_bf16() else "f32"
 

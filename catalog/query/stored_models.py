@@ -117,6 +117,11 @@ def model_id_of(recorded: dict) -> str:
     return recorded.get("model_id") or recorded["id"]
 
 
+def precision_of(recorded: dict) -> str:
+    """The precision of an encoder record (records made before precisions: the Keras encoder's f32)."""
+    return recorded.get("precision") or "f32"
+
+
 def runtime_encoder(
     store: Store, recorded: dict, weights: str | None = None, keras=None, latency: bool = False
 ) -> Encoder:
@@ -127,7 +132,7 @@ def runtime_encoder(
     from catalog.models.runtime import RuntimeEncoder, keras_requested
 
     model_id = model_id_of(recorded)
-    precision = recorded.get("precision") or "f32"
+    precision = precision_of(recorded)
     if keras_requested(precision):
         return keras or keras_encoder(store, recorded, weights)
 
