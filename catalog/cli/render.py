@@ -313,7 +313,9 @@ def print_info(info: dict) -> None:
             f"{encoder.get('id', 'none')}"
             + (
                 f" (weights {encoder.get('weights_path') or encoder['weights']}, "
-                f"seed {encoder['seed']}, {encoder['image_size']} px)"
+                f"seed {encoder['seed']}, {encoder['image_size']} px"
+                + (f", {encoder['precision']}" if encoder.get("precision") else "")  # custom encoders: none
+                + ")"
                 if encoder
                 else ""
             ),
