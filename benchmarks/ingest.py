@@ -26,6 +26,7 @@ import csv
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -147,6 +148,23 @@ def write_catalog(folder: Path, products: int, photos: int, photo_size: tuple[in
     return csv_path, images
 
 
+def kept_catalog(folder: Path, products: int, photos: int, photo_size: tuple[int, int]) -> tuple[Path, Path]:
+    """The catalog in `folder` (styles.csv, images/), written by a separate process unless the same
+    recipe is already there: at 10M rows, generating it costs more memory than the ingest measured."""
+    recipe = json.dumps({"products": products, "photos": photos, "photo_size": list(photo_size)})
+    marker = folder / "recipe.json"
+    if not (marker.exists() and marker.read_text() == recipe):
+        shutil.rmtree(folder, ignore_errors=True)
+        code = (
+            "import sys; from pathlib import Path; from benchmarks.ingest import write_catalog; "
+            f"write_catalog(Path(sys.argv[1]), {products}, {photos}, {tuple(photo_size)!r})"
+        )
+        subprocess.run([sys.executable, "-c", code, str(folder)], check=True)
+        marker.write_text(recipe)
+    shutil.rmtree(folder / "db", ignore_errors=True)
+    return folder / "styles.csv", folder / "images"
+
+
 def run_once(
     products: int,
     photos: int,
@@ -154,14 +172,21 @@ def run_once(
     log_every: float | None = None,
     rebuild_after: bool = False,
     encoder: str = "keras",
+    keep: Path | None = None,
 ) -> dict:
-    """One ingest in this process (then, with `rebuild_after`, one `catalog rebuild`); the figures for one N."""
+    """One ingest in this process (then, with `rebuild_after`, one `catalog rebuild`); the figures for one N.
+
+    With `keep`, the catalog is written there by another process (or reused) and the database is
+    left at `keep`/db for the searches and the server to be measured on it."""
     from ingest.pipeline import IngestOptions, ingest, rebuild
 
     with tempfile.TemporaryDirectory(prefix="catalog-ingest-") as scratch:
-        folder = Path(scratch)
+        folder = Path(scratch) if keep is None else keep
         started = time.perf_counter()
-        csv_path, images = write_catalog(folder, products, photos, photo_size)
+        if keep is None:
+            csv_path, images = write_catalog(folder, products, photos, photo_size)
+        else:
+            csv_path, images = kept_catalog(folder, products, photos, photo_size)
         generate_seconds = time.perf_counter() - started
         baseline_mb = psutil.Process().memory_info().rss / 2**20
         reporter = MemoryReporter(log_every=log_every)
@@ -265,6 +290,13 @@ def main(argv: list[str] | None = None) -> None:
         default="keras",
         help="keras: ResNet50 + head, --weights random; stand-in: a fast encoder through the seam (the pipeline's cost)",
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="FOLDER",
+        help="write the catalog here in a separate process (reused if it is the same) and keep the database "
+        "at FOLDER/db (one --images count only)",
+    )
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child process: one run
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
@@ -272,8 +304,11 @@ def main(argv: list[str] | None = None) -> None:
     counts = [int(v) for v in args.images.split(",")]
 
     if args.one:
-        print(json.dumps(run_once(args.products, counts[0], photo_size, args.log_every, args.rebuild, args.encoder)))
+        figures = run_once(args.products, counts[0], photo_size, args.log_every, args.rebuild, args.encoder, args.keep)
+        print(json.dumps(figures))
         return
+    if args.keep is not None and len(counts) > 1:
+        parser.error("--keep keeps one database: give one --images count")
 
     runs = []
     for count in counts:
@@ -294,6 +329,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.rebuild:
             command.append("--rebuild")
         command += ["--encoder", args.encoder]
+        if args.keep is not None:
+            command += ["--keep", str(args.keep.resolve())]
         finished = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
         runs.append(json.loads(finished.stdout.strip().splitlines()[-1]))
         if not args.json:

@@ -36,10 +36,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
+import pandas as pd
 
 from catalog.core.columns import NODE_DIM
 from catalog.core.errors import CatalogError
-from ingest.graph import ProductGraph, collapse
+from ingest.graph import CombinationGraph, ProductGraph, build_graph, collapse, combinations
 from ingest.walks import END, sample_walks
 
 WRITE_BATCH_WALKS = 1 << 19  # walks turned into text at a time (~100 MB of temporaries)
@@ -103,9 +104,18 @@ class GraphSpace:
     nodes_embedded: int = 0  # nodes Word2Vec learned (combinations + attributes when collapsed)
 
 
-def progress_total(graph: ProductGraph, params: Node2VecParams) -> int:
+def catalog_graph(rows: pd.DataFrame, params: Node2VecParams) -> ProductGraph | CombinationGraph:
+    """The graph `embed_graph` walks for these settings: the combinations (built straight from the
+    value codes) when collapsing, else the product graph."""
+    return combinations(rows) if params.collapse else build_graph(rows)
+
+
+def progress_total(graph: ProductGraph | CombinationGraph, params: Node2VecParams) -> int:
     """The number of units `embed_graph` reports: walks sampled, then walks trained per epoch."""
-    nodes = collapse(graph).graph.num_nodes if params.collapse else graph.num_nodes
+    if isinstance(graph, CombinationGraph):
+        nodes = graph.graph.num_nodes
+    else:
+        nodes = collapse(graph).graph.num_nodes if params.collapse else graph.num_nodes
     return params.num_walks * nodes * (1 + params.epochs)
 
 
@@ -130,7 +140,7 @@ def walk_starts(walked: ProductGraph, num_walks: int, rng: np.random.Generator) 
 
 
 def embed_graph(
-    graph: ProductGraph,
+    graph: ProductGraph | CombinationGraph,
     params: Node2VecParams = Node2VecParams(),
     progress: Callable[[int], None] | None = None,
 ) -> GraphSpace:
@@ -140,12 +150,12 @@ def embed_graph(
     vocabulary (min_count=1). An isolated product's walks are just itself, so its vector stays
     at its random initialisation: non-zero, and similar to nothing.
     """
-    if graph.num_nodes == 0:
+    if (graph.graph if isinstance(graph, CombinationGraph) else graph).num_nodes == 0:
         raise CatalogError("the graph has no nodes to embed")
     started = time.perf_counter()
     if params.collapse:
-        combinations = collapse(graph)
-        walked, product_node = combinations.graph, combinations.combination_of
+        combined = graph if isinstance(graph, CombinationGraph) else collapse(graph)
+        walked, product_node = combined.graph, combined.combination_of
         starts = walk_starts(walked, params.num_walks, np.random.default_rng(params.seed + 2))
         walks = sample_walks(
             walked,
@@ -158,6 +168,8 @@ def embed_graph(
             progress=progress,
         )
     else:
+        if isinstance(graph, CombinationGraph):
+            raise ValueError("walking the product graph (collapse=False) needs build_graph's ProductGraph")
         walked, product_node = graph, np.arange(graph.num_products)
         walks = sample_walks(
             graph,

@@ -26,10 +26,12 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from array import array
+from collections.abc import Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterator, Protocol
+from typing import Any, Callable, ContextManager, Iterator, Protocol, overload
 
 import numpy as np
 import pandas as pd
@@ -49,8 +51,8 @@ from catalog.store.database import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Stor
 from catalog.store.storage import DbLocation
 from ingest.batches import HELD_COLUMNS, PhotoSpool, Products, product_batches
 from ingest.checkpoints import EncodeCheckpoints
-from ingest.graph import attribute_values, build_graph
-from ingest.graph_space import Node2VecParams, embed_graph
+from ingest.graph import attribute_values
+from ingest.graph_space import Node2VecParams, catalog_graph, embed_graph
 from ingest.images import PhotoFolder, PhotoPrefix, load_images, open_photos
 from ingest.placement import attribute_degrees, place_attributes, place_products
 from ingest.reader import Reject, read_styles
@@ -144,6 +146,48 @@ class ImageProblem:
     reason: str
 
 
+class ImageProblems(Sequence[ImageProblem]):
+    """An ingest's photo problems, in id order. A catalog without photos has one per product ("no
+    image file"), ten million at 10M products: held as an id array and a reason number each, with
+    the text of each distinct reason once (ID_MARK in it stands for the product's id)."""
+
+    ID_MARK = "\x00"  # never in a path or a reason: replaced by the id when a problem is read
+
+    def __init__(self) -> None:
+        self._ids = array("q")
+        self._codes = array("l")
+        self._reasons: dict[str, int] = {}
+        self._texts: list[str] = []
+
+    def add(self, product_id: int, reason: str) -> None:
+        code = self._reasons.setdefault(reason, len(self._texts))
+        if code == len(self._texts):
+            self._texts.append(reason)
+        self._ids.append(product_id)
+        self._codes.append(code)
+
+    def sort(self) -> None:
+        order = np.argsort(np.frombuffer(self._ids, np.int64), kind="stable")
+        self._ids = array("q", np.frombuffer(self._ids, np.int64)[order].tobytes())
+        self._codes = array("l", np.frombuffer(self._codes, np.int_)[order].tobytes())
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> ImageProblem: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ImageProblem]: ...
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        product_id = self._ids[index]
+        return ImageProblem(product_id, self._texts[self._codes[index]].replace(self.ID_MARK, str(product_id)))
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+
 @dataclass
 class IngestReport:
     """What `Catalog.ingest` and `Catalog.rebuild` return; `to_dict()` is their `--json`."""
@@ -151,7 +195,7 @@ class IngestReport:
     run: Run | None  # the run committed, or None when nothing changed
     products: int  # products in the database after the ingest
     rejects: list[Reject]
-    image_problems: list[ImageProblem]
+    image_problems: Sequence[ImageProblem]
     seconds: dict[str, float]  # wall time per stage
     summary: dict  # added / changed / removed / unchanged / encoded counts, mode, new attributes
 
@@ -457,21 +501,31 @@ def _check_encoder_choice(previous: Run | None, options: IngestOptions, encoder:
 
 @dataclass
 class Change:
-    added: set[int] = field(default_factory=set)
+    # Sorted ids. An array, not a set: a first ingest adds every product (a set of 10M ints is ~0.6 GB).
+    added: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     attributes_changed: set[int] = field(default_factory=set)  # their graph neighbourhood moved
     name_changed: set[int] = field(default_factory=set)  # only the display name changed
     photo_changed: set[int] = field(default_factory=set)  # re-encoded (existing products)
     removed: set[int] = field(default_factory=set)
 
     def any(self) -> bool:
-        return bool(self.added or self.attributes_changed or self.name_changed or self.photo_changed or self.removed)
+        return bool(
+            len(self.added) or self.attributes_changed or self.name_changed or self.photo_changed or self.removed
+        )
+
+    def is_added(self, product_id: int) -> bool:
+        at = int(np.searchsorted(self.added, product_id))
+        return at < len(self.added) and int(self.added[at]) == product_id
 
     def changed(self) -> set[int]:
-        return (self.attributes_changed | self.name_changed | self.photo_changed) - self.added
+        return {i for i in self.attributes_changed | self.name_changed | self.photo_changed if not self.is_added(i)}
+
+    def with_added(self, ids: set[int]) -> np.ndarray:
+        """The added ids and these, as one array (for `isin`)."""
+        return np.concatenate([self.added, np.fromiter(ids, np.int64, len(ids))])
 
     def touched_index(self, state: Products) -> np.ndarray:
-        ids = self.added | self.changed()
-        return np.flatnonzero(state.frame["id"].isin(ids).to_numpy())
+        return np.flatnonzero(state.frame["id"].isin(self.with_added(self.changed())).to_numpy())
 
     def summary(self, state, encoded, rejects, problems, mode) -> dict:
         return {
@@ -521,7 +575,7 @@ def _apply_rows(state: Products, rows: pd.DataFrame, prune: bool, protected: set
         change.removed = {int(i) for i in state.frame["id"] if int(i) not in keep}
     added = np.flatnonzero(~known)
     if added.size:
-        change.added = {int(i) for i in ids[added]}
+        change.added = np.sort(ids[added])
         additions = rows.iloc[added][["id", *STYLE_COLUMNS]].reset_index(drop=True)
         additions["id"] = additions["id"].astype("int64")
         additions["row_hash"] = hashes[added]
@@ -556,8 +610,8 @@ def _encode_photos(
     once a photo needs encoding (TensorFlow is imported then).
     """
     frame = state.frame
-    position = {int(i): n for n, i in enumerate(frame["id"])}
-    problems, to_encode, refs = _photos_to_encode(frame, position, csv_ids, images_dir, reporter)
+    problems, to_encode, refs = _photos_to_encode(state, csv_ids, images_dir, reporter)
+    position = dict(zip(to_encode, state.positions(np.fromiter(to_encode, np.int64, len(to_encode))).tolist()))
     previous = store.run
     encoder_record = dict(previous.encoder) if previous and previous.encoder else {}
     if not to_encode:
@@ -582,7 +636,7 @@ def _encode_photos(
         spool.add(product_id, thumbnail)  # to disk: written with its row, never all held at once
         frame.at[n, "image_hash"] = digest
         frame.at[n, "has_image"], frame.at[n, "encoder_id"] = True, encoder_record["id"]
-        if product_id not in change.added:
+        if not change.is_added(product_id):
             change.photo_changed.add(product_id)
 
     with reporter.stage("encoding photos", len(to_encode)) as progress:
@@ -600,48 +654,62 @@ def _encode_photos(
             results = _encode_here(encoder, images_dir, pending, options, progress)
         for product_id, vector, thumbnail, reason in results:
             if vector is None:
-                problems.append(ImageProblem(product_id, reason))
+                problems.add(product_id, reason)
                 continue
             store_vector(product_id, vector, thumbnail, to_encode[product_id])
             checkpoints.add(to_encode[product_id], vector, thumbnail)
         checkpoints.flush()
-    problems.sort(key=lambda p: p.id)
+    problems.sort()
     return problems, encoder_record, len(to_encode)
 
 
 def _photos_to_encode(
-    frame: pd.DataFrame, position: dict[int, int], csv_ids, images_dir: PhotoFolder | PhotoPrefix, reporter
-) -> tuple[list[ImageProblem], dict[int, str], dict[int, str]]:
+    state: Products, csv_ids: np.ndarray, images_dir: PhotoFolder | PhotoPrefix, reporter
+) -> tuple[ImageProblems, dict[int, str], dict[int, str]]:
     """The CSV's products whose photo is new or changed (id -> sha256 of the file), the missing
     photos, and where each photo to encode is (id -> path or key in `images_dir`).
 
     Records each found photo's location (absolute path or URI) and stat (size:mtime, or size:ETag)
-    in `frame`, so an unchanged file is not read again next time.
+    in the frame, so an unchanged file is not read again next time.
     """
-    ids = [int(i) for i in csv_ids if int(i) in position]
-    problems: list[ImageProblem] = []
+    frame = state.frame
+    rows = state.positions(csv_ids)
+    held = rows >= 0
+    ids, rows = np.asarray(csv_ids, np.int64)[held], rows[held]
+    stored_photo = frame["has_image"].to_numpy(bool)
+    problems = ImageProblems()
+    missing = f"no image file {ImageProblems.ID_MARK}.jpg in {images_dir}"
     to_encode: dict[int, str] = {}
     refs: dict[int, str] = {}
     with reporter.stage("checking photos", len(ids)) as progress:
-        for product_id in ids:
-            progress(1)
-            n = position[product_id]
-            ref = images_dir.find(product_id)
-            if ref is None:
-                if not frame.at[n, "has_image"]:
-                    problems.append(ImageProblem(product_id, f"no image file {product_id}.jpg in {images_dir}"))
-                continue  # a photo missing now but stored before: keep the stored one
-            stat = images_dir.stat(ref)
-            if frame.at[n, "has_image"] and frame.at[n, "image_stat"] == stat:
-                continue  # same size and mtime (or ETag): the same bytes, without reading them
-            digest = images_dir.sha256(ref)
-            frame.at[n, "image_path"], frame.at[n, "image_stat"] = images_dir.location(ref), stat
-            if frame.at[n, "has_image"] and frame.at[n, "image_hash"] == digest:
-                continue
-            to_encode[product_id] = digest
-            refs[product_id] = ref
-
+        for start in range(0, len(ids), CHECK_ROWS):  # Python ints for a slice at a time, not 10M at once
+            for product_id, n in zip(
+                ids[start : start + CHECK_ROWS].tolist(), rows[start : start + CHECK_ROWS].tolist()
+            ):
+                _check_photo(frame, stored_photo, images_dir, product_id, n, problems, missing, to_encode, refs)
+            progress(min(CHECK_ROWS, len(ids) - start))
     return problems, to_encode, refs
+
+
+CHECK_ROWS = 65536
+
+
+def _check_photo(frame, stored_photo, images_dir, product_id, n, problems, missing, to_encode, refs) -> None:
+    """One product's photo: missing (a problem, unless one is stored), unchanged, or to encode."""
+    ref = images_dir.find(product_id)
+    if ref is None:
+        if not stored_photo[n]:
+            problems.add(product_id, missing)
+        return  # a photo missing now but stored before: keep the stored one
+    stat = images_dir.stat(ref)
+    if stored_photo[n] and frame.at[n, "image_stat"] == stat:
+        return  # same size and mtime (or ETag): the same bytes, without reading them
+    digest = images_dir.sha256(ref)
+    frame.at[n, "image_path"], frame.at[n, "image_stat"] = images_dir.location(ref), stat
+    if stored_photo[n] and frame.at[n, "image_hash"] == digest:
+        return
+    to_encode[product_id] = digest
+    refs[product_id] = ref
 
 
 def _encode_here(encoder, images_dir, ids, options, progress):
@@ -797,12 +865,13 @@ def _train_spaces(store: Store, state: Products, options: IngestOptions, reporte
     """Full training: node2vec over the whole catalog graph, then the linker on every photo."""
     frame = state.frame
     with reporter.stage("graph walks + word2vec", None) as progress:
-        graph = build_graph(frame)
+        graph = catalog_graph(frame, options.node2vec)
         space = embed_graph(graph, options.node2vec, progress=progress)
     seconds["walks"], seconds["word2vec"] = space.walks_seconds, space.train_seconds
-    # The graph's products are the frame's rows in order (build_graph keeps them).
+    # The graph's products are the frame's rows in order (the graph keeps them).
     state.vectors["node_vector"] = np.asarray(space.product_vectors, np.float32)
-    del space.product_vectors, graph.indptr, graph.indices
+    attribute_keys = list(graph.attribute_keys)
+    del space.product_vectors, graph
     frame["node_source"] = "walks"
 
     started = time.perf_counter()
@@ -839,7 +908,7 @@ def _train_spaces(store: Store, state: Products, options: IngestOptions, reporte
         }
     seconds["linker"] = time.perf_counter() - started
 
-    attributes = attribute_rows(list(graph.attribute_keys), attribute_degrees(frame), space.attribute_vectors, "walks")
+    attributes = attribute_rows(attribute_keys, attribute_degrees(frame), space.attribute_vectors, "walks")
     return attributes, linker_record, options.node2vec.to_dict()
 
 
@@ -861,7 +930,7 @@ def _place_incrementally(writer: Writer, state: Products, change: Change, previo
     """New/changed products placed in the existing spaces; the models stay as they are."""
     started = time.perf_counter()
     frame = state.frame
-    moved = frame["id"].isin(change.added | change.attributes_changed).to_numpy()
+    moved = frame["id"].isin(change.with_added(change.attributes_changed)).to_numpy()
     known = (frame["node_source"] == "walks").to_numpy() & ~moved
     if not known.any():  # nothing walk-trained left to place against: fall back to every placed vector
         known = ~moved
@@ -871,7 +940,7 @@ def _place_incrementally(writer: Writer, state: Products, change: Change, previo
         )
         frame.loc[moved, "node_source"] = "inferred"
 
-    photos = frame["id"].isin(change.added | change.photo_changed).to_numpy() & frame["has_image"].to_numpy(bool)
+    photos = frame["id"].isin(change.with_added(change.photo_changed)).to_numpy() & frame["has_image"].to_numpy(bool)
     if photos.any():
         linker = Linker.from_bytes(writer.store.read_file(previous.linker["file"]), previous.linker["file"])
         for part in np.array_split(np.flatnonzero(photos), max(1, int(photos.sum()) // TRANSLATE_ROWS + 1)):

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import re
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from catalog.core.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
@@ -59,6 +59,8 @@ _YEAR_WITH_ZERO_FRACTION = re.compile(r"(\d+)\.0+")
 _WHITESPACE_CONTROLS = re.compile(r"[\t\n\r\v\f]+")
 _OTHER_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufeff]")
 _INT64_MAX = 2**63 - 1
+# One physical line with its ending (\r\n, \r or \n, as csv's newline="" reading splits them), or the last one without.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ def read_styles(path: str | Path) -> StylesTable:
     if first_line is None:
         raise CatalogError(f"{path} is empty")
     delimiter = _sniff_delimiter(first_line.group())
+    del first_line  # a match holds on to the text
 
     records = _records(text, delimiter)
     for header_line, header_fields, _ in records:
@@ -98,24 +101,25 @@ def read_styles(path: str | Path) -> StylesTable:
         raise CatalogError(f"{path} has no header line, only empty cells")
     header = _Header.parse(header_fields, path, delimiter, header_line)
 
-    accepted: list[_Row] = []
+    rows = _Rows()
     rejects: list[Reject] = []
     for start, fields, lines in records:
         for line, outcome in header.outcomes(start, fields, lines):
             if isinstance(outcome, Reject):
                 rejects.append(Reject(line, outcome.id, outcome.reason))
             else:
-                accepted.append(_Row(line, *outcome))
-    if not accepted and not rejects:
+                rows.add(line, *outcome)
+    if not len(rows) and not rejects:
         raise CatalogError(f"{path} has a header (line {header_line}) but no data rows")
+    del text, records  # the file's text (its size again) is not needed for the frame
 
-    kept = _drop_superseded(accepted, rejects)
+    frame = rows.frame(rejects)
     rejects.sort(key=lambda r: r.line or 0)
-    if not kept:
+    if frame.empty:
         raise CatalogError(
             f"{path}: none of its {len(rejects)} data rows is usable (line {rejects[0].line}: {rejects[0].reason})"
         )
-    return StylesTable(rows=_frame(kept), rejects=rejects, encoding=encoding)
+    return StylesTable(rows=frame, rejects=rejects, encoding=encoding)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -187,7 +191,9 @@ def _sniff_delimiter(header_line: str) -> str:
 def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str] | None, list[str]]]:
     """(first physical line number, fields, the physical lines) per csv record; fields is None
     when a field is over the csv module's size limit (a quote left open on a big file)."""
-    tape = _LineTape(io.StringIO(text, newline=""))
+    # Lines sliced from the text one at a time: io.StringIO would hold a second copy of the whole
+    # text at 4 bytes a character (3.7 GB for a 10M-row file).
+    tape = _LineTape(match.group() for match in _LINE.finditer(text))
     reader = csv.reader(tape, delimiter=delimiter)
     while True:
         start = tape.taken + 1
@@ -393,30 +399,51 @@ def _clean(text: str) -> str:
     return _OTHER_CONTROLS.sub("", _WHITESPACE_CONTROLS.sub(" ", text)).strip()
 
 
-class _Row(NamedTuple):  # a NamedTuple: one is built per data line, and it is cheap
-    line: int
-    id: int
-    raw_id: str
-    values: list[str]  # ATTRIBUTE_COLUMNS + NAME_COLUMN order
+class _Rows:
+    """The rows read so far, column by column: no object per row (at 10M rows a tuple and a list
+    per row cost ~8 GB), and each attribute value held once however many rows carry it."""
+
+    def __init__(self):
+        self.ids = array("q")
+        self.lines = array("q")
+        self.values: list[list[str]] = [[] for _ in (*ATTRIBUTE_COLUMNS, NAME_COLUMN)]
+        self.shared: list[dict[str, str]] = [{} for _ in ATTRIBUTE_COLUMNS]  # value -> its one copy
+        self.raw_ids: dict[int, str] = {}  # row -> its id's text, where it is not str(id) (e.g. "0042")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, line: int, id: int, raw_id: str, values: list[str]) -> None:
+        if raw_id != str(id):
+            self.raw_ids[len(self.ids)] = raw_id
+        self.ids.append(id)
+        self.lines.append(line)
+        for column, value in enumerate(values):
+            if column < len(self.shared):
+                shared = self.shared[column]
+                # A column of mostly distinct values (a broken export) is not worth a lookup table.
+                value = shared.setdefault(value, value) if len(shared) < SHARED_VALUES else value
+            self.values[column].append(value)
+
+    def frame(self, rejects: list[Reject]) -> pd.DataFrame:
+        """The rows as a frame, keeping the last row of each id (a later row is usually the
+        correction) and rejecting the others into `rejects`."""
+        ids = np.frombuffer(self.ids, np.int64)
+        lines = np.frombuffer(self.lines, np.int64)
+        unique, last_in_reverse = np.unique(ids[::-1], return_index=True)
+        last = len(ids) - 1 - last_in_reverse  # the row of each unique id that wins
+        keep = np.zeros(len(ids), bool)
+        keep[last] = True
+        for row in np.flatnonzero(~keep).tolist():
+            winner = last[np.searchsorted(unique, ids[row])]
+            raw_id = self.raw_ids.get(row, str(int(ids[row])))
+            rejects.append(Reject(int(lines[row]), raw_id, f"duplicate id, superseded by line {int(lines[winner])}"))
+        data: dict[str, object] = {ID_COLUMN: ids[keep]}
+        everything = bool(keep.all())
+        for column, values in zip((*ATTRIBUTE_COLUMNS, NAME_COLUMN), self.values):
+            data[column] = np.array(values, object) if everything else np.array(values, object)[keep]
+            values.clear()  # each column's list goes as soon as its array is made
+        return pd.DataFrame(data)
 
 
-def _drop_superseded(accepted: list[_Row], rejects: list[Reject]) -> list[_Row]:
-    """Keep the last row of each id (a later row is usually the correction); reject the rest."""
-    last_line = {row.id: row.line for row in accepted}
-    kept = []
-    for row in accepted:
-        if last_line[row.id] == row.line:
-            kept.append(row)
-        else:
-            superseded = f"duplicate id, superseded by line {last_line[row.id]}"
-            rejects.append(Reject(row.line, row.raw_id, superseded))
-    return kept
-
-
-def _frame(kept: list[_Row]) -> pd.DataFrame:
-    data: dict[str, list] = {ID_COLUMN: [row.id for row in kept]}
-    for index, column in enumerate((*ATTRIBUTE_COLUMNS, NAME_COLUMN)):
-        data[column] = [row.values[index] for row in kept]
-    frame = pd.DataFrame(data)
-    frame[ID_COLUMN] = frame[ID_COLUMN].astype("int64")
-    return frame
+SHARED_VALUES = 100_000  # distinct values per attribute column held once (beyond: each row its own)

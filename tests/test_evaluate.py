@@ -204,17 +204,17 @@ def test_holdout_is_seeded_and_only_takes_products_with_photos():
 
 def test_held_out_products_never_reach_graph_or_linker_training(db, monkeypatch):
     seen = {}
-    real_build_graph, real_train_linker = evaluate_module.build_graph, evaluate_module.train_linker
+    real_catalog_graph, real_train_linker = evaluate_module.catalog_graph, evaluate_module.train_linker
 
-    def spy_build_graph(rows, *args, **kwargs):
+    def spy_catalog_graph(rows, *args, **kwargs):
         seen["graph_ids"] = set(rows["id"].tolist())
-        return real_build_graph(rows, *args, **kwargs)
+        return real_catalog_graph(rows, *args, **kwargs)
 
     def spy_train_linker(image_vectors, node_vectors, *args, **kwargs):
         seen["linker_inputs"] = np.array(image_vectors)
         return real_train_linker(image_vectors, node_vectors, *args, **kwargs)
 
-    monkeypatch.setattr(evaluate_module, "build_graph", spy_build_graph)
+    monkeypatch.setattr(evaluate_module, "catalog_graph", spy_catalog_graph)
     monkeypatch.setattr(evaluate_module, "train_linker", spy_train_linker)
     store = Store.open(db)
     options = EvalOptions(

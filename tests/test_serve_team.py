@@ -121,6 +121,23 @@ def test_a_team_server_with_a_token_and_two_workers(query_db):  # noqa: F811
     assert TOKEN not in running.output
 
 
+def test_a_catalog_too_large_to_copy_is_answered_from_lancedb(server, query_db):  # noqa: F811
+    """A copy that would not fit in --memory-limit (two workers: two copies) is not loaded: the server
+    says so at start, /healthz says it answers from LanceDB, and its answers equal the in-memory server's."""
+    item = query_db.ids[0]
+    with serving(query_db.path, "--memory-limit", "0.2", "--workers", "2") as running:
+        health = json.loads(running.get("/healthz", auth=False)[2])
+        from_lancedb = json.loads(running.get(f"/api/similar/{item}?k=5&space=graph")[2])
+    assert re.search(
+        r"an in-memory copy of 120 products needs ~[\d.]+ MB \(2 workers\), over the 0\.2 MB limit", running.output
+    )
+    assert "answering from LanceDB's indexes instead" in running.output
+    assert health["memory"] is False
+    assert json.loads(server.get("/healthz", auth=False)[2])["memory"] is True
+    from_memory = json.loads(server.get(f"/api/similar/{item}?k=5&space=graph")[2])
+    assert [r["id"] for r in from_lancedb["results"]] == [r["id"] for r in from_memory["results"]]
+
+
 @pytest.mark.parametrize(
     ("args", "env", "code", "message"),
     [

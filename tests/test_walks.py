@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import chisquare
 
 from catalog.core.errors import CatalogError
-from ingest.graph import ProductGraph, build_graph, collapse, to_networkx
+from ingest.graph import ProductGraph, build_graph, collapse, combinations, to_networkx
 from ingest.walks import END, sample_walks
 
 P_Q = [(1.0, 1.0), (0.5, 2.0), (2.0, 0.5), (0.1, 3.0)]
@@ -189,6 +189,27 @@ def test_collapse_merges_products_with_the_same_values():
     rows = np.repeat(np.arange(g.num_nodes), g.degree())
     totals = np.bincount(rows, weights=g.weights, minlength=g.num_nodes)[combined.num_combinations :]
     assert totals.tolist() == degree.tolist()
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_combinations_from_value_codes_equal_the_collapsed_product_graph(dtype):
+    """`combinations` (the ingest's path: one integer key per product, no product graph) gives the
+    nodes, edges, weights and product mapping of `collapse(build_graph(...))`, empty cells, padded
+    rows and object columns (the API's own frames) included."""
+    from benchmarks.synthetic import synthetic_styles
+
+    rows = synthetic_styles(3000).astype({column: dtype for column in ("gender", "baseColour", "usage")})
+    rows["id"] = np.arange(len(rows))
+    rows.loc[rows.index[:9], "baseColour"] = ""
+    rows.loc[rows.index[5:12], "usage"] = None
+    rows.loc[rows.index[20:25], "gender"] = "  Men "  # stripped as the graph strips cells
+    expected, got = collapse(build_graph(rows)), combinations(rows)
+    assert got.graph.attribute_keys == expected.graph.attribute_keys
+    assert got.combination_of.tolist() == expected.combination_of.tolist()
+    assert got.counts.tolist() == expected.counts.tolist()
+    for name in ("indptr", "indices", "weights", "multiplicity", "product_ids"):
+        assert getattr(got.graph, name).tolist() == getattr(expected.graph, name).tolist(), name
+    assert got.num_combinations < len(rows) and (got.combination_of >= 0).all()
 
 
 def attribute_triples(walks: np.ndarray, relabel: np.ndarray) -> list[tuple[int, ...]]:

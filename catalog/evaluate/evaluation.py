@@ -66,8 +66,8 @@ from catalog.models.encoder import import_keras
 from catalog.models.linker import LinkerParams, train_linker
 from catalog.query.search import Attribute, infer_photo, rec_preferences, settings_of
 from catalog.store.database import Store
-from ingest.graph import attribute_values, build_graph
-from ingest.graph_space import Node2VecParams, embed_graph, progress_total
+from ingest.graph import attribute_values
+from ingest.graph_space import Node2VecParams, catalog_graph, embed_graph, progress_total
 
 SPACES = EVAL_SPACES
 _Ranker = Ranker  # the name tests/test_search.py imports eval's ranker by
@@ -153,7 +153,7 @@ def evaluate(store: Store, options: EvalOptions = EvalOptions(), reporter=None) 
     )
 
 
-# In this module, not beside the split: tests/test_evaluate.py spies on `build_graph` and
+# In this module, not beside the split: tests/test_evaluate.py spies on `catalog_graph` and
 # `train_linker` here to check that no held-out product reaches training.
 def _retrain(
     split: Split,
@@ -167,11 +167,11 @@ def _retrain(
     linker weighs its columns by `ranking.linker_weights`."""
     started = time.perf_counter()
     rows = split.catalog.loc[split.sample, ["id", *ATTRIBUTE_COLUMNS]].reset_index(drop=True)
-    graph = build_graph(rows)
+    graph = catalog_graph(rows, node2vec)
     with reporter.stage("node2vec without held-out products", progress_total(graph, node2vec)) as progress:
         space = embed_graph(graph, node2vec, progress=progress)
     seconds["node2vec"] = time.perf_counter() - started
-    # build_graph keeps row order, so product vectors line up with `rows`.
+    # The graph keeps row order, so product vectors line up with `rows`.
     attributes = [
         Attribute(key, *split_key(key), vector) for key, vector in zip(graph.attribute_keys, space.attribute_vectors)
     ]

@@ -58,6 +58,18 @@ from catalog.query.search import (
 from catalog.results import ProductPage
 
 VECTOR_COLUMNS = ("image_vector", "node_vector", "rec_vector")
+# Resident memory of a loaded snapshot per product once it has answered (its display rows built),
+# measured with benchmarks/serve.py --snapshot-memory (benchmarks/README.md, "serve at 10M"): the
+# vectors (unit and as stored), the photo features, the display columns and the rows as dicts.
+# A server uses it to decide, before loading, whether the copy fits (catalog/cli/serve.py).
+BYTES_PER_PRODUCT = 3300
+
+
+def estimated_bytes(products: int) -> int:
+    """What a snapshot of `products` products will hold once it has answered."""
+    return products * BYTES_PER_PRODUCT
+
+
 FILTER_CACHE = 64  # distinct --where filters whose row masks are kept per snapshot
 
 
@@ -99,9 +111,10 @@ class Snapshot:
     @classmethod
     def load(cls, store) -> "Snapshot":
         """Read the committed run's products from LanceDB (a full scan, once per run)."""
-        full = store.table("products").to_arrow()
-        stored = [FEATURES_COLUMN] if FEATURES_COLUMN in full.schema.names else []
-        table = full.select([*DISPLAY_COLUMNS, *DETAIL_COLUMNS, *VECTOR_COLUMNS, *stored])
+        products = store.table("products")
+        stored = [FEATURES_COLUMN] if FEATURES_COLUMN in products.schema.names else []
+        # Only the columns it keeps: never the thumbnails (several KB a photo, read per request).
+        table = products.search().select([*DISPLAY_COLUMNS, *DETAIL_COLUMNS, *VECTOR_COLUMNS, *stored]).to_arrow()
         features = stored_features(table)
         vectors = {}
         for name in VECTOR_COLUMNS:

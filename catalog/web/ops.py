@@ -39,6 +39,7 @@ def health(catalog) -> dict:
         "run": served,
         "latest_run": latest,
         "products": catalog.info().products,
+        "memory": catalog.memory,  # answering from an in-memory copy (False: from LanceDB, catalog serve said why)
         "snapshot_age_seconds": round(time.time() - catalog.loaded_at, 3),
     }
 

@@ -160,6 +160,9 @@ class HealthDocument(BaseModel):
     status: str = Field(description='"ok", or "unavailable" (with 503).')
     run: int | None = None
     products: int | None = None
+    memory: bool | None = Field(
+        default=None, description="Whether answers come from an in-memory copy of the run (false: from LanceDB)."
+    )
     snapshot_age_seconds: float | None = None
     error: str | None = None
 
