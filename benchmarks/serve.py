@@ -4,6 +4,7 @@
     python -m benchmarks.serve --db /tmp/serve-44k --seconds 30    # keep (and reuse) the database
     python -m benchmarks.serve --photo-db db --photos demo/images  # also: photo query latency, cold and warm
     python -m benchmarks.serve --no-load --photo-db db --photos demo/images   # only that
+    python -m benchmarks.serve --catalog /work/bench10m/run/db --no-baseline --json   # an ingested database
 
 Builds (or reuses) the full-size synthetic catalog of `benchmarks.search` (44,446 products, the
 real file's attribute shape, IVF indexes as an ingest builds them), starts the real `catalog
@@ -70,7 +71,8 @@ class Server:
             text=True,
         )
         self.ps = psutil.Process(self.process.pid)
-        deadline = time.monotonic() + 120
+        started = time.monotonic()
+        deadline = started + 600  # a 10M-product catalog takes a while to open
         while True:
             if self.process.poll() is not None:
                 raise SystemExit(f"catalog serve exited: {self.process.stderr.read()}")
@@ -81,8 +83,13 @@ class Server:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise SystemExit("catalog serve did not start within 120 s")
+                raise SystemExit("catalog serve did not start within 600 s")
             time.sleep(0.3)
+        self.start_seconds = round(time.monotonic() - started, 1)  # until /api/info answered
+        self.said = ""  # what it printed on stderr (read when it stops)
+
+    def rss_mb(self) -> int:
+        return round(self.ps.memory_info().rss / 2**20)
 
     def cpu_seconds(self) -> float:
         times = self.ps.cpu_times()
@@ -91,7 +98,7 @@ class Server:
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
         try:
-            self.process.wait(timeout=20)
+            self.said = self.process.communicate(timeout=20)[1] or ""
         except subprocess.TimeoutExpired:
             self.process.kill()
 
@@ -103,6 +110,7 @@ def load(server: Server, make_path, clients: int, seconds: float) -> dict:
     summary = result.summary()
     summary["server_cpu_ms_per_request"] = round((server.cpu_seconds() - cpu) * 1000 / max(1, result.requests), 2)
     summary["load_average_after"] = round(os.getloadavg()[0], 2)
+    summary["server_rss_mb"] = server.rss_mb()  # the copy in memory (or not), after serving the load
     return summary
 
 
@@ -191,6 +199,9 @@ def main(argv: list[str] | None = None) -> None:
         metavar="DB",
         help="load an existing database (e.g. a demo catalog with photos and a linker) instead of the synthetic one",
     )
+    parser.add_argument(
+        "--memory-limit", type=float, metavar="MB", help="`catalog serve --memory-limit` for the in-memory run"
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
 
@@ -205,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
             db = args.catalog
             table = Store.open(db).table("products").search().where("has_image = true").select(["id"])
             with_photo = table.limit(10**9).to_arrow().column("id").to_numpy()
+            if not len(with_photo):  # a photo-less catalog: any product
+                with_photo = Store.open(db).table("products").search().select(["id"]).to_arrow().column("id").to_numpy()
             args.rows = Store.open(db).table("products").count_rows()
         else:
             db, vectors, _ = (
@@ -224,18 +237,22 @@ def main(argv: list[str] | None = None) -> None:
             "machine": machine(),
             "load_average_before": round(os.getloadavg()[0], 2),
         }
-        modes = [("memory", ())] + ([] if args.no_baseline else [("lancedb_per_request", ("--no-memory",))])
+        limit = ("--memory-limit", str(args.memory_limit)) if args.memory_limit else ()
+        modes = [("memory", limit)] + ([] if args.no_baseline else [("lancedb_per_request", ("--no-memory",))])
         if args.no_load:
             modes = []
         for mode, flags in modes:
             server = Server(db, *flags)
             try:
+                result[f"{mode}.start_seconds"] = server.start_seconds
+                result[f"{mode}.rss_at_start_mb"] = server.rss_mb()
                 for name, make_path in targets.items():
                     result[f"{mode}.{name}"] = load(server, make_path, args.clients, args.seconds)
                     if not args.json:
                         print(mode, name, json.dumps(result[f"{mode}.{name}"]), file=sys.stderr)
             finally:
                 server.stop()
+                result[f"{mode}.said"] = [line for line in server.said.splitlines() if line.strip()][:3]
         if args.photo_db:
             photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:50]
             rounds = args.photo_rounds if args.photo_keras else 1

@@ -214,9 +214,10 @@ def _copy_fits(location, workers: int, limit_mb: float | None) -> bool:
     from catalog import Catalog
     from catalog.query.snapshot import estimated_bytes
 
-    products = Catalog(location).info().products  # opens it: a CatalogError is the one line
+    info = Catalog(location).info()  # opens it: a CatalogError is the one line
+    products = info.products
     limit = limit_mb * 2**20 if limit_mb else psutil.virtual_memory().total / 2
-    need = workers * estimated_bytes(products)
+    need = workers * estimated_bytes(products, info.with_image)
     if need <= limit:
         return True
     click.echo(

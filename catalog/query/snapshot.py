@@ -58,16 +58,17 @@ from catalog.query.search import (
 from catalog.results import ProductPage
 
 VECTOR_COLUMNS = ("image_vector", "node_vector", "rec_vector")
-# Resident memory of a loaded snapshot per product once it has answered (its display rows built),
-# measured with benchmarks/serve.py --snapshot-memory (benchmarks/README.md, "serve at 10M"): the
-# vectors (unit and as stored), the photo features, the display columns and the rows as dicts.
-# A server uses it to decide, before loading, whether the copy fits (catalog/cli/serve.py).
-BYTES_PER_PRODUCT = 3300
+# Resident memory of a loaded snapshot once it has answered (its display rows built), per product
+# and more per product with a photo (image vectors twice, features), measured with
+# `benchmarks.serve --catalog DB` (benchmarks/README.md, "A 10M-product catalog"). A server uses
+# them to decide, before loading, whether the copy fits (catalog/cli/serve.py).
+BYTES_PER_PRODUCT = 1600
+BYTES_PER_PHOTO = 1400
 
 
-def estimated_bytes(products: int) -> int:
-    """What a snapshot of `products` products will hold once it has answered."""
-    return products * BYTES_PER_PRODUCT
+def estimated_bytes(products: int, photos: int) -> int:
+    """What a snapshot of `products` products, `photos` of them with a photo, holds once it has answered."""
+    return products * BYTES_PER_PRODUCT + photos * BYTES_PER_PHOTO
 
 
 FILTER_CACHE = 64  # distinct --where filters whose row masks are kept per snapshot
