@@ -210,14 +210,16 @@ def main(argv: list[str] | None = None) -> None:
         scratch = tempfile.TemporaryDirectory(prefix="catalog-serve-")
         args.db = Path(scratch.name)
     try:
+        space = ""
         if args.catalog is not None:  # its own ids: those of the products with a photo
             from catalog.store.database import Store
 
             db = args.catalog
             table = Store.open(db).table("products").search().where("has_image = true").select(["id"])
             with_photo = table.limit(10**9).to_arrow().column("id").to_numpy()
-            if not len(with_photo):  # a photo-less catalog: any product
+            if not len(with_photo):  # a photo-less catalog: any product, in the graph space (no rec vectors)
                 with_photo = Store.open(db).table("products").search().select(["id"]).to_arrow().column("id").to_numpy()
+                space = "&space=graph"
             args.rows = Store.open(db).table("products").count_rows()
         else:
             db, vectors, _ = (
@@ -227,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             with_photo = np.flatnonzero(vectors["has_image"]) + 1  # row i holds id i + 1
         targets = {
-            "api_similar": lambda rng: f"/api/similar/{with_photo[rng.integers(len(with_photo))]}?k=6",
+            "api_similar": lambda rng: f"/api/similar/{with_photo[rng.integers(len(with_photo))]}?k=6{space}",
             "product_page": lambda rng: f"/product/{with_photo[rng.integers(len(with_photo))]}",
         }
         result = {
