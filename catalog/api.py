@@ -528,6 +528,7 @@ class Catalog:
         band: bool = True,
         rec_order: bool = True,
         photo_features: bool | None = None,
+        calibrate: bool | None = None,
         ranking: Mapping[str, Any] | None = None,
         save: bool = True,
         reporter: Reporter | None = None,
@@ -537,7 +538,8 @@ class Catalog:
         With `save`, the document is also written to `<db>/eval.json` for `catalog plot eval`
         (a read-only database still gets its result). The same seed gives the same figures.
         `rec_order=False` measures Rec in plain cosine order; `photo_features=False` an `attributes`
-        linker that reads the image vectors alone (both the defaults before; docs/quality.md).
+        linker that reads the image vectors alone (both the defaults before; docs/quality.md);
+        `calibrate` turns the `attributes` linker's per-column temperatures on or off (default: as recorded).
         `ranking`: changes to the recorded ranking settings to measure (`RankingSettings.changed`),
         without changing the database; the document's `settings.ranking` records what was measured.
 
@@ -554,7 +556,12 @@ class Catalog:
             band=band,
             rec_order=rec_order,
             node2vec_overrides={"num_walks": walks, "walk_length": walk_length, "p": p, "q": q},
-            linker_overrides={"kind": linker, "epochs": epochs, "photo_features": photo_features},
+            linker_overrides={
+                "kind": linker,
+                "epochs": epochs,
+                "photo_features": photo_features,
+                "calibrate": calibrate,
+            },
             ranking_overrides=dict(ranking or {}),
         )
         result = evaluate(self.store, options, reporter)

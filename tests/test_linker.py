@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -77,6 +78,9 @@ def test_params_record_only_what_shapes_their_kind():
         record = params.to_dict()
         assert record["kind"] == kind and record["seed"] == 3 and present in record and absent not in record
         assert LinkerParams.from_dict(record) == params  # the defaults fill what is not recorded
+    # Calibration is an `attributes` setting, off unless asked for (and in a record written before it).
+    assert "calibrate" in LinkerParams().to_dict() and "calibrate" not in LinkerParams(kind="cosine").to_dict()
+    assert LinkerParams.from_dict({"kind": "attributes", "seed": 0}).calibrate is False
 
 
 def test_attributes_linker_reads_a_photos_values_with_probabilities():
@@ -149,3 +153,82 @@ def test_photo_features_let_the_classifiers_read_what_the_image_vector_misses():
         loaded.translate(new_images)
     probabilities = loaded.value_probabilities(new_images[:2], new_features[:2])
     assert abs(sum(probabilities["baseColour"].values()) - 1.0) < 1e-5  # the mean of two distributions
+
+
+def _overconfident_catalog(reps: int, seed: int):
+    """`_catalog` with 40 noise inputs beside the features: a weakly regularised classifier fits
+    the training photos' genders from the noise and is sure of them, though no photo shows gender."""
+    x, y, values = _catalog(reps, seed)
+    noise = np.random.default_rng(seed + 100).normal(size=(len(x), 40)).astype(np.float32)
+    return np.concatenate([x, noise], axis=1), y, values
+
+
+def test_calibration_fits_a_temperature_per_column_that_travels_with_the_file():
+    x, y, values = _catalog(reps=15, seed=0)
+    fit = train_linker(x, y, LinkerParams(kind="attributes", calibrate=True), values=values)
+    linker = fit.linker
+    assert linker.temperatures is not None and linker.temperatures.shape == (8,)
+    report = fit.metrics["calibration"]
+    # masterCategory, season and year hold one value and usage none: nothing to calibrate, T = 1.
+    assert set(report) == {"gender", "subCategory", "baseColour"}
+    assert list(linker.temperatures[[1, 3, 5, 6, 7]]) == [1.0] * 5
+    for column, figures in report.items():
+        c = ["gender", "masterCategory", "subCategory", "articleType", "baseColour"].index(column)
+        assert figures["temperature"] == round(float(linker.temperatures[c]), 4)
+        assert figures["rows"] == round(len(x) * 0.1)
+        assert figures["log_loss_after"] <= figures["log_loss_before"]
+        assert {"ece_before", "ece_after"} <= set(figures)
+
+    loaded = Linker.from_bytes(linker.to_bytes())
+    assert np.array_equal(loaded.temperatures, linker.temperatures)
+    new_x, _, _ = _catalog(reps=3, seed=1)
+    assert loaded.value_probabilities(new_x[:5]) == linker.value_probabilities(new_x[:5])
+    assert np.array_equal(loaded.translate(new_x), linker.translate(new_x))
+
+    # Off (the default): no temperatures and nothing recorded; the classifiers themselves are the same.
+    plain = train_linker(x, y, LinkerParams(kind="attributes"), values=values)
+    assert plain.linker.temperatures is None and "calibration" not in plain.metrics
+    assert all(
+        np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(plain.linker.heads, linker.heads)
+    )
+    assert "temperatures" not in plain.linker.arrays()
+
+
+def test_a_linker_file_without_temperatures_answers_as_before():
+    """A file written before calibration has no temperatures: it reads as temperature 1, so its
+    probabilities and translations are exactly the uncalibrated classifiers'."""
+    x, y, values = _catalog(reps=15, seed=0)
+    calibrated = train_linker(x, y, LinkerParams(kind="attributes", calibrate=True), values=values).linker
+    uncalibrated = train_linker(x, y, LinkerParams(kind="attributes", calibrate=False), values=values).linker
+    old = Linker.from_bytes(_npz({k: v for k, v in calibrated.arrays().items() if k != "temperatures"}))
+    assert old.temperatures is None
+    new_x, _, _ = _catalog(reps=3, seed=1)
+    assert old.value_probabilities(new_x[:5]) == uncalibrated.value_probabilities(new_x[:5])
+    assert np.array_equal(old.translate(new_x), uncalibrated.translate(new_x))
+    assert old.value_probabilities(new_x[:5]) != calibrated.value_probabilities(new_x[:5])
+
+
+def test_calibration_tempers_a_classifier_sure_of_what_the_photo_does_not_show():
+    x, y, values = _overconfident_catalog(reps=10, seed=0)
+    params = LinkerParams(kind="attributes", regularisation=10.0, photo_features=False, calibrate=True)
+    fit = train_linker(x, y, params, values=values)
+    gender = fit.metrics["calibration"]["gender"]
+    assert gender["temperature"] > 2  # over-confident: softened
+    assert gender["log_loss_after"] < gender["log_loss_before"] - 0.1  # on the validation split
+    assert gender["ece_after"] < gender["ece_before"]
+
+    # On new photos: the uncalibrated classifier is sure of a gender it gets right half the time;
+    # the calibrated one is about as unsure as it should be, and still reads colour.
+    plain = train_linker(x, y, replace(params, calibrate=False), values=values).linker
+    new_x, _, new_values = _overconfident_catalog(reps=3, seed=1)
+
+    def sure_and_right(linker, column, c):
+        probabilities = [linker.value_probabilities(photo) for photo in new_x]
+        top = [max(p[column].values()) for p in probabilities]
+        right = [max(p[column], key=p[column].get) == truth[c] for p, truth in zip(probabilities, new_values)]
+        return np.mean(top), np.mean(right)
+
+    sure, right = sure_and_right(plain, "gender", 0)
+    assert sure > 0.8 and right < 0.6
+    assert sure_and_right(fit.linker, "gender", 0)[0] < 0.6
+    assert sure_and_right(fit.linker, "baseColour", 4)[1] > 0.9

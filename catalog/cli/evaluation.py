@@ -57,6 +57,13 @@ from catalog.core.columns import ATTRIBUTE_COLUMNS
     is_flag=True,
     help="The attributes linker reads the image vectors alone (default: colour and silhouette features too).",
 )
+@click.option(
+    "--calibration/--no-calibration",
+    "calibrate",
+    default=None,
+    help="The attributes linker's classifiers with / without a temperature per column fitted on its validation "
+    "split (docs/quality.md) [default: as recorded, or the linker's default].",
+)
 @ranking_option
 @db_option
 @json_option
@@ -75,6 +82,7 @@ def eval_command(
     query_order,
     cosine_order,
     no_photo_features,
+    calibrate,
     ranking,
     db,
     as_json,
@@ -110,6 +118,7 @@ def eval_command(
         band=not query_order,
         rec_order=not cosine_order,
         photo_features=False if no_photo_features else None,
+        calibrate=calibrate,
         ranking=ranking,
         reporter=reporter(as_json),
     )
