@@ -9,9 +9,9 @@ names, is never written, and is replaced when a newer run commits (see `catalog.
 What it holds: the display columns (for result rows, browsing and paging), `has_image`, and the
 three vectors, unit-normalised (cosine is all any search here needs); for Rec's order, the image
 vectors also as stored and the stored photo features (what the linker's classifiers read). Not
-the thumbnails (read from LanceDB per request, a few per page) nor the hashes. At the full
-catalog that is ~75 MB; at a million products ~1.6 GB, where a server should stay on LanceDB's
-indexed search.
+the thumbnails (read from LanceDB per request, a few per page) nor the hashes. At a million
+products that is ~3.5 GB (BYTES_PER_PRODUCT), where `catalog serve` may choose LanceDB's indexed
+search instead (its --memory-limit).
 
 Results match `catalog.query.search.nearest` (exact cosine, the same rounding); a `--where` filter is
 evaluated by LanceDB once per (run, filter), and the matching rows are kept as a mask.
@@ -58,17 +58,18 @@ from catalog.query.search import (
 from catalog.results import ProductPage
 
 VECTOR_COLUMNS = ("image_vector", "node_vector", "rec_vector")
-# Resident memory of a loaded snapshot once it has answered (its display rows built), per product
-# and more per product with a photo (image vectors twice, features), measured with
-# `benchmarks.serve --catalog DB` (benchmarks/README.md, "A 10M-product catalog"). A server uses
-# them to decide, before loading, whether the copy fits (catalog/cli/serve.py).
-BYTES_PER_PRODUCT = 1600
-BYTES_PER_PHOTO = 1400
+# Resident memory of a loaded snapshot per product, its display rows built (`warm`), measured with
+# `python -m benchmarks.serve --catalog DB --memory-limit 100000` on a 1M-product database: the
+# server's RSS 3,994 MB against 473 MB with --no-memory (benchmarks/README.md, "A 10M-product
+# catalog"). A product without a photo costs about as much: every row has its slot in the image
+# vector and feature matrices. A server uses it to decide, before loading, whether the copy fits
+# (catalog/cli/serve.py).
+BYTES_PER_PRODUCT = 3600
 
 
-def estimated_bytes(products: int, photos: int) -> int:
-    """What a snapshot of `products` products, `photos` of them with a photo, holds once it has answered."""
-    return products * BYTES_PER_PRODUCT + photos * BYTES_PER_PHOTO
+def estimated_bytes(products: int) -> int:
+    """What a snapshot of `products` products holds once it has answered."""
+    return products * BYTES_PER_PRODUCT
 
 
 FILTER_CACHE = 64  # distinct --where filters whose row masks are kept per snapshot
