@@ -3,6 +3,7 @@
     python -m benchmarks.ingest --products 44446 --images 1000,3000 --json
     python -m benchmarks.ingest --products 3000 --images 3000 --json      # every product with a photo
     python -m benchmarks.ingest --products 100000 --images 100000 --photo-size 64x80 --encoder stand-in --json
+    python -m benchmarks.ingest --products 20000 --images 20000 --photo-size 64x80 --image-size 64 --engine ray --json
 
 Writes a synthetic catalog (benchmarks.synthetic styles, `--products` rows, as styles.csv) and
 synthetic JPEG photos for the first N products, then ingests it into a fresh database with
@@ -173,6 +174,8 @@ def run_once(
     rebuild_after: bool = False,
     encoder: str = "keras",
     keep: Path | None = None,
+    engine: str = "local",
+    image_size: int | None = None,
 ) -> dict:
     """One ingest in this process (then, with `rebuild_after`, one `catalog rebuild`); the figures for one N.
 
@@ -195,7 +198,8 @@ def run_once(
         cpu_started = _cpu_seconds()
         try:
             stand_in = StandInEncoder() if encoder == "stand-in" else None
-            report = ingest(folder / "db", csv_path, images, IngestOptions(weights="random"), reporter, stand_in)
+            options = IngestOptions(weights="random", engine=engine, image_size=image_size)
+            report = ingest(folder / "db", csv_path, images, options, reporter, stand_in)
         finally:
             reporter.close()
         total_seconds = time.perf_counter() - started
@@ -232,6 +236,8 @@ def run_once(
         "generate_seconds": round(generate_seconds, 1),
         "load_average": round(os.getloadavg()[0], 2),
         "encoder": encoder,
+        "engine": engine,  # ray: this process is the driver (its RSS is the driver's; the workers' are not in it)
+        "image_size": image_size,
         "linker_sample": (report.run.linker.get("sample") if report.run else None),
         **rebuilt,
     }
@@ -291,6 +297,10 @@ def main(argv: list[str] | None = None) -> None:
         help="keras: ResNet50 + head, --weights random; stand-in: a fast encoder through the seam (the pipeline's cost)",
     )
     parser.add_argument(
+        "--engine", choices=["local", "ray"], default="local", help="ingest --engine (ray: a local cluster)"
+    )
+    parser.add_argument("--image-size", type=int, help="ingest --image-size (default the encoder's 256)")
+    parser.add_argument(
         "--keep",
         type=Path,
         metavar="FOLDER",
@@ -304,7 +314,17 @@ def main(argv: list[str] | None = None) -> None:
     counts = [int(v) for v in args.images.split(",")]
 
     if args.one:
-        figures = run_once(args.products, counts[0], photo_size, args.log_every, args.rebuild, args.encoder, args.keep)
+        figures = run_once(
+            args.products,
+            counts[0],
+            photo_size,
+            args.log_every,
+            args.rebuild,
+            args.encoder,
+            args.keep,
+            args.engine,
+            args.image_size,
+        )
         print(json.dumps(figures))
         return
     if args.keep is not None and len(counts) > 1:
@@ -328,7 +348,9 @@ def main(argv: list[str] | None = None) -> None:
             command += ["--log-every", str(args.log_every)]
         if args.rebuild:
             command.append("--rebuild")
-        command += ["--encoder", args.encoder]
+        command += ["--encoder", args.encoder, "--engine", args.engine]
+        if args.image_size:
+            command += ["--image-size", str(args.image_size)]
         if args.keep is not None:
             command += ["--keep", str(args.keep.resolve())]
         finished = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
