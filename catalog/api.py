@@ -423,11 +423,13 @@ class Catalog:
             encoded, items = self._encode(store, image, weights, linker), []
             probabilities, vector = encoded.probabilities, encoded.translated
         else:
-            columns = [*DISPLAY_COLUMNS, "has_image", "image_vector", "rec_vector", "thumbnail"]
-            product = search.get_product(store, int(id), columns)  # type: ignore[arg-type]
+            columns = [*DISPLAY_COLUMNS, "has_image", "image_vector", "rec_vector", *search.preference_columns(store)]
+            product = search.get_product(store, int(id), list(dict.fromkeys(columns)))  # type: ignore[arg-type]
             if not product["has_image"]:
                 raise CatalogError(f"product {id} has no photo to infer attributes from")
-            probabilities = photo_probabilities(linker, product["image_vector"], [product["thumbnail"]])
+            stored = search.unpack([product.get(search.FEATURES_COLUMN)])
+            thumbnails = search.thumbnails_to_measure(store, [product], stored)
+            probabilities = photo_probabilities(linker, product["image_vector"], thumbnails, stored)
             vector = product["rec_vector"]
             items = [{c: product[c] for c in DISPLAY_COLUMNS}]
         inferred = search.infer_photo(probabilities, vector, search.load_attributes(store), top)
@@ -646,10 +648,10 @@ class Catalog:
 
     def thumbnail(self, id: int) -> bytes | None:
         """The stored JPEG thumbnail of a product (None without a photo); an unknown id is NotFound."""
-        from catalog.query.search import get_product
+        from catalog.query.search import get_product, thumbnails
 
-        row = get_product(self.store, int(id), ["thumbnail"])
-        return row["thumbnail"] or None
+        get_product(self.store, int(id), ["id"])  # NotFound for an unknown id
+        return thumbnails(self.store, [int(id)]).get(int(id))
 
     def thumbnails(self, ids: Iterable[int]) -> dict[int, bytes]:
         """The stored JPEG thumbnails of these products, by id (products without a photo are left out)."""

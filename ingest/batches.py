@@ -9,13 +9,12 @@ never all of a product's bytes at once. So it holds, per product, only what thos
   Python bytes object per row (a photo-less product's row is zeros, never written to, so the
   matrix, allocated zeroed, costs it no resident memory; nor do its image and rec vectors).
 
-Thumbnails are never all in memory: those already stored stay in the table and are read back one
-batch at a time when their row is rewritten; those made by this run wait in a `PhotoSpool` (a few
-Arrow files in a temporary folder) until their batch is written.
+Thumbnails are never in the ingest's memory beyond the photos being encoded: they live in the
+photos table (catalog/store/photos.py), written as the photos are encoded (by the Ray workers with
+`--engine ray`), so a products row carries none and rewriting it never reads one back.
 
 `product_batches` turns the state into Arrow record batches of BATCH_ROWS rows (a few thousand:
-each one is a few MB with thumbnails, and the per-batch overhead of Arrow and LanceDB is
-negligible at that size). A full run (first ingest, rebuild) streams them into one Lance commit
+each one is about a MB, and the per-batch overhead of Arrow and LanceDB is negligible at that size). A full run (first ingest, rebuild) streams them into one Lance commit
 (`Writer.upsert_products(..., replace=True)`); an incremental run upserts the changed rows one batch at a time.
 Either way the run record is written last, so readers never see half a run (catalog/store/database.py).
 """
@@ -23,24 +22,22 @@ Either way the run record is written last, so readers never see half a run (cata
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from catalog.core.columns import IMAGE_DIM, NODE_DIM
-from catalog.core.keys import sql_ids
 from catalog.core.photo_features import COLUMN as FEATURES
 from catalog.core.photo_features import FEATURE_DIM, photo_features, to_stored
 from catalog.store.database import PRODUCTS_SCHEMA
+from catalog.store.photos import thumbnails_of
 
 VECTOR_DIMS = {"image_vector": IMAGE_DIM, "node_vector": NODE_DIM, "rec_vector": NODE_DIM}
-# Bytes that no stage but the write reads: kept out of the ingest's memory.
-UNHELD = ("thumbnail", FEATURES)
+# Bytes that no stage but the write reads: kept out of the ingest's memory as Python objects.
+UNHELD = (FEATURES,)
 HELD_COLUMNS = [name for name in PRODUCTS_SCHEMA.names if name not in VECTOR_DIMS and name not in UNHELD]
 
 
@@ -63,9 +60,10 @@ class Products:
         return cls(frame, _zeros(0), _no_features(0))
 
     @classmethod
-    def read(cls, table) -> Products:
-        """The held columns of a LanceDB products table, read one batch at a time (never its thumbnails,
-        except for rows written before photo features were stored, whose features are measured here)."""
+    def read(cls, table, photos=None) -> Products:
+        """The held columns of a LanceDB products table, read one batch at a time (never thumbnails,
+        except those in `photos` of rows written before photo features were stored, whose features are
+        measured here)."""
         count = table.count_rows()
         vectors, features = _zeros(count), np.zeros((count, FEATURE_DIM), np.uint8)
         parts: list[pa.RecordBatch] = []
@@ -90,7 +88,7 @@ class Products:
             raise RuntimeError(f"read {start} products of {count}")
         missing = np.flatnonzero(_has_image(parts) & ~features.any(axis=1))
         if missing.size:
-            _measure_missing_features(table, parts, missing, features)
+            _measure_missing_features(table, photos, parts, missing, features)
         held = pa.Table.from_batches(parts, schema=PRODUCTS_SCHEMA.empty_table().select(HELD_COLUMNS).schema)
         return cls(held.to_pandas(), vectors, features)
 
@@ -133,8 +131,8 @@ class Products:
         rows = order[found]
         return np.where(held[rows] == ids, rows, -1)
 
-    def record_batch(self, rows: np.ndarray, thumbnails: pa.Array | None = None) -> pa.RecordBatch:
-        """The products table's rows `rows` (positions), with these thumbnails (None: no thumbnail)."""
+    def record_batch(self, rows: np.ndarray) -> pa.RecordBatch:
+        """The products table's rows `rows` (positions)."""
         part = self.frame.iloc[rows]
         has_image = part["has_image"].to_numpy(bool)
         columns = []
@@ -146,8 +144,6 @@ class Products:
                 stored = self.features[rows]
                 values = [stored[n].tobytes() if has_image[n] and stored[n].any() else None for n in range(len(rows))]
                 columns.append(pa.array(values, pa.binary()))
-            elif field.name == "thumbnail":
-                columns.append(thumbnails if thumbnails is not None else pa.nulls(len(rows), pa.binary()))
             else:
                 columns.append(pa.array(part[field.name].to_numpy(dtype=object), field.type, from_pandas=True))
         return pa.RecordBatch.from_arrays(columns, schema=PRODUCTS_SCHEMA)
@@ -172,111 +168,19 @@ def _has_image(parts: list[pa.RecordBatch]) -> np.ndarray:
     return np.concatenate([p.column("has_image").to_numpy(zero_copy_only=False) for p in parts]).astype(bool)
 
 
-def _measure_missing_features(table, parts, missing: np.ndarray, features: np.ndarray) -> None:
+def _measure_missing_features(table, photos, parts, missing: np.ndarray, features: np.ndarray) -> None:
     """Rows written before photo features were stored: measure them on their thumbnails, a batch at a time."""
     ids = np.concatenate([p.column("id").to_numpy() for p in parts])
     position = {int(ids[n]): int(n) for n in missing}
     wanted = sorted(position)
     for start in range(0, len(wanted), batch_rows()):
-        chunk = wanted[start : start + batch_rows()]
-        found = table.search().where(f"id IN ({sql_ids(chunk)})").select(["id", "thumbnail"]).to_arrow()
-        for product_id, thumbnail in zip(found.column("id").to_pylist(), found.column("thumbnail").to_pylist()):
+        for product_id, thumbnail in thumbnails_of(table, photos, wanted[start : start + batch_rows()]).items():
             features[position[product_id]] = to_stored(photo_features(thumbnail))
 
 
-class PhotoSpool:
-    """The thumbnails this run made, on local disk until their rows are written.
-
-    Arrow IPC files of FLUSH rows each in a temporary folder (removed by `close`); only the ids
-    stay in memory. A thumbnail is a few KB, so a million new photos are a few GB of disk, not of
-    RAM. Encoding checkpoints (ingest/checkpoints.py) keep the same thumbnails on the database's
-    storage for a resumed ingest; this is the local, per-process copy the write reads back. A
-    `kill -9` leaves its folder behind in the temporary directory (as it leaves Lance's uncommitted
-    data files); nothing reads it again, and the next ingest spools afresh from the checkpoints.
-    """
-
-    SCHEMA = pa.schema([("id", pa.int64()), ("thumbnail", pa.binary())])
-
-    def __init__(self):
-        self._folder = tempfile.TemporaryDirectory(prefix="catalog-thumbnails-")
-        self._ids: list[int] = []
-        self._thumbnails: list[bytes] = []
-        self.files: list[tuple[Path, np.ndarray]] = []
-
-    def add(self, product_id: int, thumbnail: bytes) -> None:
-        self._ids.append(int(product_id))
-        self._thumbnails.append(thumbnail)
-        if len(self._ids) >= batch_rows():
-            self.flush()
-
-    def flush(self) -> None:
-        if not self._ids:
-            return
-        path = Path(self._folder.name) / f"{len(self.files):06d}.arrow"
-        batch = pa.record_batch([pa.array(self._ids, pa.int64()), pa.array(self._thumbnails, pa.binary())], self.SCHEMA)
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, self.SCHEMA) as writer:
-            writer.write_batch(batch)
-        self.files.append((path, np.array(self._ids, np.int64)))
-        self._ids, self._thumbnails = [], []
-
-    def ids(self) -> np.ndarray:
-        self.flush()
-        return np.concatenate([ids for _, ids in self.files]) if self.files else np.zeros(0, np.int64)
-
-    def chunks(self) -> Iterator[tuple[np.ndarray, pa.Array]]:
-        """(ids, thumbnails) per file, each read from disk only when its turn comes."""
-        self.flush()
-        for path, ids in self.files:
-            with pa.OSFile(str(path), "rb") as source:
-                table = pa.ipc.open_file(source).read_all()
-            yield ids, table.column("thumbnail").combine_chunks()
-
-    def close(self) -> None:
-        self._folder.cleanup()
-
-
-def product_batches(
-    state: Products, rows: np.ndarray, spool: PhotoSpool | None, stored=None, *, full: bool = True
-) -> Iterator[pa.RecordBatch]:
-    """The products table's rows at positions `rows` as record batches of about BATCH_ROWS rows.
-
-    Each row comes once, with its thumbnail from where it is: the spool (a photo encoded in this
-    run), `stored` (the table as it was before this run, read a batch at a time with only its ids
-    and thumbnails: all of it for a `full` run, else only the rows rewritten), or nowhere (a
-    product without a photo).
-    """
+def product_batches(state: Products, rows: np.ndarray) -> Iterator[pa.RecordBatch]:
+    """The products table's rows at positions `rows` as record batches of about BATCH_ROWS rows."""
     size = batch_rows()
-    wanted = np.zeros(len(state), bool)
-    wanted[rows] = True
-    spooled = np.zeros(len(state), bool)
-    if spool is not None:
-        spooled_ids = spool.ids()
-        where = state.positions(spooled_ids)
-        spooled[where[where >= 0]] = True
-    done = np.zeros(len(state), bool)
-
-    if stored is not None:
-        # Old rows to rewrite whose thumbnail is not new: only ids and thumbnails are read back.
-        old = wanted & ~spooled & state.frame["has_image"].to_numpy(bool)
-        query = stored.search().select(["id", "thumbnail"])
-        if not full:  # an incremental run: only the rows it rewrites (usually few)
-            ids = state.frame["id"].to_numpy(np.int64)[old]
-            query = query.where(f"id IN ({sql_ids(ids.tolist())})") if ids.size else None
-        for batch in query.to_batches(size) if query is not None else ():
-            where = state.positions(batch.column("id").to_numpy())
-            keep = (where >= 0) & old[np.maximum(where, 0)]
-            if keep.any():
-                positions = where[keep]
-                done[positions] = True
-                yield state.record_batch(positions, batch.column("thumbnail").filter(pa.array(keep)))
-    if spool is not None:
-        for ids, thumbnails in spool.chunks():
-            where = state.positions(ids)
-            keep = (where >= 0) & wanted[np.maximum(where, 0)]
-            if keep.any():
-                positions = where[keep]
-                done[positions] = True
-                yield state.record_batch(positions, thumbnails.filter(pa.array(keep)))
-    rest = np.flatnonzero(wanted & ~done)
-    for start in range(0, len(rest), size):
-        yield state.record_batch(rest[start : start + size])
+    rows = np.asarray(rows, np.int64)
+    for start in range(0, len(rows), size):
+        yield state.record_batch(rows[start : start + size])

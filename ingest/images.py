@@ -84,6 +84,13 @@ class PhotoFolder:
     def load(self, ref: str, size: int) -> LoadedImage:
         return load_image(Path(ref), size)
 
+    def read(self, ref: str) -> bytes:
+        """The photo's bytes (a Ray worker hashes and decodes them from one read)."""
+        try:
+            return Path(ref).read_bytes()
+        except OSError as error:
+            raise ImageError(f"cannot read file: {error.strerror or error}") from None
+
 
 class PhotoPrefix:
     """Photos under an object-store prefix (`s3://bucket/images`), listed once, read by key."""
@@ -124,11 +131,13 @@ class PhotoPrefix:
         return f"{self.uri}/{ref}"
 
     def load(self, ref: str, size: int) -> LoadedImage:
+        return load_image(self.read(ref), size)
+
+    def read(self, ref: str) -> bytes:
         try:
-            data = self.storage.read_bytes(ref)
+            return self.storage.read_bytes(ref)
         except (FileNotFoundError, CatalogError) as error:
             raise ImageError(f"cannot read {ref}: {error}") from None
-        return load_image(data, size)
 
 
 def open_photos(images, storage_options: dict[str, str] | None = None) -> PhotoFolder | PhotoPrefix:

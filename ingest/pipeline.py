@@ -28,7 +28,7 @@ import os
 import time
 from array import array
 from collections.abc import Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Iterator, Protocol, overload
@@ -49,12 +49,13 @@ from catalog.models.runtime import check_precision, default_precision
 from catalog.query.stored_models import linker_features, precision_of
 from catalog.store.database import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
 from catalog.store.storage import DbLocation
-from ingest.batches import HELD_COLUMNS, PhotoSpool, Products, product_batches
-from ingest.checkpoints import EncodeCheckpoints
+from ingest.batches import HELD_COLUMNS, Products, product_batches
+from ingest.checkpoints import EncodeCheckpoints, PhotoRows
 from ingest.graph import attribute_values
 from ingest.graph_space import Node2VecParams, catalog_graph, embed_graph
 from ingest.images import PhotoFolder, PhotoPrefix, load_images, open_photos
 from ingest.placement import attribute_degrees, place_attributes, place_products
+from ingest.ray_engine import CHECKPOINTED, UNCHANGED
 from ingest.reader import Reject, read_styles
 
 Progress = Callable[[int], None]
@@ -229,7 +230,7 @@ def row_hash(values: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-# -- the products table in memory: ingest/batches.py (Products, the spool of new thumbnails, the batches)
+# -- the products table in memory: ingest/batches.py (Products and their record batches); thumbnails: the photos table
 
 
 # -- the pipeline ------------------------------------------------------------------------------
@@ -269,22 +270,20 @@ def ingest(
     seconds["read"] = time.perf_counter() - started
 
     store = Store(db_path)
-    with store.writer() as writer, ExitStack() as stack:
+    with store.writer() as writer:
         previous = writer.previous
         options = options.resolved(previous)
         _check_encoder_choice(previous, options, encoder)
         # What every stage needs of the stored catalog, never its thumbnails (ingest/batches.py).
-        state = Products.read(writer.products) if previous else Products.empty()
+        state = Products.read(writer.products, writer.photos) if previous else Products.empty()
         protected = {int(float(r.id)) for r in styles.rejects if r.id and _is_int(r.id)}
         state, change = _apply_rows(state, rows, options.prune, protected)
         csv_ids = rows["id"].to_numpy(np.int64)
         del rows, styles.rows  # the rows now live in `state`
 
         started = time.perf_counter()
-        spool = PhotoSpool()  # thumbnails of the photos encoded now, on local disk until written
-        stack.callback(spool.close)
         problems, encoder_record, encoded = _encode_photos(
-            store, state, change, csv_ids, images_dir, options, reporter, encoder, spool
+            writer, state, change, csv_ids, images_dir, options, reporter, encoder
         )
         seconds["images+encode"] = time.perf_counter() - started
 
@@ -314,7 +313,6 @@ def ingest(
             touched,
             sorted(change.removed),
             attributes,
-            spool=spool,
             full=full,
             encoder=encoder_record,
             node2vec=node2vec_record,
@@ -349,7 +347,7 @@ def rebuild(
     with store.writer() as writer:
         previous = writer.previous
         options = options.resolved(previous)
-        state = Products.read(writer.products)
+        state = Products.read(writer.products, writer.photos)
         attributes, linker_record, node2vec_record = _train_spaces(store, state, options, reporter, seconds)
         count = len(state.frame)
         summary = {
@@ -368,7 +366,6 @@ def rebuild(
             np.arange(count),
             [],
             attributes,
-            spool=None,
             full=True,
             encoder=previous.encoder,
             node2vec=node2vec_record,
@@ -416,7 +413,6 @@ def _commit(
     removed: list[int],
     attributes: pd.DataFrame,
     *,
-    spool: PhotoSpool | None,
     full: bool,
     encoder: dict,
     node2vec: dict,
@@ -437,12 +433,7 @@ def _commit(
     attributes["run"] = run_number
     summary.update(_inferred_share(state))
     started = time.perf_counter()
-    stored = None
-    if writer.previous is not None:
-        # The table as it was (a handle pinned to that version): where unchanged thumbnails are read back.
-        stored = writer.store.db.open_table("products")
-        stored.checkout(writer.products.version)
-    batches = product_batches(state, np.asarray(touched), spool, stored, full=full)
+    batches = product_batches(state, np.asarray(touched))
     if full:
         writer.upsert_products(pa.RecordBatchReader.from_batches(PRODUCTS_SCHEMA, batches), replace=True)
     else:
@@ -602,15 +593,19 @@ def _default(name: str):
 
 
 def _encode_photos(
-    store, state: Products, change: Change, csv_ids, images_dir, options, reporter, encoder=None, spool=None
+    writer: Writer, state: Products, change: Change, csv_ids, images_dir, options, reporter, encoder=None
 ):
     """Encode the photos of CSV products that are new or whose bytes changed; report the missing.
 
     `encoder`: the one given to the ingest, else the Keras encoder of the options, built only here,
-    once a photo needs encoding (TensorFlow is imported then).
+    once a photo needs encoding (TensorFlow is imported then). Thumbnails go to the photos table as
+    they are made (by this process, or by the Ray workers), never to the ingest's memory.
     """
+    store = writer.store
     frame = state.frame
-    problems, to_encode, refs = _photos_to_encode(state, csv_ids, images_dir, reporter)
+    on_ray = options.engine == "ray"
+    # With Ray the workers hash the photos as they read them: the driver only lists and stats.
+    problems, to_encode, refs = _photos_to_encode(state, csv_ids, images_dir, reporter, hash_here=not on_ray)
     position = dict(zip(to_encode, state.positions(np.fromiter(to_encode, np.int64, len(to_encode))).tolist()))
     previous = store.run
     encoder_record = dict(previous.encoder) if previous and previous.encoder else {}
@@ -627,13 +622,13 @@ def _encode_photos(
                 f"this database's photos are encoded in {encoder_record['precision']}; "
                 f"the encoder given runs in {own.precision}"
             )
-    checkpoints = EncodeCheckpoints(store.storage, encoder_record["id"])
+    photos = PhotoRows(writer)
+    checkpoints = EncodeCheckpoints(store.storage, encoder_record["id"], photos)
 
-    def store_vector(product_id: int, vector: np.ndarray, thumbnail: bytes, digest: str) -> None:
+    def store_vector(product_id: int, vector: np.ndarray, features: np.ndarray, digest: str) -> None:
         n = position[product_id]
         state.vectors["image_vector"][n] = vector
-        state.features[n] = to_stored(photo_features(thumbnail))
-        spool.add(product_id, thumbnail)  # to disk: written with its row, never all held at once
+        state.features[n] = features
         frame.at[n, "image_hash"] = digest
         frame.at[n, "has_image"], frame.at[n, "encoder_id"] = True, encoder_record["id"]
         if not change.is_added(product_id):
@@ -642,31 +637,48 @@ def _encode_photos(
     with reporter.stage("encoding photos", len(to_encode)) as progress:
         pending = []
         for product_id, digest in to_encode.items():
-            cached = checkpoints.get(digest)
+            cached = checkpoints.get(digest) if digest else None
             if cached is None:
                 pending.append(product_id)
             else:
                 store_vector(product_id, cached[0], cached[1], digest)
                 progress(1)
-        if options.engine == "ray":
-            results = _encode_on_ray(store, images_dir, refs, pending, encoder_record, options, progress)
+        unchanged = 0
+        if on_ray:
+            stored = frame["image_hash"].to_numpy(dtype=object)
+            has_image = frame["has_image"].to_numpy(bool)
+            items = [(i, refs[i], stored[position[i]] if has_image[position[i]] else "") for i in pending]
+            results = _encode_on_ray(
+                writer, images_dir, items, checkpoints.known(), encoder_record, options, progress, photos
+            )
         else:
             results = _encode_here(encoder, images_dir, pending, options, progress)
-        for product_id, vector, thumbnail, reason in results:
+        for product_id, vector, features, thumbnail, reason, digest in results:
+            digest = digest or to_encode[product_id]
+            if reason == UNCHANGED:  # a Ray worker read the stored bytes again
+                unchanged += 1
+                continue
+            if reason == CHECKPOINTED:  # hashed by a Ray worker: an interrupted run encoded it
+                store_vector(product_id, *checkpoints.get(digest), digest)
+                continue
             if vector is None:
                 problems.add(product_id, reason)
                 continue
-            store_vector(product_id, vector, thumbnail, to_encode[product_id])
-            checkpoints.add(to_encode[product_id], vector, thumbnail)
+            if thumbnail is not None:  # made here; a Ray worker has written its own and measured its features
+                features = to_stored(photo_features(thumbnail))
+                photos.add(digest, thumbnail)
+            store_vector(product_id, vector, features, digest)
+            checkpoints.add(digest, vector, features)
         checkpoints.flush()
     problems.sort()
-    return problems, encoder_record, len(to_encode)
+    return problems, encoder_record, len(to_encode) - unchanged
 
 
 def _photos_to_encode(
-    state: Products, csv_ids: np.ndarray, images_dir: PhotoFolder | PhotoPrefix, reporter
+    state: Products, csv_ids: np.ndarray, images_dir: PhotoFolder | PhotoPrefix, reporter, hash_here: bool = True
 ) -> tuple[ImageProblems, dict[int, str], dict[int, str]]:
-    """The CSV's products whose photo is new or changed (id -> sha256 of the file), the missing
+    """The CSV's products whose photo is new or changed (id -> sha256 of the file; "" when not
+    `hash_here`: a photo whose size and mtime changed, hashed later where it is read), the missing
     photos, and where each photo to encode is (id -> path or key in `images_dir`).
 
     Records each found photo's location (absolute path or URI) and stat (size:mtime, or size:ETag)
@@ -686,7 +698,9 @@ def _photos_to_encode(
             for product_id, n in zip(
                 ids[start : start + CHECK_ROWS].tolist(), rows[start : start + CHECK_ROWS].tolist()
             ):
-                _check_photo(frame, stored_photo, images_dir, product_id, n, problems, missing, to_encode, refs)
+                _check_photo(
+                    frame, stored_photo, images_dir, product_id, n, problems, missing, to_encode, refs, hash_here
+                )
             progress(min(CHECK_ROWS, len(ids) - start))
     return problems, to_encode, refs
 
@@ -694,7 +708,9 @@ def _photos_to_encode(
 CHECK_ROWS = 65536
 
 
-def _check_photo(frame, stored_photo, images_dir, product_id, n, problems, missing, to_encode, refs) -> None:
+def _check_photo(
+    frame, stored_photo, images_dir, product_id, n, problems, missing, to_encode, refs, hash_here=True
+) -> None:
     """One product's photo: missing (a problem, unless one is stored), unchanged, or to encode."""
     ref = images_dir.find(product_id)
     if ref is None:
@@ -704,6 +720,10 @@ def _check_photo(frame, stored_photo, images_dir, product_id, n, problems, missi
     stat = images_dir.stat(ref)
     if stored_photo[n] and frame.at[n, "image_stat"] == stat:
         return  # same size and mtime (or ETag): the same bytes, without reading them
+    if not hash_here:
+        frame.at[n, "image_path"], frame.at[n, "image_stat"] = images_dir.location(ref), stat
+        to_encode[product_id], refs[product_id] = "", ref
+        return
     digest = images_dir.sha256(ref)
     frame.at[n, "image_path"], frame.at[n, "image_stat"] = images_dir.location(ref), stat
     if stored_photo[n] and frame.at[n, "image_hash"] == digest:
@@ -713,15 +733,16 @@ def _check_photo(frame, stored_photo, images_dir, product_id, n, problems, missi
 
 
 def _encode_here(encoder, images_dir, ids, options, progress):
-    """(id, vector or None, thumbnail, reason): photos decoded in a thread pool, encoded in this process."""
+    """(id, vector or None, None, thumbnail, reason): photos decoded in a thread pool, encoded in this
+    process (the features are measured by the caller, on the thumbnail)."""
     loaded = load_images(images_dir, ids, size=encoder.image_size)
     thumbnails: dict[int, bytes] = {}
-    failed: list[tuple[int, None, bytes, str]] = []
+    failed: list[tuple[int, None, None, None, str, str]] = []
 
     def pixels():
         for product_id, image, reason in loaded:
             if image is None:
-                failed.append((product_id, None, b"", reason))
+                failed.append((product_id, None, None, None, reason, ""))
                 progress(1)
                 continue
             thumbnails[product_id] = image.thumbnail
@@ -740,13 +761,16 @@ def _encode_here(encoder, images_dir, ids, options, progress):
         yield from failed
         failed.clear()
         for product_id, vector in zip(batch_ids, batch_vectors):
-            yield product_id, vector, thumbnails.pop(product_id), ""
+            yield product_id, vector, None, thumbnails.pop(product_id), "", ""
     yield from failed
 
 
-def _encode_on_ray(store, images_dir, refs, ids, encoder_record, options, progress):
+def _encode_on_ray(writer, images_dir, items, known, encoder_record, options, progress, photos):
     """The same results from a Ray Data pipeline: actors load this database's encoder from its record
-    (the runtime model file on a CPU; the Keras encoder rebuilt from its head on a GPU)."""
+    (the runtime model file on a CPU; the Keras encoder rebuilt from its head on a GPU); the workers
+    write the thumbnails to the photos table's data files and measure the features themselves, so
+    results carry no thumbnail, and `photos` receives the written files' metadata to commit."""
+    store = writer.store
     from catalog.models.runtime import model_key
     from catalog.query.stored_models import model_id_of
     from ingest.ray_engine import EncoderSpec, RayOptions, encode_on_ray
@@ -766,11 +790,13 @@ def _encode_on_ray(store, images_dir, refs, ids, encoder_record, options, progre
         model_id=model_id_of(encoder_record),
         precision=precision_of(encoder_record),
     )
-    photos = [(product_id, refs[product_id]) for product_id in ids]
     ray_options = RayOptions(
         address=options.ray_address, workers=options.ray_workers, batch_size=options.batch_size or RayOptions.batch_size
     )
-    return encode_on_ray(photos, spec, ray_options, progress, images=images_dir)
+    uri, storage_options = writer.photos_location()
+    return encode_on_ray(
+        items, spec, ray_options, progress, images_dir, (uri, storage_options, photos.add_fragments), known
+    )
 
 
 def _database_encoder(store: Store, recorded: dict, options: IngestOptions) -> tuple[Encoder | None, dict]:

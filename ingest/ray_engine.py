@@ -2,15 +2,25 @@
 
 Encoding is the stage that grows with the catalog (ResNet50, ~30 photos/s on 2 CPU cores through
 OpenVINO), so it is the one handed to many machines; everything after it (graph, walks, linker, the commit) stays
-on the driver, which receives only the 128-d vectors and thumbnails. The pipeline is Ray Data's
-batch-inference pattern:
+on the driver, which receives only what training needs: ids, 128-d vectors and photo features. The
+workers write the thumbnails themselves. The pipeline is Ray Data's batch-inference pattern, with
+Lance's distributed write at its end:
 
-    from_items(id, photo path)                  the photos still to encode (the driver has checked
-                                                hashes and checkpoints already)
-    -> map_batches(decode_photos)               stateless CPU tasks: read, decode, resize, thumbnail
+    from_items(id, photo path, stored sha256)   the photos whose size and mtime (or ETag) changed: the
+                                                driver lists and stats, it reads no photo
+    -> map_batches(decode_photos)               stateless CPU tasks: read once, hash (the same bytes as
+                                                stored: done; checkpointed by an interrupted run: its
+                                                vector is on the driver), else decode, resize,
+                                                thumbnail, photo features
     -> map_batches(PhotoEncoder, concurrency=N) N actors, each loads the encoder once (a GPU each
                                                 where the cluster has them), batches streamed
-    -> iter_batches on the driver               vectors come back while later photos still decode
+    -> map_batches(write_photos)                CPU tasks: the thumbnails as data files of the
+                                                photos table (`lance.fragment.write_fragments`),
+                                                uncommitted; their metadata rides along
+    -> iter_batches on the driver               vectors, features and the files' metadata come back
+                                                while later photos still decode; the driver commits
+                                                the files (one Lance Append per checkpoint) and
+                                                never holds a thumbnail
 
 Every actor runs exactly the database's encoder and checks its id: on a CPU the database's
 OpenVINO model file, shipped as bytes, at the recorded precision (the local engine's very
@@ -33,6 +43,11 @@ from typing import Callable, Iterator
 import numpy as np
 
 from catalog.core.errors import CatalogError
+
+WRITE_ROWS = 256  # thumbnails per data file a worker writes (a few KB each)
+# Reasons that are not problems: the photo's bytes are the stored ones, or an interrupted run's
+# checkpoint holds its vector (the driver takes it from there).
+UNCHANGED, CHECKPOINTED = "\x00unchanged", "\x00checkpointed"
 
 
 @dataclass(frozen=True)
@@ -61,35 +76,63 @@ class EncoderSpec:
 
 
 def decode_photos(
-    batch: dict[str, np.ndarray], size: int, images: str, storage_options: dict[str, str], environment: dict[str, str]
+    batch: dict[str, np.ndarray],
+    size: int,
+    images: str,
+    storage_options: dict[str, str],
+    environment: dict[str, str],
+    known: frozenset[str],
 ) -> dict[str, np.ndarray]:
-    """Read and decode a batch of photos; an unusable one keeps its row with a reason and zero pixels.
+    """Read each photo of the batch once and hash it: the stored bytes again (UNCHANGED) or bytes an
+    interrupted run checkpointed (`known`: CHECKPOINTED) need no decoding; the rest are decoded and
+    their features measured. An unusable photo keeps its row with a reason and zero pixels.
 
     `images`: the folder or object-store prefix the photo paths/keys are relative to; `environment`:
     the driver's object-store variables, for a worker that has none of its own."""
+    import hashlib
+
+    from catalog.core.photo_features import FEATURE_DIM, photo_features, to_stored
+    from catalog.core.photos import load_image
     from ingest.images import ImageError, open_photos
 
-    for name, value in environment.items():
-        os.environ.setdefault(name, value)
-
+    _adopt(environment)
     source = open_photos(images, storage_options)
     pixels = np.zeros((len(batch["id"]), size, size, 3), np.uint8)
-    thumbnails, reasons = [], []
-    for n, ref in enumerate(batch["path"]):
+    features = np.zeros((len(batch["id"]), FEATURE_DIM), np.uint8)
+    thumbnails, reasons, hashes = [], [], []
+    for n, (ref, stored) in enumerate(zip(batch["path"], batch["stored"])):
+        digest = ""
         try:
-            image = source.load(str(ref), size)
+            data = source.read(str(ref))
+            digest = hashlib.sha256(data).hexdigest()
+            if digest == stored or digest in known:
+                hashes.append(digest)
+                thumbnails.append(b"")
+                reasons.append(UNCHANGED if digest == stored else CHECKPOINTED)
+                continue
+            image = load_image(data, size)
             pixels[n] = image.pixels
+            features[n] = to_stored(photo_features(image.thumbnail))
             thumbnails.append(image.thumbnail)
             reasons.append("")
         except ImageError as error:
             thumbnails.append(b"")
             reasons.append(str(error) or "unusable image")
+        hashes.append(digest)
     return {
         "id": batch["id"],
+        "sha": np.array(hashes, dtype=object),
         "pixels": pixels,
+        "features": features,
         "thumbnail": np.array(thumbnails, dtype=object),
         "reason": np.array(reasons, dtype=object),
     }
+
+
+def _adopt(environment: dict[str, str]) -> None:
+    """The driver's object-store variables, for a worker that has none of its own."""
+    for name, value in environment.items():
+        os.environ.setdefault(name, value)
 
 
 class PhotoEncoder:
@@ -112,7 +155,26 @@ class PhotoEncoder:
         vectors = np.zeros((len(batch["id"]), 128), np.float32)
         if ok.any():
             vectors[ok] = self.encoder.encode(batch["pixels"][ok])
-        return {"id": batch["id"], "vector": vectors, "thumbnail": batch["thumbnail"], "reason": batch["reason"]}
+        return {**{k: v for k, v in batch.items() if k != "pixels"}, "vector": vectors}
+
+
+def write_photos(
+    batch: dict[str, np.ndarray], uri: str, storage_options: dict[str, str], environment: dict[str, str]
+) -> dict[str, np.ndarray]:
+    """Write the batch's thumbnails as uncommitted data files of the photos table (Lance's distributed
+    write); the batch goes on without them, the files' metadata pickled into the first row's
+    `fragments` cell (a Ray Data batch is columns of one value per row)."""
+    import pickle
+
+    from catalog.store.photos import photo_rows, write_fragments
+
+    _adopt(environment)
+    ok = batch["reason"] == ""
+    rows = photo_rows(batch["sha"][ok].tolist(), batch["thumbnail"][ok].tolist())
+    fragments = np.full(len(batch["id"]), b"", dtype=object)
+    if len(fragments):
+        fragments[0] = pickle.dumps(write_fragments(rows, uri, storage_options))
+    return {**{k: v for k, v in batch.items() if k != "thumbnail"}, "fragments": fragments}
 
 
 def _runtime_encoder(spec: EncoderSpec, threads: int):
@@ -156,10 +218,10 @@ def require_ray():
     return ray
 
 
-def _store_environment(images) -> dict[str, str]:
-    """The driver's AWS_/GOOGLE_/AZURE_ variables when photos come from an object store: workers of a
-    local cluster started before them, or machines without their own credentials, read with these."""
-    if getattr(images, "storage", None) is None:
+def _store_environment(remote: bool) -> dict[str, str]:
+    """The driver's AWS_/GOOGLE_/AZURE_ variables when a worker reads or writes an object store: workers
+    of a local cluster started before them, or machines without their own credentials, use these."""
+    if not remote:
         return {}
     return {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "GOOGLE_", "AZURE_"))}
 
@@ -197,18 +259,26 @@ def connect(address: str | None):
 
 
 def encode_on_ray(
-    photos: list[tuple[int, str]],
+    photos: list[tuple[int, str, str]],
     spec: EncoderSpec,
-    options: RayOptions = RayOptions(),
-    progress: Callable[[int], None] | None = None,
-    images=None,
-) -> Iterator[tuple[int, np.ndarray | None, bytes, str]]:
-    """(id, photo path or key) -> (id, vector or None, thumbnail, reason) as batches come back, in any order.
+    options: RayOptions,
+    progress: Callable[[int], None] | None,
+    images,
+    photos_table: tuple[str, dict[str, str], Callable[[list], None]],
+    known: frozenset[str] = frozenset(),
+) -> Iterator[tuple[int, np.ndarray | None, np.ndarray | None, None, str, str]]:
+    """(id, photo path or key, stored sha256 or "") -> (id, vector or None, stored features or None,
+    None, reason, sha256) as batches come back, in any order (the fourth field, a thumbnail, is always
+    None: see below). The reason is UNCHANGED for a photo whose bytes are the stored ones and
+    CHECKPOINTED for one whose sha256 is in `known` (neither is decoded nor encoded).
 
-    `images`: where the paths/keys are (a PhotoFolder or PhotoPrefix, ingest/images.py); default:
-    absolute paths. Workers read the photos themselves: a folder must be mounted on every worker;
-    an object-store prefix is read with the same settings (credentials from the workers' environment
-    or the storage options)."""
+    `images`: where the paths/keys are (a PhotoFolder or PhotoPrefix, ingest/images.py). Workers read
+    the photos themselves: a folder must be mounted on every worker; an object-store prefix is read
+    with the same settings (credentials from the workers' environment or the storage options).
+    `photos_table`: (dataset URI, storage options, receiver): the workers write the thumbnails
+    there, and the receiver gets the written files' metadata, for the driver to commit."""
+    import pickle
+
     if not photos:
         return
     ray = connect(options.address)
@@ -226,7 +296,8 @@ def encode_on_ray(
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False
-    items = [{"id": int(product_id), "path": str(path)} for product_id, path in photos]
+    items = [{"id": int(product_id), "path": str(path), "stored": str(sha)} for product_id, path, sha in photos]
+    uri, table_options, receive = photos_table
     dataset = (
         # About one encoder batch per block (so vectors stream back as batches finish), capped so a huge
         # catalog does not become millions of tiny Ray tasks.
@@ -237,7 +308,8 @@ def encode_on_ray(
                 "size": spec.image_size,
                 "images": str(images or "/"),
                 "storage_options": _storage_options(images),
-                "environment": _store_environment(images),
+                "environment": _store_environment(getattr(images, "storage", None) is not None),
+                "known": known,
             },
             batch_size=options.batch_size,
             batch_format="numpy",
@@ -252,11 +324,23 @@ def encode_on_ray(
             num_cpus=cpus_per_actor,
             num_gpus=1 if gpus else 0,
         )
+        # Files of WRITE_ROWS thumbnails (~1 MB), not of one encoder batch: fewer, larger fragments.
+        .map_batches(
+            write_photos,
+            fn_kwargs={"uri": uri, "storage_options": table_options, "environment": _store_environment("://" in uri)},
+            batch_size=WRITE_ROWS,
+            batch_format="numpy",
+            num_cpus=0.25,
+        )
     )
     for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-        for product_id, vector, thumbnail, reason in zip(
-            batch["id"], batch["vector"], batch["thumbnail"], batch["reason"]
+        for cell in batch["fragments"]:
+            if cell:
+                receive(pickle.loads(cell))
+        for product_id, vector, features, reason, sha in zip(
+            batch["id"], batch["vector"], batch["features"], batch["reason"], batch["sha"]
         ):
-            yield int(product_id), (None if reason else vector), bytes(thumbnail), str(reason)
+            ok = not reason
+            yield int(product_id), (vector if ok else None), (features if ok else None), None, str(reason), str(sha)
         if progress is not None:
             progress(len(batch["id"]))

@@ -20,7 +20,7 @@ def remove_products(db_path: Path | str | DbLocation, ids: list[int]) -> Run:
     store = Store.open(db_path)
     with store.writer() as writer:
         previous = writer.previous
-        state = Products.read(writer.products)  # never the thumbnails (ingest/batches.py)
+        state = Products.read(writer.products, writer.photos)  # never the thumbnails (ingest/batches.py)
         present = set(state.frame["id"].astype(int))
         unknown = sorted(set(ids) - present)
         if unknown:

@@ -12,6 +12,19 @@ import pytest
 from catalog.core.columns import IMAGE_DIM
 
 
+def product_rows(db) -> dict[int, dict]:
+    """The committed products rows by id (a folder or s3:// database), each with its `thumbnail`
+    from the photos table (None without a photo), as a user of `Catalog.thumbnails` sees it."""
+    from catalog.query.search import thumbnails
+    from catalog.store.database import Store
+
+    store = Store.open(db)
+    rows = store.table("products").to_arrow().to_pylist()
+    assert len(rows) == len({r["id"] for r in rows})  # never a duplicate id
+    found = thumbnails(store, [r["id"] for r in rows])
+    return {r["id"]: {**r, "thumbnail": found.get(r["id"])} for r in rows}
+
+
 @dataclass(frozen=True)
 class FakeEncoderInfo:
     weights: str

@@ -33,7 +33,7 @@ from catalog.core.columns import ATTRIBUTE_COLUMNS, NAME_COLUMN
 from catalog.store.database import SCHEMA_VERSION, Store
 from ingest.images import MAX_PIXELS, find_image
 from ingest.reader import MISSING_MARKERS, read_styles
-from tests.conftest import FAKE_ENCODER, FAST_INGEST
+from tests.conftest import FAKE_ENCODER, FAST_INGEST, product_rows
 
 REPO = Path(__file__).resolve().parent.parent
 HEADER = ["id", *ATTRIBUTE_COLUMNS, NAME_COLUMN]
@@ -65,9 +65,7 @@ def committed(db: Path):
 
 
 def products(db: Path) -> dict[int, dict]:
-    rows = Store.open(db).table("products").to_arrow().to_pylist()
-    assert len(rows) == len({r["id"] for r in rows})  # never a duplicate id
-    return {r["id"]: r for r in rows}
+    return product_rows(db)
 
 
 @pytest.fixture(scope="module")

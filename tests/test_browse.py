@@ -13,7 +13,7 @@ import pytest
 
 from catalog.core.columns import ATTRIBUTE_COLUMNS
 from catalog.core.photo_features import photo_features_of
-from catalog.query.search import get_product, infer_attributes, infer_photo, load_attributes
+from catalog.query.search import get_product, infer_attributes, infer_photo, load_attributes, thumbnails
 from catalog.query.stored_models import load_linker
 from catalog.store.database import Store
 from tests.query_fixture import EVIL_NAME, query_db, run  # noqa: F401  (query_db is a fixture)
@@ -51,9 +51,10 @@ def test_infer_reads_the_stored_photo_with_the_linkers_classifiers(query_db):
     linker = load_linker(store)
     for product_id in query_db.ids[:5]:
         doc = json.loads(run("infer", "--id", product_id, "--top", "4", "--db", query_db.path, "--json").stdout)
-        stored = get_product(store, product_id, ["image_vector", "thumbnail"])
-        assert linker.photo_features  # the classifiers read the photo features, from the stored thumbnail
-        expected = linker.infer(stored["image_vector"], top=4, features=photo_features_of([stored["thumbnail"]]))
+        stored = get_product(store, product_id, ["image_vector"])
+        assert linker.photo_features  # the classifiers read the photo features, measured on the thumbnail
+        thumbnail = thumbnails(store, [product_id])[product_id]
+        expected = linker.infer(stored["image_vector"], top=4, features=photo_features_of([thumbnail]))
         assert doc["attributes"] == {c: [{"value": v, "score": s} for v, s in values] for c, values in expected.items()}
 
 

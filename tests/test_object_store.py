@@ -27,7 +27,7 @@ from catalog.core.errors import CatalogError
 from catalog.store.database import Store
 from catalog.store.lease import LeaseLock
 from catalog.store.storage import open_storage
-from tests.conftest import FAKE_ENCODER, FAST_INGEST, FakeEncoder
+from tests.conftest import FAKE_ENCODER, FAST_INGEST, FakeEncoder, product_rows
 from tests.conftest import run_cli as run
 from tests.test_faults import (
     BASE_ROWS,
@@ -197,8 +197,7 @@ def test_photos_from_an_object_store_prefix(s3_bucket, files, fast_models, tmp_p
     from_store = ingest_json(files["base_csv"], images, tmp_path / "store-db", "--epochs", 2)
     assert [p["id"] for p in from_store["image_problems"]] == [p["id"] for p in from_folder["image_problems"]]
     assert from_store["summary"]["encoded"] == from_folder["summary"]["encoded"] > 90
-    mine = {r["id"]: r for r in Store.open(tmp_path / "folder-db").table("products").to_arrow().to_pylist()}
-    theirs = {r["id"]: r for r in Store.open(tmp_path / "store-db").table("products").to_arrow().to_pylist()}
+    mine, theirs = product_rows(tmp_path / "folder-db"), product_rows(tmp_path / "store-db")
     assert mine.keys() == theirs.keys()
     for product_id, row in theirs.items():
         assert row["image_hash"] == mine[product_id]["image_hash"] and row["thumbnail"] == mine[product_id]["thumbnail"]

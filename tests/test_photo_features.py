@@ -77,7 +77,7 @@ def test_ingest_stores_the_features_and_an_older_table_gains_the_column(tmp_path
     gives; a products table written before the column existed gains it (empty) on the next write."""
     from catalog.core.photo_features import COLUMN, from_stored, stored_features
     from catalog.store.database import Store
-    from tests.conftest import FAST_INGEST
+    from tests.conftest import FAST_INGEST, product_rows
     from tests.conftest import run_cli as run
 
     db = tmp_path / "db"
@@ -87,7 +87,8 @@ def test_ingest_stores_the_features_and_an_older_table_gains_the_column(tmp_path
     has_image = table.column("has_image").to_numpy(zero_copy_only=False)
     assert stored[has_image].any(axis=1).all() and not stored[~has_image].any()
     assert table.column(COLUMN).null_count == int((~has_image).sum())
-    thumbnails = table.column("thumbnail").to_pylist()
+    rows = product_rows(db)
+    thumbnails = [rows[i]["thumbnail"] for i in table.column("id").to_pylist()]
     for row in np.flatnonzero(has_image)[:5]:
         assert np.array_equal(from_stored(stored[row]), photo_features(thumbnails[row]))
 

@@ -14,6 +14,7 @@ import pytest
 
 from catalog.store.database import Store
 from ingest.reader import read_styles
+from tests.conftest import product_rows
 from tests.conftest import run_cli as run
 
 FLAGS = [
@@ -42,11 +43,14 @@ def small_catalog(tmp_path_factory, demo_catalog):
 
 
 def rows(db) -> dict[int, dict]:
-    return {r["id"]: r for r in Store.open(db).table("products").to_arrow().to_pylist()}
+    return product_rows(db)
 
 
-def test_ray_engine_gives_the_local_engines_vectors(ray_cluster, small_catalog, tmp_path, s3_bucket):
-    """The local engine on a folder; Ray actors reading the same photos from S3, into a database on S3."""
+def test_ray_engine_gives_the_local_engines_vectors(ray_cluster, small_catalog, tmp_path, s3_bucket, monkeypatch):
+    """The local engine on a folder; Ray actors reading the same photos from S3, into a database on S3.
+    The workers write the thumbnails (the photos table's data files) and measure the photo features:
+    the driver never adds a thumbnail itself, and the tables come out equal."""
+    from ingest.checkpoints import PhotoRows
     from tests.test_object_store import upload_folder
 
     csv, images = small_catalog
@@ -56,6 +60,8 @@ def test_ray_engine_gives_the_local_engines_vectors(ray_cluster, small_catalog, 
     # f32 named on both: a new database's default is bf16 locally on a bf16 processor, f32 on Ray.
     flags = [*FLAGS, "--precision", "f32"]
     local = json.loads(run("ingest", "--csv", csv, "--images", images, "--db", local_db, "--json", *flags).stdout)
+    # From here on a thumbnail reaching the driver's photo writer fails the ingest.
+    monkeypatch.setattr(PhotoRows, "add", lambda *args: pytest.fail("the Ray driver wrote a thumbnail"))
     remote = json.loads(
         run(
             "ingest",
@@ -81,6 +87,7 @@ def test_ray_engine_gives_the_local_engines_vectors(ray_cluster, small_catalog, 
         other = theirs[product_id]
         assert other["has_image"] == row["has_image"] and other["encoder_id"] == row["encoder_id"]
         assert other["thumbnail"] == row["thumbnail"] and other["image_hash"] == row["image_hash"]
+        assert other["photo_features"] == row["photo_features"]
         np.testing.assert_allclose(other["image_vector"], row["image_vector"], rtol=1e-5, atol=1e-5)
     assert any(np.linalg.norm(r["image_vector"]) > 0 for r in theirs.values())
 
@@ -100,6 +107,38 @@ def test_ray_engine_encodes_in_bf16_as_the_local_engine_does(ray_cluster, small_
         other = theirs[row["id"]]
         assert other["encoder_id"] == row["encoder_id"]
         np.testing.assert_array_equal(other["image_vector"], row["image_vector"])
+
+
+def test_ray_workers_hash_the_photos_and_skip_the_unchanged(ray_cluster, small_catalog, tmp_path, monkeypatch):
+    """The driver lists and stats; the workers hash what they read: touched files with the same bytes
+    are recognised there (nothing encoded), a photo whose bytes changed is encoded."""
+    import os
+    import shutil
+
+    from ingest.images import PhotoFolder
+
+    csv, source = small_catalog
+    images, db = tmp_path / "images", tmp_path / "db"
+    shutil.copytree(source, images)
+    flags = [*FLAGS, "--engine", "ray", "--ray-workers", "2", "--json"]
+    first = json.loads(run("ingest", "--csv", csv, "--images", images, "--db", db, *flags).stdout)
+    before = rows(db)
+    monkeypatch.setattr(PhotoFolder, "sha256", lambda *args: pytest.fail("the Ray driver read a photo to hash it"))
+    photos = sorted(images.iterdir())
+    for photo in photos:
+        os.utime(photo, (1_000_000_000, 1_000_000_000))  # a new mtime, the same bytes
+    with_photo = [i for i, r in before.items() if r["has_image"]]
+    changed = images / f"{with_photo[0]}.jpg"
+    changed.write_bytes((images / f"{with_photo[1]}.jpg").read_bytes())  # other bytes (another product's photo)
+    again = json.loads(run("ingest", "--csv", csv, "--images", images, "--db", db, *flags).stdout)
+    assert first["summary"]["encoded"] > 15 and again["summary"]["encoded"] == 1
+    assert again["summary"]["changed"] == 1
+    after = rows(db)
+    assert after[with_photo[0]]["image_hash"] == before[with_photo[1]]["image_hash"]
+    assert after[with_photo[0]]["thumbnail"] == before[with_photo[1]]["thumbnail"]
+    for product_id in with_photo[1:]:
+        assert after[product_id]["image_vector"] == before[product_id]["image_vector"]
+        assert after[product_id]["image_hash"] == before[product_id]["image_hash"]
 
 
 def test_ray_engine_without_ray_installed_is_one_line(small_catalog, tmp_path, monkeypatch):

@@ -2,8 +2,9 @@
 and a kill between two batches loses nothing.
 
 CATALOG_INGEST_BATCH_ROWS makes the batches tiny, so the demo's 120 products cross many of them:
-the CSV rows, the photos' thumbnails (spooled to disk), and the writes (one streamed overwrite for a
-full run, one upsert per batch for an incremental one).
+the CSV rows, the photos' thumbnails (written to the photos table as they are encoded, every
+FLUSH_EVERY photos), and the writes (one streamed overwrite for a full run, one upsert per batch for
+an incremental one).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import numpy as np
 import pytest
 
 import tests.test_faults as faults
+from catalog.query.search import thumbnails
 from catalog.store.database import Store
-from ingest.batches import PhotoSpool, Products
+from ingest.batches import Products
 from ingest.graph_space import Node2VecParams
 from ingest.pipeline import IngestOptions, ingest, rebuild
 from tests.conftest import FAST_INGEST, FakeEncoder
@@ -35,11 +37,12 @@ OPTIONS = IngestOptions(
 )
 
 
-def tables(db) -> tuple[list[dict], list[dict]]:
+def tables(db) -> tuple[list[dict], list[dict], dict[int, bytes]]:
+    """The products and attributes rows, and every product's thumbnail (from the photos table)."""
     store = Store.open(db)
     products = store.table("products").to_arrow().sort_by("id").to_pylist()
     attributes = store.table("attributes").to_arrow().sort_by("key").to_pylist()
-    return products, attributes
+    return products, attributes, thumbnails(store, [p["id"] for p in products])
 
 
 def test_small_batches_give_the_same_tables_as_one_batch(tmp_path, catalog_files, monkeypatch):
@@ -56,34 +59,33 @@ def test_small_batches_give_the_same_tables_as_one_batch(tmp_path, catalog_files
         rebuilt = rebuild(path, OPTIONS)
         outcomes[rows] = (first.summary, added.summary, rebuilt.summary, after_first, after_add, tables(path))
     assert outcomes[7] == outcomes[4096]
-    summary, added, _, (products, _), _, _ = outcomes[7]
+    summary, added, _, (products, _, thumbs), _, _ = outcomes[7]
     assert summary["mode"] == "full" and added["mode"] == "incremental" and added["added"] == 20
     with_photo = [p for p in products if p["has_image"]]
-    assert len(with_photo) > 14 and all(p["thumbnail"] and p["photo_features"] for p in with_photo)
-    assert all(p["thumbnail"] is None and p["photo_features"] is None for p in products if not p["has_image"])
+    assert len(with_photo) > 14 and all(thumbs[p["id"]] and p["photo_features"] for p in with_photo)
+    assert sorted(thumbs) == sorted(p["id"] for p in with_photo)
+    assert all(p["photo_features"] is None for p in products if not p["has_image"])
 
 
-def test_the_state_never_holds_thumbnails_and_the_spool_gives_them_back(tmp_path, catalog_files, monkeypatch):
+def test_the_state_never_holds_thumbnails_and_the_photos_table_has_them(tmp_path, catalog_files, monkeypatch):
     monkeypatch.setattr("catalog.models.encoder.ImageEncoder", FakeEncoder)
-    monkeypatch.setenv("CATALOG_INGEST_BATCH_ROWS", "5")
+    monkeypatch.setattr("ingest.checkpoints.FLUSH_EVERY", 4)  # many appends to the photos table
     ingest(tmp_path / "db", catalog_files["base_csv"], catalog_files["images"], OPTIONS)
     store = Store.open(tmp_path / "db")
     state = Products.read(store.table("products"))
     assert "thumbnail" not in state.frame and "photo_features" not in state.frame
+    assert "thumbnail" not in store.table("products").schema.names
     stored = store.table("products").to_arrow().sort_by("id")
     order = np.argsort(state.frame["id"].to_numpy())
     assert state.frame["id"].to_numpy()[order].tolist() == stored.column("id").to_pylist()
     vectors = np.asarray(stored.column("image_vector").to_pylist(), np.float32)
     assert np.array_equal(state.vectors["image_vector"][order], vectors)
-    spool = PhotoSpool()
-    try:
-        for product_id, thumbnail in zip([3, 1, 2, 9, 7, 5, 4], [b"c", b"a", b"b", b"i", b"g", b"e", b"d"]):
-            spool.add(product_id, thumbnail)
-        assert len(spool.files) == 1  # 5 rows a file; the rest still in memory until flushed
-        got = {int(i): t.as_py() for ids, thumbs in spool.chunks() for i, t in zip(ids, thumbs)}
-    finally:
-        spool.close()
-    assert got == {1: b"a", 2: b"b", 3: b"c", 4: b"d", 5: b"e", 7: b"g", 9: b"i"}
+    # One row per photo, keyed by the photo's hash; every product with a photo finds its thumbnail.
+    photos = store.photos().to_arrow()
+    with_photo = stored.filter(stored.column("has_image"))
+    assert sorted(photos.column("image_hash").to_pylist()) == sorted(with_photo.column("image_hash").to_pylist())
+    found = thumbnails(store, with_photo.column("id").to_pylist())
+    assert len(found) == with_photo.num_rows and all(t[:2] == b"\xff\xd8" for t in found.values())  # JPEGs
 
 
 BETWEEN_BATCHES = """

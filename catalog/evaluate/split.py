@@ -18,6 +18,7 @@ from catalog.core.errors import CatalogError
 from catalog.core.photo_features import COLUMN as FEATURES_COLUMN
 from catalog.core.photo_features import features_of, unpack
 from catalog.store.database import Store
+from catalog.store.photos import thumbnails_of
 
 
 @dataclass
@@ -70,15 +71,24 @@ def split_catalog(store: Store, holdout: float, seed: int, k: int) -> Split:
         raise CatalogError(f"-k {k} needs more than {k} in-sample products with photos; lower -k or --holdout")
     image_vectors = np.stack(catalog["image_vector"].to_numpy()).astype(np.float32)
     stored = unpack(catalog.pop(FEATURES_COLUMN).tolist())
-    return Split(catalog, codes, vocabularies, held, image_vectors, catalog.pop("thumbnail").tolist(), stored)
+    return Split(catalog, codes, vocabularies, held, image_vectors, _thumbnails(store, catalog, stored), stored)
+
+
+def _thumbnails(store: Store, catalog: pd.DataFrame, stored: np.ndarray) -> list:
+    """Per product, its thumbnail where its photo features were never stored (then measured on it),
+    else None: only those are read (none, in a database written since the features are stored)."""
+    lacking = catalog["has_image"].to_numpy(bool) & ~stored.any(axis=1)
+    ids = catalog["id"].to_numpy()
+    found = thumbnails_of(store.table("products"), store.photos(), ids[lacking].tolist()) if lacking.any() else {}
+    return [found.get(int(i)) for i in ids]
 
 
 def load_catalog(store: Store) -> pd.DataFrame:
-    """id, the attribute columns, has_image, image_vector, thumbnail and photo features (None where
-    not stored) of every product, sorted by id."""
+    """id, the attribute columns, has_image, image_vector and photo features (None where not stored)
+    of every product, sorted by id."""
     table = store.table("products").to_arrow()
     stored = [FEATURES_COLUMN] if FEATURES_COLUMN in table.schema.names else []
-    columns = ["id", *ATTRIBUTE_COLUMNS, "has_image", "image_vector", "thumbnail", *stored]
+    columns = ["id", *ATTRIBUTE_COLUMNS, "has_image", "image_vector", *stored]
     frame = table.select(columns).sort_by("id").to_pandas()
     if not stored:  # a table written before the features were stored
         frame[FEATURES_COLUMN] = None

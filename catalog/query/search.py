@@ -67,6 +67,7 @@ from catalog.query.words import (  # noqa: F401  (re-exported: search is where c
 from catalog.results import Query, Result  # noqa: F401  (re-exported: the types search returns)
 from catalog.store.database import Store
 from catalog.store.index import tune_query
+from catalog.store.photos import thumbnails_of
 
 SPACES = SPACE_COLUMNS  # space -> (column holding the query vector, column searched)
 # The tie vector of a query without a photo: closeness 0 to every product, so ties go by id with
@@ -120,7 +121,7 @@ def stored_preferences(store: Store, product_ids: list[int], linker=None) -> dic
 
 def preference_columns(store: Store) -> list[str]:
     """The stored columns `photo_preferences` reads from a product's row."""
-    columns = ["has_image", "image_vector", "thumbnail"]
+    columns = ["id", "has_image", "image_vector"]
     if FEATURES_COLUMN in store.table("products").schema.names:  # absent in a database not written since
         columns.append(FEATURES_COLUMN)
     return columns
@@ -135,8 +136,8 @@ def photo_preferences(store: Store, rows: list[dict], linker=None) -> dict[str, 
         return None  # no photo, or a catalog with one photo only: no linker was trained
     linker = linker or load_linker(store)
     stored = unpack([r.get(FEATURES_COLUMN) for r in rows])
-    vectors, thumbnails = [r["image_vector"] for r in rows], [r["thumbnail"] for r in rows]
-    probabilities = photo_probabilities(linker, vectors, thumbnails, stored)
+    vectors = [r["image_vector"] for r in rows]
+    probabilities = photo_probabilities(linker, vectors, thumbnails_to_measure(store, rows, stored), stored)
     return rec_preferences(probabilities, settings_of(store)) if probabilities is not None else None
 
 
@@ -148,18 +149,17 @@ def settings_of(store: Store) -> RankingSettings:
 
 
 def thumbnails(store: Store, product_ids: list[int]) -> dict[int, bytes]:
-    """The stored JPEG thumbnails of these products (those without a photo are absent)."""
-    if not product_ids:
-        return {}
-    table = (
-        store.table("products")
-        .search()
-        .where(f"id IN ({sql_ids(set(product_ids))})")
-        .select(["id", "thumbnail"])
-        .limit(len(product_ids))
-        .to_arrow()
-    )
-    return {int(i): t for i, t in zip(table.column("id").to_pylist(), table.column("thumbnail").to_pylist()) if t}
+    """The stored JPEG thumbnails of these products (those without a photo are absent): their hashes
+    from the committed products version, the bytes from the photos table (catalog/store/photos.py)."""
+    return thumbnails_of(store.table("products"), store.photos(), product_ids)
+
+
+def thumbnails_to_measure(store: Store, rows: list[dict], stored: np.ndarray | None) -> list[bytes | None]:
+    """Per row (with `id`), its thumbnail where its photo features must be measured on it (a row written
+    before they were stored), else None: the thumbnails are read only for those rows."""
+    lacking = [r["id"] for n, r in enumerate(rows) if stored is None or not stored[n].any()]
+    found = thumbnails(store, lacking) if lacking else {}
+    return [found.get(r["id"]) for r in rows]
 
 
 def nearest(

@@ -1,8 +1,10 @@
 """The LanceDB database: table schemas, the commit log, and consistent reads.
 
-Three tables live in the database folder, plus content-addressed model files in `models/`:
+Four tables live in the database folder, plus content-addressed model files in `models/`:
 
-- `products`: one row per product (styles columns, thumbnail, hashes, the three vectors);
+- `products`: one row per product (styles columns, hashes, the three vectors, photo features);
+- `photos`: each distinct photo's thumbnail by the sha256 of its bytes, append-only, written by
+  whoever encodes the photos (catalog/store/photos.py explains why it is a table of its own);
 - `attributes`: one row per attribute value (`baseColour=Green`) with its graph vector;
 - `runs`: the commit log. Every ingest appends one record naming the versions of `products` and
   `attributes` it produced and the model files it used.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -35,6 +38,7 @@ import pyarrow as pa
 from catalog.core.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NAME_COLUMN, NODE_DIM
 from catalog.core.errors import CatalogError
 from catalog.core.keys import sql_ids, sql_strings
+from catalog.store.photos import PHOTOS, PHOTOS_SCHEMA, legacy_thumbnails, write_fragments
 from catalog.store.storage import DbLocation, db_location, open_storage
 
 SCHEMA_VERSION = 1
@@ -53,14 +57,13 @@ PRODUCTS_SCHEMA = pa.schema(
         *[(column, pa.string()) for column in ATTRIBUTE_COLUMNS],
         (NAME_COLUMN, pa.string()),
         ("image_path", pa.string()),
-        ("thumbnail", pa.binary()),
         ("has_image", pa.bool_()),
         ("row_hash", pa.string()),  # hash of the styles values: detects changed rows
         ("image_hash", pa.string()),  # hash of the image file bytes: detects changed photos
         ("image_stat", pa.string()),  # "size:mtime_ns" of the photo: skips re-hashing unchanged files
         ("encoder_id", pa.string()),  # which encoder made image_vector
         ("image_vector", _vector(IMAGE_DIM)),
-        # catalog/core/photo_features.py, measured on the thumbnail: FEATURE_DIM bytes (uint8 values),
+        # catalog/core/photo_features.py, measured on the thumbnail (in the photos table, by image_hash): FEATURE_DIM bytes (uint8 values),
         # null without a photo (a binary, not a fixed-size list, so a photo-less row stores nothing),
         # or in a row written before they were stored (then measured from the thumbnail when needed).
         ("photo_features", pa.binary()),
@@ -99,12 +102,21 @@ RUNS_SCHEMA = pa.schema(
     ]
 )
 
-TABLES = {"products": PRODUCTS_SCHEMA, "attributes": ATTRIBUTES_SCHEMA, "runs": RUNS_SCHEMA}
+TABLES = {"products": PRODUCTS_SCHEMA, "attributes": ATTRIBUTES_SCHEMA, PHOTOS: PHOTOS_SCHEMA, "runs": RUNS_SCHEMA}
 JSON_FIELDS = ("encoder", "node2vec", "linker", "metrics", "summary")
 # What a database folder holds; a writer refuses an uncommitted folder with anything else in it.
 # Write failures that say the disk cannot take the change (full, over quota, read-only), not a bug.
 DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
 DATABASE_ENTRIES = {".lock", "models", "checkpoints", *(f"{name}.lance" for name in TABLES)}
+
+
+def _error_number(error: OSError) -> int | None:
+    """The errno of a write failure: LanceDB sets it; Lance's own writer (photo data files,
+    catalog/store/photos.py) raises a bare OSError whose message ends "(os error 28)"."""
+    if error.errno is not None:
+        return error.errno
+    found = re.search(r"\(os error (\d+)\)", str(error))
+    return int(found.group(1)) if found else None
 
 
 @dataclass(frozen=True)
@@ -207,6 +219,13 @@ class Store:
             table.checkout(version)
         return table
 
+    def photos(self):
+        """The photos table at its latest version (append-only and keyed by content, so a reader needs
+        no pinned version: catalog/store/photos.py), or None in a database written before it existed."""
+        if not self.storage.has_table(PHOTOS):
+            return None
+        return self.db.open_table(PHOTOS)
+
     # -- the commit log -------------------------------------------------------------------------
 
     @property
@@ -261,10 +280,11 @@ class Store:
                 self._recover(lock)
                 yield Writer(self, lock)
             except OSError as error:
-                if error.errno not in DISK_ERRORS:
+                code = _error_number(error)
+                if code not in DISK_ERRORS:
                     raise
                 raise CatalogError(
-                    f"cannot write to the database folder {self.path}: {error.strerror}; nothing was committed"
+                    f"cannot write to the database folder {self.path}: {os.strerror(code)}; nothing was committed"
                 ) from None
             finally:
                 self.refresh()
@@ -370,9 +390,46 @@ class Writer:
         # Fenced (FencedTable): every change checks the lock first, so a writer that lost it stops.
         self.products = store._raw_table("products", lock)
         self.attributes = store._raw_table("attributes", lock)
+        self.photos = store._raw_table(PHOTOS, lock)
         migrate(self.products, PRODUCTS_SCHEMA)
         migrate(self.attributes, ATTRIBUTES_SCHEMA)
+        self._move_thumbnails()
         self.runs = store._raw_table("runs", lock)
+
+    def photos_location(self) -> tuple[str, dict[str, str]]:
+        """Where the photos table's data files go (its dataset URI and storage options): what an
+        encoding worker needs to write them (`catalog.store.photos.write_fragments`)."""
+        return self.photos.to_lance().uri, dict(self.store.storage.storage_options or {})
+
+    def append_photos(self, fragments: list) -> None:
+        """Commit photo data files written by workers (or by this process) as one Append.
+
+        Fenced like every other change. Visible to readers at once, harmlessly: no products row of a
+        committed run names these hashes until this writer's run record does."""
+        if not fragments:
+            return
+        import lance
+
+        if self.lock is not None:
+            self.lock.check()
+        dataset = self.photos.to_lance()
+        options = self.store.storage.storage_options or None
+        operation = lance.LanceOperation.Append(list(fragments))
+        lance.LanceDataset.commit(dataset.uri, operation, read_version=dataset.version, storage_options=options)
+        self.photos.checkout_latest()
+
+    def _move_thumbnails(self) -> None:
+        """A products table written before the photos table: its thumbnails move there and its
+        `thumbnail` column is dropped, as part of this writer's run (a failed run is restored with
+        the column, and the next writer moves them again; the rows it added stay, unread)."""
+        if "thumbnail" not in self.products.schema.names:
+            return
+        uri, options = self.photos_location()
+        fragments = []
+        for rows in legacy_thumbnails(self.products, 4096):
+            fragments += write_fragments(rows, uri, options)
+        self.append_photos(fragments)
+        self.products.drop_columns(["thumbnail"])
 
     @property
     def previous(self) -> Run | None:
@@ -420,13 +477,14 @@ class Writer:
             # versions were all written after the run before them was recorded: older ones can go.
             boundary = runs[-KEEP_RUNS].created_at
             cutoff = max(datetime.now(timezone.utc) - boundary, timedelta(seconds=1))
-        for table in (self.products, self.attributes):
+        for table in (self.products, self.attributes, self.photos):
             table.optimize(cleanup_older_than=cutoff)
         if cutoff is not None:
             self.runs.optimize(cleanup_older_than=cutoff)
-        from catalog.store.index import ensure_indexes  # exact below a row threshold, IVF above it
+        from catalog.store.index import ensure_index, ensure_indexes  # exact below a row threshold, IVF above it
 
         self.index_changes = ensure_indexes(self.products)
+        ensure_index(self.photos, "image_hash")  # thumbnails are looked up by hash
 
     def commit(self, kind: str, *, encoder: dict, node2vec: dict, linker: dict, metrics: dict, summary: dict) -> Run:
         """Append the run record: from here on readers see the new state."""
