@@ -56,6 +56,8 @@ import pandas as pd
 
 from catalog.core.columns import ATTRIBUTE_COLUMNS, DISPLAY_COLUMNS
 from catalog.core.metrics import codes_of, precision_at_k
+from catalog.core.photo_features import COLUMN as FEATURES
+from catalog.core.photo_features import unpack
 from catalog.core.vectors import unit
 from catalog.demo import make_demo_catalog
 from catalog.store.database import Store
@@ -227,16 +229,17 @@ def seed_checkpoints(db: Path, source: Path, ids) -> int:
         Store.open(source)
         .table("products")
         .to_arrow()
-        .select(["id", "has_image", "image_hash", "image_vector", "thumbnail"])
+        .select(["id", "has_image", "image_hash", "image_vector", FEATURES])
     )
     wanted = np.isin(table.column("id").to_numpy(), np.asarray(ids, np.int64)) & table.column("has_image").to_numpy(
         zero_copy_only=False
     )
     vectors = _matrix(table, "image_vector")
-    checkpoints = EncodeCheckpoints(db, Store.open(db).run.encoder["id"])
-    hashes, thumbnails = table.column("image_hash").to_pylist(), table.column("thumbnail").to_pylist()
+    # Their thumbnails are in `db`'s photos table already: `db` is a copy of `source`.
+    checkpoints = EncodeCheckpoints(Store.open(db).storage, Store.open(db).run.encoder["id"])
+    hashes, features = table.column("image_hash").to_pylist(), unpack(table.column(FEATURES).to_pylist())
     for n in np.flatnonzero(wanted):
-        checkpoints.add(hashes[n], vectors[n], thumbnails[n])
+        checkpoints.add(hashes[n], vectors[n], features[n])
     checkpoints.flush()
     return int(wanted.sum())
 

@@ -48,7 +48,7 @@ FULL_CATALOG = 44446
 
 class StandInEncoder:
     """A fast stand-in for ResNet50, plugged in through the encoder seam (`ingest(..., encoder=)`), so
-    a run with 100k photos measures the pipeline (decoding, thumbnails, features, spool, linker,
+    a run with 100k photos measures the pipeline (decoding, thumbnails, features, photos table, linker,
     write), not the model: 64-pixel photos -> 4x4 mean colours -> a fixed random projection to 128-d."""
 
     id = "benchmark-stand-in-4x4-v1"

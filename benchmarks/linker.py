@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     from catalog.core.photo_features import photo_features_of
     from catalog.models.linker import LinkerParams, train_linker
     from catalog.store.database import Store
+    from catalog.store.photos import thumbnails_of
 
     store = Store.open(args.db)
     table = store.table("products").search().where("has_image = true").limit(10**9).to_arrow()
@@ -52,7 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     values = np.array(
         [[v or "" for v in table.column(c).to_pylist()] for c in ATTRIBUTE_COLUMNS], dtype=object
     ).T  # fmt: skip
-    thumbnails = table.column("thumbnail").to_pylist()
+    found = thumbnails_of(store.table("products"), store.photos(), table.column("id").to_pylist())
+    thumbnails = [found.get(i) for i in table.column("id").to_pylist()]
     rows = args.rows or len(images)
     take = np.arange(rows) % len(images)
 

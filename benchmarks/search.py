@@ -145,7 +145,6 @@ def products_batches(rows: int, seed: int = 0, tied: bool = False):
             "id": pa.array(styles["id"].to_numpy()),
             **{c: pa.array(styles[c].to_numpy(dtype=object), pa.string()) for c in (*ATTRIBUTE_COLUMNS, NAME_COLUMN)},
             "image_path": pa.array([f"images/{i}.jpg" for i in styles["id"]], pa.string()),
-            "thumbnail": pa.array([b""] * size, pa.binary()),
             "has_image": pa.array(has_image),
             "image_vector": _fixed(image),
             "node_vector": _fixed(node),

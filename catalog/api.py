@@ -648,10 +648,9 @@ class Catalog:
 
     def thumbnail(self, id: int) -> bytes | None:
         """The stored JPEG thumbnail of a product (None without a photo); an unknown id is NotFound."""
-        from catalog.query.search import get_product, thumbnails
+        from catalog.query.search import thumbnail
 
-        get_product(self.store, int(id), ["id"])  # NotFound for an unknown id
-        return thumbnails(self.store, [int(id)]).get(int(id))
+        return thumbnail(self.store, int(id))
 
     def thumbnails(self, ids: Iterable[int]) -> dict[int, bytes]:
         """The stored JPEG thumbnails of these products, by id (products without a photo are left out)."""

@@ -24,7 +24,6 @@ linker, and nothing else is touched. An ingest that changes nothing writes nothi
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from array import array
 from collections.abc import Sequence
@@ -44,7 +43,7 @@ from catalog.core.photo_features import COLUMN as FEATURES_COLUMN
 from catalog.core.photo_features import from_stored, photo_features, to_stored
 from catalog.core.ranking import RankingSettings
 from catalog.models.encoder import Encoder, encode_stream, encoding_batch_size, weights_identity
-from catalog.models.linker import Linker, LinkerParams, linker_warning, train_linker
+from catalog.models.linker import Linker, LinkerParams, linker_sample, linker_sample_limit, linker_warning, train_linker
 from catalog.models.runtime import check_precision, default_precision
 from catalog.query.stored_models import linker_features, precision_of
 from catalog.store.database import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
@@ -66,10 +65,6 @@ STYLE_COLUMNS = [*ATTRIBUTE_COLUMNS, NAME_COLUMN]
 # Past this share of products with inferred (not walk-trained) node vectors, ingest suggests
 # `catalog rebuild`: see benchmarks/README.md (incremental) for the measurement behind it.
 REBUILD_SUGGESTION_SHARE = 0.2
-# The linker trains on at most this many photos (a seeded sample beyond it, recorded with the run):
-# its memory grows with the photos it trains on, its quality stops growing long before
-# (benchmarks/README.md, "Streaming ingest"). Every photo is still translated.
-LINKER_SAMPLE = 50_000
 TRANSLATE_ROWS = 8192  # photos translated at a time: the linker's intermediate arrays stay small
 
 
@@ -936,20 +931,6 @@ def _train_spaces(store: Store, state: Products, options: IngestOptions, reporte
 
     attributes = attribute_rows(attribute_keys, attribute_degrees(frame), space.attribute_vectors, "walks")
     return attributes, linker_record, options.node2vec.to_dict()
-
-
-def linker_sample_limit() -> int:
-    """Photos the linker trains on at most (CATALOG_LINKER_SAMPLE): see LINKER_SAMPLE."""
-    return int(os.environ.get("CATALOG_LINKER_SAMPLE") or LINKER_SAMPLE)
-
-
-def linker_sample(photos: np.ndarray, seed: int) -> np.ndarray:
-    """The rows the linker trains on: every photo up to the limit, else a seeded uniform sample
-    (sorted, so the rows keep the catalog's order). The linker still translates every photo."""
-    limit = linker_sample_limit()
-    if len(photos) <= limit:
-        return photos
-    return np.sort(np.random.default_rng(seed).choice(photos, size=limit, replace=False))
 
 
 def _place_incrementally(writer: Writer, state: Products, change: Change, previous: Run, seconds):

@@ -63,7 +63,7 @@ from catalog.evaluate.ranker import Ranker, preference_scores
 from catalog.evaluate.report import EVAL_FILE, Evaluation, load_evaluation, save_evaluation  # noqa: F401  (re-exported)
 from catalog.evaluate.split import Split, attribute_codes, holdout_mask, load_catalog, split_catalog  # noqa: F401
 from catalog.models.encoder import import_keras
-from catalog.models.linker import LinkerParams, train_linker
+from catalog.models.linker import LinkerParams, linker_sample, train_linker
 from catalog.query.search import Attribute, infer_photo, rec_preferences, settings_of
 from catalog.store.database import Store
 from ingest.graph import attribute_values
@@ -179,21 +179,24 @@ def _retrain(
     started = time.perf_counter()
     if linker_params.kind != "attributes":  # the attributes linker is scikit-learn: no TensorFlow at all
         import_keras()  # train_linker imports Keras; this first import keeps TensorFlow's start-up chatter off stderr
-    has_image = split.sample_has_image
+    # The photos ingest would train on: every in-sample photo, or its seeded sample of at most
+    # LINKER_SAMPLE (CATALOG_LINKER_SAMPLE), so eval measures what that limit costs.
+    trained = linker_sample(np.flatnonzero(split.sample_has_image), linker_params.seed)
     sample_images = split.image_vectors[split.sample]
     features = None
     if linker_params.kind == "attributes" and linker_params.photo_features:
-        features = split.photo_features(np.flatnonzero(split.sample)[has_image])
+        features = split.photo_features(np.flatnonzero(split.sample)[trained])
     with reporter.stage(f"linker ({linker_params.kind}) without held-out products", linker_params.epochs) as progress:
         fit = train_linker(
-            sample_images[has_image],
-            space.product_vectors[has_image],
+            sample_images[trained],
+            space.product_vectors[trained],
             linker_params,
             progress,
-            values=attribute_values(rows.loc[has_image]),
+            values=attribute_values(rows.iloc[trained]),
             features=features,
             column_weights=ranking.linker_weights,
         )
+    fit.metrics["sample"] = {"photos": int(split.sample_has_image.sum()), "trained_on": int(len(trained))}
     seconds["linker"] = time.perf_counter() - started
     return _Retrained(space.product_vectors, attributes, fit.linker, fit.metrics)
 

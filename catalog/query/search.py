@@ -67,7 +67,7 @@ from catalog.query.words import (  # noqa: F401  (re-exported: search is where c
 from catalog.results import Query, Result  # noqa: F401  (re-exported: the types search returns)
 from catalog.store.database import Store
 from catalog.store.index import tune_query
-from catalog.store.photos import thumbnails_of
+from catalog.store.photos import thumbnails_by_hash, thumbnails_of
 
 SPACES = SPACE_COLUMNS  # space -> (column holding the query vector, column searched)
 # The tie vector of a query without a photo: closeness 0 to every product, so ties go by id with
@@ -152,6 +152,18 @@ def thumbnails(store: Store, product_ids: list[int]) -> dict[int, bytes]:
     """The stored JPEG thumbnails of these products (those without a photo are absent): their hashes
     from the committed products version, the bytes from the photos table (catalog/store/photos.py)."""
     return thumbnails_of(store.table("products"), store.photos(), product_ids)
+
+
+def thumbnail(store: Store, product_id: int) -> bytes | None:
+    """One product's thumbnail (None without a photo; NotFound for an unknown id): its row, then the
+    photos table by its hash (two indexed lookups; a page of cards asks for one each)."""
+    products = store.table("products")
+    if "thumbnail" in products.schema.names:  # a version written before the photos table
+        return get_product(store, product_id, ["thumbnail"])["thumbnail"] or None
+    row = get_product(store, product_id, ["has_image", "image_hash"])
+    if not row["has_image"]:
+        return None
+    return thumbnails_by_hash(store.photos(), [row["image_hash"]]).get(row["image_hash"])
 
 
 def thumbnails_to_measure(store: Store, rows: list[dict], stored: np.ndarray | None) -> list[bytes | None]:

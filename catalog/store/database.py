@@ -167,6 +167,7 @@ class Store:
         self._db = None
         self._tables: dict[str, Any] = {}
         self._run: Run | None = None
+        self._photos: Any = None  # the photos table once opened (False: the database has none)
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -220,11 +221,13 @@ class Store:
         return table
 
     def photos(self):
-        """The photos table at its latest version (append-only and keyed by content, so a reader needs
-        no pinned version: catalog/store/photos.py), or None in a database written before it existed."""
-        if not self.storage.has_table(PHOTOS):
-            return None
-        return self.db.open_table(PHOTOS)
+        """The photos table (append-only and keyed by content, so a reader needs no pinned version:
+        catalog/store/photos.py), or None in a database written before it existed. Opened after the
+        run is read, so it holds every photo that run's products name; kept until `refresh`."""
+        if self._photos is None:
+            _ = self.run
+            self._photos = self.db.open_table(PHOTOS) if self.storage.has_table(PHOTOS) else False
+        return self._photos or None
 
     # -- the commit log -------------------------------------------------------------------------
 
@@ -255,6 +258,7 @@ class Store:
     def refresh(self) -> None:
         """Forget the cached view so the next read sees the newest committed run."""
         self._run = None
+        self._photos = None
         self._tables.clear()
 
     # -- writing ---------------------------------------------------------------------------
