@@ -125,8 +125,25 @@ class Linker:
 
     def translate(self, image_vectors: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
         """image vectors (N, 128) and, if the linker reads them, the photos' features ->
-        translated graph-space vectors (N, 32), float32."""
-        x = self.inputs(image_vectors, features)
+        translated graph-space vectors (N, 32), float32. Standardised a slice at a time, so
+        translating every photo of a catalog holds no (N, inputs) copy of them."""
+        if self.kind != "attributes":
+            return self.translate_inputs(self.inputs(image_vectors, features))
+        image_vectors = np.atleast_2d(np.asarray(image_vectors, np.float32))
+        if features is not None:
+            features = np.atleast_2d(features)
+        parts = [
+            self.translate_inputs(
+                self.inputs(
+                    image_vectors[i : i + TRANSLATE_CHUNK], None if features is None else features[i : i + TRANSLATE_CHUNK]
+                )
+            )
+            for i in range(0, len(image_vectors), TRANSLATE_CHUNK)
+        ]
+        return np.concatenate(parts or [np.zeros((0, self.combination_vectors.shape[1]), np.float32)])
+
+    def translate_inputs(self, x: np.ndarray) -> np.ndarray:
+        """`translate` of inputs already standardised (`inputs`): what training measures itself on."""
         if self.kind == "attributes":
             return np.concatenate(
                 [self._from_attributes(x[i : i + TRANSLATE_CHUNK]) for i in range(0, len(x), TRANSLATE_CHUNK)]
@@ -383,9 +400,10 @@ def _train_attributes(
     mean, std = _attribute_standardisation(x, features)
     # A seeded shuffle, so the validation split is not just the tail of the file order.
     order = np.random.default_rng(params.seed).permutation(len(x))
-    x, y, values = x[order], y[order], values[order]
-    features = features[order] if features is not None else None
-    xs = _standardised(x, features, mean, std)
+    y, values = y[order], values[order]
+    # The inputs are read in that order straight into their standardised matrix, which the
+    # classifiers fit on and the quality figures translate: no shuffled copy of the photos.
+    xs = _standardised(x, features, mean, std, order)
     n_val = int(round(len(xs) * params.validation_split)) if len(xs) >= 10 else 0
     heads, classes = _fit_heads(xs[n_val:], values[n_val:], params, progress)
     codes, vectors = _combinations(values, y, classes)
@@ -404,22 +422,23 @@ def _train_attributes(
     metrics: dict = {"epochs": 1, "combinations": int(len(vectors))}
     if params.calibrate and n_val:
         linker.temperatures, metrics["calibration"] = calibrate_heads(linker, xs[:n_val], values[:n_val])
-    metrics.update(_attribute_quality(linker, x, y, features, n_val))
+    metrics.update(_attribute_quality(linker, xs, y, n_val))
     metrics["seconds"] = round(time.perf_counter() - started, 2)
     return LinkerFit(linker, metrics)
 
 
 def _standardised(
-    x: np.ndarray, features: np.ndarray | None, mean: np.ndarray, std: np.ndarray, rows: int = 8192
+    x: np.ndarray, features: np.ndarray | None, mean: np.ndarray, std: np.ndarray, order: np.ndarray, rows: int = 8192
 ) -> np.ndarray:
-    """The classifiers' standardised inputs (float32, which scikit-learn's solver keeps), made a
-    slice at a time into one matrix: not three (the concatenation, its standardised and its shuffled
-    copies), ~3.5 KB less per photo trained, the same values."""
-    xs = np.empty((len(x), len(mean)), np.float32)
-    for start in range(0, len(x), rows):
-        part = x[start : start + rows]
+    """The classifiers' standardised inputs (float32, which scikit-learn's solver keeps), rows in
+    `order`, made a slice at a time into one matrix: not the concatenation, its standardised and its
+    shuffled copies; the same values `Linker.inputs` gives."""
+    xs = np.empty((len(order), len(mean)), np.float32)
+    for start in range(0, len(order), rows):
+        rows_here = order[start : start + rows]
+        part = x[rows_here]
         if features is not None:
-            part = np.concatenate([part, features[start : start + rows]], axis=1)
+            part = np.concatenate([part, features[rows_here]], axis=1)
         xs[start : start + rows] = (part - mean) / std
     return xs
 
@@ -571,15 +590,14 @@ def _combinations(values: np.ndarray, y: np.ndarray, classes: list[dict[str, int
     return codes, vectors
 
 
-def _attribute_quality(linker: Linker, x: np.ndarray, y: np.ndarray, features: np.ndarray | None, n_val: int) -> dict:
-    """`linker_quality` on the training rows and the first `n_val` (validation) rows, and the mean
-    predictor's validation figures: the floor a useful linker must beat (`linker_warning`)."""
+def _attribute_quality(linker: Linker, xs: np.ndarray, y: np.ndarray, n_val: int) -> dict:
+    """`linker_quality` on the training rows and the first `n_val` (validation) rows of the
+    standardised inputs, and the mean predictor's validation figures: the floor a useful linker
+    must beat (`linker_warning`)."""
     train = slice(n_val, None)
-    metrics = linker_quality(linker, x[train], y[train], "train", features[train] if features is not None else None)
+    metrics = _quality(linker.translate_inputs(xs[train]), y[train], "train")
     if n_val:
-        metrics.update(
-            linker_quality(linker, x[:n_val], y[:n_val], "val", features[:n_val] if features is not None else None)
-        )
+        metrics.update(_quality(linker.translate_inputs(xs[:n_val]), y[:n_val], "val"))
         mean_vector = y[train].mean(axis=0, keepdims=True)
         metrics["val_mse_mean_predictor"] = round(float(np.mean((y[:n_val] - mean_vector) ** 2)), 5)
         metrics["val_cosine_mean_predictor"] = round(
@@ -592,7 +610,10 @@ def linker_quality(
     linker: Linker, image_vectors: np.ndarray, node_vectors: np.ndarray, prefix: str, features: np.ndarray | None = None
 ) -> dict:
     """MSE and mean cosine between translated and true node vectors."""
-    predicted = linker.translate(image_vectors, features)
+    return _quality(linker.translate(image_vectors, features), node_vectors, prefix)
+
+
+def _quality(predicted: np.ndarray, node_vectors: np.ndarray, prefix: str) -> dict:
     mse = float(np.mean((predicted - node_vectors) ** 2))
     cosine = float(np.mean(_normalise(predicted) * _normalise(node_vectors)) * predicted.shape[1])
     return {f"{prefix}_mse": round(mse, 5), f"{prefix}_cosine": round(cosine, 4)}
