@@ -135,7 +135,8 @@ class Linker:
         parts = [
             self.translate_inputs(
                 self.inputs(
-                    image_vectors[i : i + TRANSLATE_CHUNK], None if features is None else features[i : i + TRANSLATE_CHUNK]
+                    image_vectors[i : i + TRANSLATE_CHUNK],
+                    None if features is None else features[i : i + TRANSLATE_CHUNK],
                 )
             )
             for i in range(0, len(image_vectors), TRANSLATE_CHUNK)
