@@ -32,7 +32,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -41,7 +41,7 @@ import pandas as pd
 from catalog.core.columns import NODE_DIM
 from catalog.core.errors import CatalogError
 from ingest.graph import CombinationGraph, ProductGraph, build_graph, collapse, combinations
-from ingest.walks import END, sample_walks
+from ingest.walks import END, WalkBatches
 
 WRITE_BATCH_WALKS = 1 << 19  # walks turned into text at a time (~100 MB of temporaries)
 
@@ -157,7 +157,7 @@ def embed_graph(
         combined = graph if isinstance(graph, CombinationGraph) else collapse(graph)
         walked, product_node = combined.graph, combined.combination_of
         starts = walk_starts(walked, params.num_walks, np.random.default_rng(params.seed + 2))
-        walks = sample_walks(
+        walks = WalkBatches(
             walked,
             num_walks=1,
             walk_length=params.walk_length,
@@ -171,7 +171,7 @@ def embed_graph(
         if isinstance(graph, CombinationGraph):
             raise ValueError("walking the product graph (collapse=False) needs build_graph's ProductGraph")
         walked, product_node = graph, np.arange(graph.num_products)
-        walks = sample_walks(
+        walks = WalkBatches(
             graph,
             num_walks=params.num_walks,
             walk_length=params.walk_length,
@@ -181,19 +181,23 @@ def embed_graph(
             progress=progress,
         )
     num_nodes, num_products = walked.num_nodes, walked.num_products
-    counts = _token_counts(walks, num_nodes)
-    # Product tokens are never thinned: the threshold never goes below the count of the most
-    # frequent product (a combination's count is shared by its products), and combinations keep
-    # all their tokens, as the products they stand for would.
-    multiplicity = walked.multiplicity[:num_products] if walked.multiplicity is not None else 1
-    per_product = counts[:num_products] / multiplicity
-    keep = _keep_probability(counts, params.sample, floor=int(np.ceil(per_product.max(initial=0))))
-    keep[:num_products] = 1.0
-    width = len(str(num_nodes - 1))
     with tempfile.TemporaryDirectory(prefix="catalog-walks-") as tmp:
+        # The walks wait on disk, not in memory (120 bytes a walk: 180 MB at 1.5M walks): the
+        # downsampling below needs every node's count before the first line of text is written.
+        spool = os.path.join(tmp, "walks.int32")
+        counts = _spool_walks(walks, spool, num_nodes)
+        # Product tokens are never thinned: the threshold never goes below the count of the most
+        # frequent product (a combination's count is shared by its products), and combinations keep
+        # all their tokens, as the products they stand for would.
+        multiplicity = walked.multiplicity[:num_products] if walked.multiplicity is not None else 1
+        per_product = counts[:num_products] / multiplicity
+        keep = _keep_probability(counts, params.sample, floor=int(np.ceil(per_product.max(initial=0))))
+        keep[:num_products] = 1.0
+        width = len(str(num_nodes - 1))
         corpus = os.path.join(tmp, "walks.txt")
-        tokens = _write_corpus(walks, keep, width, corpus, np.random.default_rng(params.seed + 1))
-        del walks
+        rng = np.random.default_rng(params.seed + 1)
+        tokens = _write_corpus(_read_walks(spool, params.walk_length), keep, width, corpus, rng)
+        os.remove(spool)
         walks_seconds = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -209,14 +213,22 @@ def embed_graph(
     )
 
 
-def _token_counts(walks: np.ndarray, num_nodes: int) -> np.ndarray:
-    """Occurrences of every node in the walks, counted in batches (a whole-array bincount
-    would make an int64 copy of all 268M tokens at catalog scale)."""
+def _spool_walks(walks: Iterable[np.ndarray], path: str, num_nodes: int) -> np.ndarray:
+    """Append each batch of walks to `path` (int32, row after row) and return every node's number
+    of occurrences in them, counted a batch at a time."""
     counts = np.zeros(num_nodes, dtype=np.int64)
-    for begin in range(0, len(walks), WRITE_BATCH_WALKS):
-        batch = walks[begin : begin + WRITE_BATCH_WALKS]
-        counts += np.bincount(batch[batch != END], minlength=num_nodes)
+    with open(path, "wb") as out:
+        for batch in walks:
+            counts += np.bincount(batch[batch != END], minlength=num_nodes)
+            batch.tofile(out)
     return counts
+
+
+def _read_walks(path: str, walk_length: int, rows: int = WRITE_BATCH_WALKS) -> Iterator[np.ndarray]:
+    """The spooled walks back, `rows` at a time."""
+    with open(path, "rb") as source:
+        while (batch := np.fromfile(source, np.int32, count=rows * walk_length)).size:
+            yield batch.reshape(-1, walk_length)
 
 
 def _keep_probability(counts: np.ndarray, sample: float, floor: int = 0) -> np.ndarray:
@@ -241,17 +253,19 @@ def _token_table(num_nodes: int, width: int) -> np.ndarray:
     return table
 
 
-def _write_corpus(walks: np.ndarray, keep: np.ndarray, width: int, path: str, rng: np.random.Generator) -> int:
+def _write_corpus(
+    batches: Iterable[np.ndarray], keep: np.ndarray, width: int, path: str, rng: np.random.Generator
+) -> int:
     """Write one walk per line, dropping each token with its downsampling probability.
 
     Every token is `width` digits and a space, so a batch of walks becomes text with a few
-    numpy gathers. Returns the number of tokens written.
+    numpy gathers (`batches`: the walks, WRITE_BATCH_WALKS at a time, which bounds those
+    temporaries). Returns the number of tokens written.
     """
     table = _token_table(keep.size, width)
     written = 0
     with open(path, "wb") as out:
-        for begin in range(0, len(walks), WRITE_BATCH_WALKS):
-            batch = walks[begin : begin + WRITE_BATCH_WALKS]
+        for batch in batches:
             real = batch != END
             nodes = np.where(real, batch, 0)
             kept = real & (rng.random(batch.shape) < keep[nodes])

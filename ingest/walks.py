@@ -23,7 +23,7 @@ node (1/q each), so the return weighs 1/p + (m - 1)/q per unit of edge weight.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -52,23 +52,50 @@ def sample_walks(
     node followed by END (-1). The same seed gives the same walks. `progress` is called with
     the number of walks just finished.
     """
-    if num_walks < 1 or walk_length < 1:
-        raise CatalogError("num_walks and walk_length must be at least 1")
-    if p <= 0 or q <= 0:
-        raise CatalogError("node2vec p and q must be positive")
-    starts = np.arange(graph.num_nodes) if start_nodes is None else np.asarray(start_nodes, dtype=np.int64)
-    if starts.size and (starts.min() < 0 or starts.max() >= graph.num_nodes):
-        raise CatalogError("start node out of range")
-
-    sampler = _WalkSampler(graph, p, q, np.random.default_rng(seed))
-    all_starts = np.tile(starts, num_walks)
-    walks = np.empty((all_starts.size, walk_length), dtype=np.int32)
-    for begin in range(0, all_starts.size, BATCH_WALKS):
-        end = min(begin + BATCH_WALKS, all_starts.size)
-        walks[begin:end] = sampler.walk(all_starts[begin:end], walk_length)
-        if progress is not None:
-            progress(end - begin)
+    batches = WalkBatches(graph, num_walks, walk_length, p, q, seed, start_nodes, progress)
+    walks = np.empty((batches.total, walk_length), dtype=np.int32)
+    begin = 0
+    for batch in batches:
+        walks[begin : begin + len(batch)] = batch
+        begin += len(batch)
     return walks
+
+
+class WalkBatches:
+    """`sample_walks`'s walks (the same rows, in the same order, for the same seed), a batch of at
+    most BATCH_WALKS at a time, so a caller that spools them never holds them all. Checks its
+    arguments when called; `total` is the number of walks it will yield."""
+
+    def __init__(
+        self,
+        graph: ProductGraph,
+        num_walks: int = 200,
+        walk_length: int = 30,
+        p: float = 1.0,
+        q: float = 1.0,
+        seed: int = 0,
+        start_nodes: np.ndarray | None = None,
+        progress: Callable[[int], None] | None = None,
+    ):
+        if num_walks < 1 or walk_length < 1:
+            raise CatalogError("num_walks and walk_length must be at least 1")
+        if p <= 0 or q <= 0:
+            raise CatalogError("node2vec p and q must be positive")
+        starts = np.arange(graph.num_nodes) if start_nodes is None else np.asarray(start_nodes, dtype=np.int64)
+        if starts.size and (starts.min() < 0 or starts.max() >= graph.num_nodes):
+            raise CatalogError("start node out of range")
+        self._sampler = _WalkSampler(graph, p, q, np.random.default_rng(seed))
+        self._starts = np.tile(starts, num_walks)
+        self._walk_length = walk_length
+        self._progress = progress
+        self.total = self._starts.size
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for begin in range(0, self.total, BATCH_WALKS):
+            batch = self._sampler.walk(self._starts[begin : begin + BATCH_WALKS], self._walk_length)
+            if self._progress is not None:
+                self._progress(len(batch))
+            yield batch
 
 
 class _WalkSampler:

@@ -11,11 +11,13 @@ from ingest.graph_space import (
     PAPER_PARAMS,
     Node2VecParams,
     _keep_probability,
+    _read_walks,
+    _spool_walks,
     _write_corpus,
     embed_graph,
     progress_total,
 )
-from ingest.walks import END
+from ingest.walks import END, WalkBatches, sample_walks
 
 # Small and quick; one worker so that gensim is deterministic. The default `sample` stays: on a
 # graph this small it would thin product tokens to nothing, were they not protected.
@@ -101,21 +103,39 @@ def test_progress_reports_walks_then_epochs():
 def test_corpus_file_holds_the_walks_as_tokens(tmp_path):
     walks = np.array([[3, 10, 4, 10], [11, END, END, END], [0, 2, 0, 2]], dtype=np.int32)
     path = tmp_path / "walks.txt"
-    written = _write_corpus(walks, np.ones(12), 2, str(path), np.random.default_rng(0))
+    written = _write_corpus([walks], np.ones(12), 2, str(path), np.random.default_rng(0))
     assert path.read_text() == "03 10 04 10\n11\n00 02 00 02\n"
     assert written == 9
     never_10 = np.ones(12)
     never_10[10] = 0.0
-    written = _write_corpus(walks, never_10, 2, str(path), np.random.default_rng(0))
+    written = _write_corpus([walks], never_10, 2, str(path), np.random.default_rng(0))
     assert path.read_text() == "03 04\n11\n00 02 00 02\n"
     assert written == 7
+
+
+def test_walks_spooled_to_disk_come_back_as_sampled(tmp_path, monkeypatch):
+    """The graph stage never holds every walk: they are made in batches, spooled and read back,
+    and must be the very walks (and counts) `sample_walks` gives in one array."""
+    graph = build_graph(
+        pd.DataFrame({"id": range(6), "gender": ["Men", "Women"] * 3, "baseColour": ["Red", "Red", "Blue"] * 2}),
+        columns=["gender", "baseColour"],
+    )
+    monkeypatch.setattr("ingest.walks.BATCH_WALKS", 7)  # batches that split the blocks of start nodes
+    whole = sample_walks(graph, num_walks=5, walk_length=4, p=0.5, q=2.0, seed=3)
+    batches = WalkBatches(graph, num_walks=5, walk_length=4, p=0.5, q=2.0, seed=3)
+    assert batches.total == len(whole)
+    counts = _spool_walks(batches, str(tmp_path / "walks"), graph.num_nodes)
+    assert np.array_equal(counts, np.bincount(whole[whole != END], minlength=graph.num_nodes))
+    back = list(_read_walks(str(tmp_path / "walks"), 4, rows=4))
+    assert [len(b) for b in back] == [4] * (len(whole) // 4) + ([len(whole) % 4] if len(whole) % 4 else [])
+    assert np.array_equal(np.concatenate(back), whole)
 
 
 def test_corpus_drops_tokens_with_their_keep_probability(tmp_path):
     walks = np.tile(np.array([[0, 1, 0, 1, 0, 1]], dtype=np.int32), (2000, 1))
     keep = np.array([1.0, 0.25])
     path = tmp_path / "walks.txt"
-    written = _write_corpus(walks, keep, 1, str(path), np.random.default_rng(0))
+    written = _write_corpus([walks], keep, 1, str(path), np.random.default_rng(0))
     tokens = path.read_text().split()
     assert len(tokens) == written
     assert tokens.count("0") == 6000
