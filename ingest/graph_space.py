@@ -43,7 +43,10 @@ from catalog.core.errors import CatalogError
 from ingest.graph import CombinationGraph, ProductGraph, build_graph, collapse, combinations
 from ingest.walks import END, WalkBatches
 
-WRITE_BATCH_WALKS = 1 << 19  # walks turned into text at a time (~100 MB of temporaries)
+# Walks turned into text at a time: ~55 MB of temporaries (~850 bytes a walk of 30: the random
+# draws, the gathered keep probabilities and the text), the same at every catalog size. 1 << 19
+# before issue 24: ~440 MB, the graph stage's peak from ~5,000 combinations on.
+WRITE_BATCH_WALKS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,7 @@ def embed_graph(
         width = len(str(num_nodes - 1))
         corpus = os.path.join(tmp, "walks.txt")
         rng = np.random.default_rng(params.seed + 1)
-        tokens = _write_corpus(_read_walks(spool, params.walk_length), keep, width, corpus, rng)
+        tokens = _write_corpus(_read_walks(spool, params.walk_length, WRITE_BATCH_WALKS), keep, width, corpus, rng)
         os.remove(spool)
         walks_seconds = time.perf_counter() - started
 
@@ -224,7 +227,7 @@ def _spool_walks(walks: Iterable[np.ndarray], path: str, num_nodes: int) -> np.n
     return counts
 
 
-def _read_walks(path: str, walk_length: int, rows: int = WRITE_BATCH_WALKS) -> Iterator[np.ndarray]:
+def _read_walks(path: str, walk_length: int, rows: int) -> Iterator[np.ndarray]:
     """The spooled walks back, `rows` at a time."""
     with open(path, "rb") as source:
         while (batch := np.fromfile(source, np.int32, count=rows * walk_length)).size:

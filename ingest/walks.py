@@ -31,7 +31,9 @@ from catalog.core.errors import CatalogError
 from ingest.graph import ProductGraph
 
 END = -1  # fills the rest of a walk that cannot move (it started on an isolated node)
-BATCH_WALKS = 1 << 20  # walks advanced together; bounds the temporary arrays to ~100 MB
+# Walks advanced together: bounds the sampler's temporaries and the caller's batch (the walks
+# themselves, 120 bytes each at length 30, and their token count) to ~50 MB at any catalog size.
+BATCH_WALKS = 1 << 17
 
 
 def sample_walks(
