@@ -36,26 +36,11 @@ END = -1  # fills the rest of a walk that cannot move (it started on an isolated
 BATCH_WALKS = 1 << 17
 
 
-def sample_walks(
-    graph: ProductGraph,
-    num_walks: int = 200,
-    walk_length: int = 30,
-    p: float = 1.0,
-    q: float = 1.0,
-    seed: int = 0,
-    start_nodes: np.ndarray | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> np.ndarray:
-    """Sample `num_walks` walks from each start node (default: every node).
-
-    Returns int32 (num_walks * len(start_nodes), walk_length) of node indices. Row
-    `r * len(start_nodes) + i` is the r-th walk from `start_nodes[i]`, so each block of
-    len(start_nodes) rows visits every start node once. A walk from an isolated node is that
-    node followed by END (-1). The same seed gives the same walks. `progress` is called with
-    the number of walks just finished.
-    """
-    batches = WalkBatches(graph, num_walks, walk_length, p, q, seed, start_nodes, progress)
-    walks = np.empty((batches.total, walk_length), dtype=np.int32)
+def sample_walks(graph: ProductGraph, *args, **kwargs) -> np.ndarray:
+    """Every walk `WalkBatches(graph, ...)` makes, in one int32 array (num_walks * starts,
+    walk_length)."""
+    batches = WalkBatches(graph, *args, **kwargs)
+    walks = np.empty((batches.total, batches.walk_length), dtype=np.int32)
     begin = 0
     for batch in batches:
         walks[begin : begin + len(batch)] = batch
@@ -64,9 +49,15 @@ def sample_walks(
 
 
 class WalkBatches:
-    """`sample_walks`'s walks (the same rows, in the same order, for the same seed), a batch of at
-    most BATCH_WALKS at a time, so a caller that spools them never holds them all. Checks its
-    arguments when called; `total` is the number of walks it will yield."""
+    """`num_walks` walks from each start node (default: every node), a batch of at most
+    BATCH_WALKS at a time, so a caller that spools them never holds them all.
+
+    Walks are int32 rows of `walk_length` node indices. Row `r * len(start_nodes) + i` (counting
+    across batches) is the r-th walk from `start_nodes[i]`, so each block of len(start_nodes) rows
+    visits every start node once. A walk from an isolated node is that node followed by END (-1).
+    The same seed gives the same walks. `progress` is called with the number of walks just
+    finished. Checks its arguments when made; `total` is the number of walks it yields.
+    """
 
     def __init__(
         self,
@@ -88,13 +79,13 @@ class WalkBatches:
             raise CatalogError("start node out of range")
         self._sampler = _WalkSampler(graph, p, q, np.random.default_rng(seed))
         self._starts = np.tile(starts, num_walks)
-        self._walk_length = walk_length
+        self.walk_length = walk_length
         self._progress = progress
         self.total = self._starts.size
 
     def __iter__(self) -> Iterator[np.ndarray]:
         for begin in range(0, self.total, BATCH_WALKS):
-            batch = self._sampler.walk(self._starts[begin : begin + BATCH_WALKS], self._walk_length)
+            batch = self._sampler.walk(self._starts[begin : begin + BATCH_WALKS], self.walk_length)
             if self._progress is not None:
                 self._progress(len(batch))
             yield batch
