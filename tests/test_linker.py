@@ -232,3 +232,21 @@ def test_calibration_tempers_a_classifier_sure_of_what_the_photo_does_not_show()
     assert sure > 0.8 and right < 0.6
     assert sure_and_right(fit.linker, "gender", 0)[0] < 0.6
     assert sure_and_right(fit.linker, "baseColour", 4)[1] > 0.9
+
+
+def test_training_figures_are_the_linker_own_translation(monkeypatch):
+    """The attributes linker measures itself on the standardised inputs it trained on, slices of
+    them at a time: the figures must be those of translating the raw photos (and features), which
+    is what a query does, whatever the slice size."""
+    from catalog.models import linker as module
+    from catalog.models.linker import linker_quality
+
+    monkeypatch.setattr(module, "TRANSLATE_CHUNK", 7)  # slices that do not divide the photos
+    x, y, values = _catalog(reps=6, seed=2)
+    features = np.random.default_rng(2).random((len(x), 5)).astype(np.float32)
+    fit = train_linker(x, y, LinkerParams(kind="attributes", validation_split=0.0), values=values, features=features)
+    measured = linker_quality(fit.linker, x, y, "train", features)  # rows in another order: rounding may differ
+    assert fit.metrics["train_cosine"] == pytest.approx(measured["train_cosine"], abs=2e-4)
+    assert fit.metrics["train_mse"] == pytest.approx(measured["train_mse"], abs=2e-5)
+    one_by_one = np.concatenate([fit.linker.translate(x[i], features[i]) for i in range(len(x))])
+    assert np.allclose(fit.linker.translate(x, features), one_by_one, atol=1e-6)
