@@ -159,30 +159,24 @@ def embed_graph(
     if params.collapse:
         combined = graph if isinstance(graph, CombinationGraph) else collapse(graph)
         walked, product_node = combined.graph, combined.combination_of
-        starts = walk_starts(walked, params.num_walks, np.random.default_rng(params.seed + 2))
-        walks = WalkBatches(
-            walked,
-            num_walks=1,
-            walk_length=params.walk_length,
-            p=params.p,
-            q=params.q,
-            seed=params.seed,
-            start_nodes=starts,
-            progress=progress,
-        )
+        # One walk per start: num_walks x nodes starts, shared by the nodes in proportion to the
+        # products each stands for (walk_starts).
+        num_walks, starts = 1, walk_starts(walked, params.num_walks, np.random.default_rng(params.seed + 2))
     else:
         if isinstance(graph, CombinationGraph):
             raise ValueError("walking the product graph (collapse=False) needs build_graph's ProductGraph")
         walked, product_node = graph, np.arange(graph.num_products)
-        walks = WalkBatches(
-            graph,
-            num_walks=params.num_walks,
-            walk_length=params.walk_length,
-            p=params.p,
-            q=params.q,
-            seed=params.seed,
-            progress=progress,
-        )
+        num_walks, starts = params.num_walks, None
+    walks = WalkBatches(
+        walked,
+        num_walks=num_walks,
+        walk_length=params.walk_length,
+        p=params.p,
+        q=params.q,
+        seed=params.seed,
+        start_nodes=starts,
+        progress=progress,
+    )
     num_nodes, num_products = walked.num_nodes, walked.num_products
     with tempfile.TemporaryDirectory(prefix="catalog-walks-") as tmp:
         # The walks wait on disk, not in memory (120 bytes a walk: 180 MB at 1.5M walks): the

@@ -28,7 +28,7 @@ import io
 import os
 import time
 from dataclasses import asdict, dataclass, replace
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -132,27 +132,29 @@ class Linker:
         image_vectors = np.atleast_2d(np.asarray(image_vectors, np.float32))
         if features is not None:
             features = np.atleast_2d(features)
-        parts = [
-            self.translate_inputs(
+        return self._stacked(
+            self._from_attributes(
                 self.inputs(
                     image_vectors[i : i + TRANSLATE_CHUNK],
                     None if features is None else features[i : i + TRANSLATE_CHUNK],
                 )
             )
             for i in range(0, len(image_vectors), TRANSLATE_CHUNK)
-        ]
-        return np.concatenate(parts or [np.zeros((0, self.combination_vectors.shape[1]), np.float32)])
+        )
 
     def translate_inputs(self, x: np.ndarray) -> np.ndarray:
         """`translate` of inputs already standardised (`inputs`): what training measures itself on."""
         if self.kind == "attributes":
-            return np.concatenate(
-                [self._from_attributes(x[i : i + TRANSLATE_CHUNK]) for i in range(0, len(x), TRANSLATE_CHUNK)]
-                or [np.zeros((0, self.combination_vectors.shape[1]), np.float32)]
+            return self._stacked(
+                self._from_attributes(x[i : i + TRANSLATE_CHUNK]) for i in range(0, len(x), TRANSLATE_CHUNK)
             )
         h = x @ self.w1 + self.b1
         h = SELU_SCALE * np.where(h > 0, h, SELU_ALPHA * (np.exp(np.minimum(h, 0)) - 1))
         return (h @ self.w2 + self.b2).astype(np.float32)
+
+    def _stacked(self, parts: Iterable[np.ndarray]) -> np.ndarray:
+        """The translated slices as one (N, 32) array; (0, 32) for no photo."""
+        return np.concatenate(list(parts) or [np.zeros((0, self.combination_vectors.shape[1]), np.float32)])
 
     def _probabilities(self, x: np.ndarray, c: int) -> np.ndarray:
         """Standardised image vectors (n, 128) -> (n, values of column c): the classifier's softmax,
