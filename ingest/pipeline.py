@@ -638,7 +638,7 @@ def _encode_photos(
             else:
                 store_vector(product_id, cached[0], cached[1], digest)
                 progress(1)
-        unchanged = 0
+        unchanged = failed = 0
         if on_ray:
             stored = frame["image_hash"].to_numpy(dtype=object)
             has_image = frame["has_image"].to_numpy(bool)
@@ -658,6 +658,7 @@ def _encode_photos(
                 continue
             if vector is None:
                 problems.add(product_id, reason)
+                failed += 1
                 continue
             if thumbnail is not None:  # made here; a Ray worker has written its own and measured its features
                 features = to_stored(photo_features(thumbnail))
@@ -666,7 +667,7 @@ def _encode_photos(
             checkpoints.add(digest, vector, features)
         checkpoints.flush()
     problems.sort()
-    return problems, encoder_record, len(to_encode) - unchanged
+    return problems, encoder_record, len(to_encode) - unchanged - failed  # photos whose vector is stored
 
 
 def _photos_to_encode(

@@ -596,8 +596,10 @@ def test_hostile_photos_are_reported_and_the_rest_lands(db, tmp_path):
     result = ingest(db, path, images, "--json")
     assert_clean_exit(result)
     assert result.exit_code == 0, result.stderr
-    problems = {p["id"]: p["reason"] for p in json.loads(result.stdout)["image_problems"]}
+    report = json.loads(result.stdout)
+    problems = {p["id"]: p["reason"] for p in report["image_problems"]}
     assert set(problems) == {ids[name] for name in [*BAD_PHOTOS, "a-folder.jpg"]}, problems
+    assert report["summary"]["encoded"] == len(GOOD_PHOTOS)  # a photo that failed is not counted as encoded
     for name, (_, reason) in BAD_PHOTOS.items():
         assert reason in problems[ids[name]] and len(problems[ids[name]]) < 200, (name, problems[ids[name]])
     stored = products(db)
