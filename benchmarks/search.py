@@ -62,6 +62,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,6 +70,7 @@ import numpy as np
 import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
+import catalog.store.database as database
 import catalog.store.index as index
 from benchmarks.synthetic import COLOURS, synthetic_styles
 from catalog.core.columns import ATTRIBUTE_COLUMNS, IMAGE_DIM, NAME_COLUMN, NODE_DIM
@@ -173,13 +175,29 @@ def _index_all(store: Store, threshold: int) -> tuple[dict[str, str], float]:
     return {change.column: change.action for change in changes}, time.perf_counter() - started
 
 
+def _kept_vectors(batches, parts: list) -> Iterator[pa.Table]:
+    """The tables of `products_batches`, keeping each one's vectors in `parts` on the way."""
+    for table, vectors in batches:
+        parts.append(vectors)
+        yield table
+
+
 def open_or_build(
-    folder: Path, rows: int, threshold: int, tied: bool = False
+    folder: Path, rows: int, threshold: int, tied: bool = False, file_rows: int | None = None
 ) -> tuple[Path, dict[str, np.ndarray], dict]:
-    """`folder`/db with `rows` synthetic products, indexed, and their vectors; reused if already there."""
+    """`folder`/db with `rows` synthetic products, indexed, and their vectors; reused if already there.
+
+    `file_rows`: written as a full ingest writes (`Writer.upsert_products(replace=True)`), in data
+    files of that many rows (FILE_ROWS); without it, one LanceDB `add` per CHUNK_ROWS rows."""
     path, arrays, recipe = folder / "db", folder / "vectors.npz", folder / "recipe.json"
     wanted = json.dumps(
-        {"rows": rows, "noise": NOISE, "weights": ATTRIBUTE_WEIGHTS, **({"tied": True} if tied else {})}
+        {
+            "rows": rows,
+            "noise": NOISE,
+            "weights": ATTRIBUTE_WEIGHTS,
+            **({"tied": True} if tied else {}),
+            **({"file_rows": file_rows} if file_rows else {}),
+        }
     )
     reuse = arrays.exists() and recipe.exists() and recipe.read_text() == wanted
     build_seconds = None
@@ -189,9 +207,14 @@ def open_or_build(
         store, parts = Store(path), []
         started = time.perf_counter()
         with store.writer() as writer:
-            for table, vectors in products_batches(rows, tied=tied):
-                writer.products.add(table)
-                parts.append(vectors)
+            tables = _kept_vectors(products_batches(rows, tied=tied), parts)
+            if file_rows:
+                database.FILE_ROWS["products"] = file_rows
+                batches = (batch for table in tables for batch in table.to_batches())
+                writer.upsert_products(pa.RecordBatchReader.from_batches(PRODUCTS_SCHEMA, batches), replace=True)
+            else:
+                for table in tables:
+                    writer.products.add(table)
             writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={"rows": rows})
         build_seconds = round(time.perf_counter() - started, 1)
         np.savez(arrays, **{name: np.concatenate([p[name] for p in parts]) for name in parts[0]})
@@ -530,6 +553,13 @@ def main(argv: list[str] | None = None) -> None:
         help="time `similar` (--space, default graph) on a database an ingest made, and its recall; builds nothing",
     )
     parser.add_argument("--space", default="graph", choices=["graph", "image", "rec"], help="with --existing")
+    parser.add_argument(
+        "--file-rows",
+        type=int,
+        metavar="N",
+        help=f"write the table as ingest does, in data files of N rows (ingest's: {database.FILE_ROWS['products']}; "
+        "LanceDB's own: 1048576)",
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
     if args.existing is not None:
@@ -546,7 +576,7 @@ def main(argv: list[str] | None = None) -> None:
         scratch = tempfile.TemporaryDirectory(prefix="catalog-search-")
         args.db = Path(scratch.name)
     try:
-        db, vectors, built = open_or_build(args.db, args.rows, args.threshold, args.tied)
+        db, vectors, built = open_or_build(args.db, args.rows, args.threshold, args.tied, args.file_rows)
         if args.arithmetic:
             timings = {"arithmetic": measure_arithmetic(db, vectors, args.queries, args.k)}
         else:

@@ -119,6 +119,10 @@ class Products:
             self.vectors[name][target] = other.vectors[name][source]
         self.features[target] = other.features[source]
 
+    def drop_arrays(self) -> None:
+        """Let go of the vectors and features (the frame stays): for after the products are written."""
+        self.vectors, self.features = _zeros(0), _no_features(0)
+
     def positions(self, ids: np.ndarray) -> np.ndarray:
         """Row of each id (-1 where an id is not held), by binary search: no dict of a million ints."""
         held = self.frame["id"].to_numpy(np.int64)

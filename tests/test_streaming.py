@@ -16,7 +16,7 @@ import pytest
 
 import tests.test_faults as faults
 from catalog.query.search import thumbnails
-from catalog.store.database import Store
+from catalog.store.database import FILE_ROWS, Store
 from ingest.batches import Products
 from ingest.graph_space import Node2VecParams
 from ingest.pipeline import IngestOptions, ingest, rebuild
@@ -45,20 +45,35 @@ def tables(db) -> tuple[list[dict], list[dict], dict[int, bytes]]:
     return products, attributes, thumbnails(store, [p["id"] for p in products])
 
 
+def fragment_rows(db, table: str) -> list[int]:
+    import lance
+
+    return [f.count_rows() for f in lance.dataset(str(db / f"{table}.lance")).get_fragments()]
+
+
 def test_small_batches_give_the_same_tables_as_one_batch(tmp_path, catalog_files, monkeypatch):
-    """Full ingest, incremental ingest and rebuild with batches of 7 rows against one batch of 4096."""
+    """Full ingest, incremental ingest and rebuild with batches of 7 rows and data files of at most 9
+    products and 5 photos, against one batch of 4096 and the default files (FILE_ROWS)."""
     monkeypatch.setattr("catalog.models.encoder.ImageEncoder", FakeEncoder)
-    outcomes = {}
-    for rows in (4096, 7):
+    outcomes, files = {}, {}
+    for rows, file_rows in ((4096, dict(FILE_ROWS)), (7, {"products": 9, "photos": 5})):
         monkeypatch.setenv("CATALOG_INGEST_BATCH_ROWS", str(rows))
+        monkeypatch.setattr("catalog.store.database.FILE_ROWS", file_rows)
         path = tmp_path / f"db-{rows}"
         first = ingest(path, catalog_files["base_csv"], catalog_files["images"], OPTIONS)
         after_first = tables(path)
         added = ingest(path, catalog_files["all_csv"], catalog_files["images"], OPTIONS)
         after_add = tables(path)
+        files[rows] = (fragment_rows(path, "products"), fragment_rows(path, "photos"))
         rebuilt = rebuild(path, OPTIONS)
         outcomes[rows] = (first.summary, added.summary, rebuilt.summary, after_first, after_add, tables(path))
     assert outcomes[7] == outcomes[4096]
+    # Products written and compacted into files of about FILE_ROWS rows (Lance holds a file's rows
+    # until it closes it), photos merged up to theirs: LanceDB's own optimize merges each into one.
+    (products, photos), (default_products, default_photos) = files[7], files[4096]
+    assert len(products) > 10 and max(products) < 2 * 9 and sum(products) == sum(default_products)
+    assert len(photos) > 1 and sum(photos) == sum(default_photos)
+    assert len(default_products) == len(default_photos) == 1
     summary, added, _, (products, _, thumbs), _, _ = outcomes[7]
     assert summary["mode"] == "full" and added["mode"] == "incremental" and added["added"] == 20
     with_photo = [p for p in products if p["has_image"]]

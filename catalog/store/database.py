@@ -45,6 +45,14 @@ SCHEMA_VERSION = 1
 # Storage policy: the newest KEEP_RUNS runs stay restorable with `catalog rollback`; table versions
 # older than that are deleted when a writer compacts, so many small ingests keep a bounded disk size.
 KEEP_RUNS = 20
+# Rows per data file of the two tables that grow with the catalog. Lance's writer holds a file's rows
+# until it closes the file, and compaction merges small files up to its target size, so these bound
+# the memory of a full write and of every compaction (instead of the whole table: LanceDB's own
+# `optimize` merges up to 1M rows, and a 100k-photo table's thumbnails are ~400 MB). A products row
+# is ~1.4 KB (three vectors, photo features, strings): 16,384 rows is ~23 MB; a photos row is its
+# 96-pixel thumbnail, ~4 KB: 8,192 rows is ~32 MB. Searches do not slow down with more files
+# (benchmarks/README.md, "Data files"); the measured memory is in the same file's streaming section.
+FILE_ROWS = {"products": 16_384, PHOTOS: 8_192}
 
 
 def _vector(dim: int) -> pa.DataType:
@@ -448,7 +456,21 @@ class Writer:
         record names until the next run record.
         """
         if replace:
-            self.products.add(rows, mode="overwrite")
+            import lance
+
+            if self.lock is not None:
+                self.lock.check()  # lance.write_dataset goes around the fenced table
+            dataset = self.products.to_lance()
+            lance.write_dataset(
+                rows,
+                dataset.uri,
+                schema=PRODUCTS_SCHEMA,
+                mode="overwrite",
+                max_rows_per_file=FILE_ROWS["products"],
+                data_storage_version=dataset.data_storage_version,
+                storage_options=self.store.storage.storage_options or None,
+            )
+            self.products.checkout_latest()
             return
         if rows.num_rows:
             rows = rows.select(PRODUCTS_SCHEMA.names).cast(PRODUCTS_SCHEMA)
@@ -481,14 +503,27 @@ class Writer:
             # versions were all written after the run before them was recorded: older ones can go.
             boundary = runs[-KEEP_RUNS].created_at
             cutoff = max(datetime.now(timezone.utc) - boundary, timedelta(seconds=1))
-        for table in (self.products, self.attributes, self.photos):
-            table.optimize(cleanup_older_than=cutoff)
+        for name, table in (("products", self.products), (PHOTOS, self.photos)):
+            self._compact(table, FILE_ROWS[name], cutoff)
+        self.attributes.optimize(cleanup_older_than=cutoff)  # a few hundred rows: LanceDB's defaults
         if cutoff is not None:
             self.runs.optimize(cleanup_older_than=cutoff)
         from catalog.store.index import ensure_index, ensure_indexes  # exact below a row threshold, IVF above it
 
         self.index_changes = ensure_indexes(self.products)
         ensure_index(self.photos, "image_hash")  # thumbnails are looked up by hash
+
+    def _compact(self, table, file_rows: int, cutoff: timedelta | None) -> None:
+        """What LanceDB's `optimize` does (merge small files, fold new rows into the indexes, delete
+        old versions), with files merged only up to `file_rows` rows (FILE_ROWS)."""
+        if self.lock is not None:
+            self.lock.check()  # the dataset below is not the fenced table
+        dataset = table.to_lance()
+        dataset.optimize.compact_files(target_rows_per_fragment=file_rows)
+        dataset.optimize.optimize_indices()
+        # LanceDB's optimize deletes versions older than 7 days when given no cutoff; so does this.
+        dataset.cleanup_old_versions(older_than=cutoff if cutoff is not None else timedelta(days=7))
+        table.checkout_latest()
 
     def commit(self, kind: str, *, encoder: dict, node2vec: dict, linker: dict, metrics: dict, summary: dict) -> Run:
         """Append the run record: from here on readers see the new state."""
