@@ -51,7 +51,7 @@ KEEP_RUNS = 20
 # `optimize` merges up to 1M rows, and a 100k-photo table's thumbnails are ~400 MB). A products row
 # is ~1.4 KB (three vectors, photo features, strings): 16,384 rows is ~23 MB; a photos row is its
 # 96-pixel thumbnail, ~4 KB: 8,192 rows is ~32 MB. Searches do not slow down with more files
-# (benchmarks/README.md, "Data files"); the measured memory is in the same file's streaming section.
+# (benchmarks/README.md, "Data files of bounded rows", with the memory it saves).
 FILE_ROWS = {"products": 16_384, PHOTOS: 8_192}
 
 
