@@ -209,9 +209,13 @@ def open_or_build(
         with store.writer() as writer:
             tables = _kept_vectors(products_batches(rows, tied=tied), parts)
             if file_rows:
+                ingest_rows = database.FILE_ROWS["products"]
                 database.FILE_ROWS["products"] = file_rows
-                batches = (batch for table in tables for batch in table.to_batches())
-                writer.upsert_products(pa.RecordBatchReader.from_batches(PRODUCTS_SCHEMA, batches), replace=True)
+                try:
+                    batches = (batch for table in tables for batch in table.to_batches())
+                    writer.upsert_products(pa.RecordBatchReader.from_batches(PRODUCTS_SCHEMA, batches), replace=True)
+                finally:
+                    database.FILE_ROWS["products"] = ingest_rows
             else:
                 for table in tables:
                     writer.products.add(table)

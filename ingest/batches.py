@@ -30,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 
 from catalog.core.columns import IMAGE_DIM, NODE_DIM
+from catalog.core.errors import CatalogError
 from catalog.core.photo_features import COLUMN as FEATURES
 from catalog.core.photo_features import FEATURE_DIM, photo_features, to_stored
 from catalog.store.database import PRODUCTS_SCHEMA
@@ -142,7 +143,9 @@ class Products:
         columns = []
         for field in PRODUCTS_SCHEMA:
             if field.name in VECTOR_DIMS:
-                flat = pa.array(np.ascontiguousarray(self.vectors[field.name][rows], np.float32).reshape(-1))
+                matrix = np.ascontiguousarray(self.vectors[field.name][rows], np.float32)
+                _check_finite(matrix, part["id"].to_numpy(np.int64), field.name)
+                flat = pa.array(matrix.reshape(-1))
                 columns.append(pa.FixedSizeListArray.from_arrays(flat, VECTOR_DIMS[field.name]))
             elif field.name == FEATURES:
                 stored = self.features[rows]
@@ -151,6 +154,14 @@ class Products:
             else:
                 columns.append(pa.array(part[field.name].to_numpy(dtype=object), field.type, from_pandas=True))
         return pa.RecordBatch.from_arrays(columns, schema=PRODUCTS_SCHEMA)
+
+
+def _check_finite(matrix: np.ndarray, ids: np.ndarray, column: str) -> None:
+    """A NaN or infinite vector would poison cosine search: fail the write (the database stays at its
+    previous run), as LanceDB's `add` did before the full write went through Lance itself."""
+    bad = ~np.isfinite(matrix).all(axis=1)
+    if bad.any():
+        raise CatalogError(f"product {int(ids[np.argmax(bad)])}: its {column} is not finite (NaN or infinite)")
 
 
 def _no_features(rows: int) -> np.ndarray:

@@ -56,7 +56,7 @@ def test_small_batches_give_the_same_tables_as_one_batch(tmp_path, catalog_files
     products and 5 photos, against one batch of 4096 and the default files (FILE_ROWS)."""
     monkeypatch.setattr("catalog.models.encoder.ImageEncoder", FakeEncoder)
     outcomes, files = {}, {}
-    for rows, file_rows in ((4096, dict(FILE_ROWS)), (7, {"products": 9, "photos": 5})):
+    for rows, file_rows in ((4096, dict(FILE_ROWS)), (7, {**FILE_ROWS, "products": 9, "photos": 5})):
         monkeypatch.setenv("CATALOG_INGEST_BATCH_ROWS", str(rows))
         monkeypatch.setattr("catalog.store.database.FILE_ROWS", file_rows)
         path = tmp_path / f"db-{rows}"
@@ -142,3 +142,43 @@ def test_kill_between_two_batches_loses_nothing(more, tmp_path, db, catalog_file
     assert in_process.calls == 0  # every photo came back from the checkpoints
     assert_complete(db, files["ids"], files["with_photo"])
     assert Store.open(db).run.run == 2
+
+
+def test_compaction_deletes_no_version_a_kept_run_names(tmp_path, catalog_files, monkeypatch):
+    """Old table versions go only past the newest KEEP_RUNS runs (not after LanceDB's 7 days), so every
+    kept run stays readable, restorable and a rollback target however old it is."""
+    import lance
+
+    monkeypatch.setattr("catalog.models.encoder.ImageEncoder", FakeEncoder)
+    cleanups = []
+    original = lance.LanceDataset.cleanup_old_versions
+    monkeypatch.setattr(
+        lance.LanceDataset,
+        "cleanup_old_versions",
+        lambda self, *args, **kwargs: cleanups.append(kwargs.get("older_than")) or original(self, *args, **kwargs),
+    )
+    path = tmp_path / "db"
+    ingest(path, catalog_files["base_csv"], catalog_files["images"], OPTIONS)
+    ingest(path, catalog_files["all_csv"], catalog_files["images"], OPTIONS)
+    assert cleanups == []  # 2 runs, fewer than KEEP_RUNS: nothing deleted
+    monkeypatch.setattr("catalog.store.database.KEEP_RUNS", 2)
+    rebuild(path, OPTIONS)
+    assert len(cleanups) == 3 and all(cutoff is not None for cutoff in cleanups)  # products, photos, attributes
+    store = Store.open(path)
+    for run in store.runs()[-2:]:  # the kept runs' versions are all still there
+        table = store.db.open_table("products")
+        table.checkout(run.products_version)
+        assert table.count_rows() == 120
+
+
+def test_a_vector_that_is_not_finite_fails_the_write_and_changes_nothing(tmp_path, catalog_files, monkeypatch):
+    from catalog.core.errors import CatalogError
+
+    monkeypatch.setattr("catalog.models.encoder.ImageEncoder", FakeEncoder)
+    path = tmp_path / "db"
+    ingest(path, catalog_files["base_csv"], catalog_files["images"], OPTIONS)
+    before = tables(path)
+    monkeypatch.setattr(FakeEncoder, "encode", lambda self, pixels: np.full((len(pixels), 128), np.nan, np.float32))
+    with pytest.raises(CatalogError, match=r"^product \d+: its image_vector is not finite"):
+        ingest(path, catalog_files["all_csv"], catalog_files["images"], OPTIONS)
+    assert tables(path) == before

@@ -45,14 +45,15 @@ SCHEMA_VERSION = 1
 # Storage policy: the newest KEEP_RUNS runs stay restorable with `catalog rollback`; table versions
 # older than that are deleted when a writer compacts, so many small ingests keep a bounded disk size.
 KEEP_RUNS = 20
-# Rows per data file of the two tables that grow with the catalog. Lance's writer holds a file's rows
-# until it closes the file, and compaction merges small files up to its target size, so these bound
-# the memory of a full write and of every compaction (instead of the whole table: LanceDB's own
-# `optimize` merges up to 1M rows, and a 100k-photo table's thumbnails are ~400 MB). A products row
-# is ~1.4 KB (three vectors, photo features, strings): 16,384 rows is ~23 MB; a photos row is its
-# 96-pixel thumbnail, ~4 KB: 8,192 rows is ~32 MB. Searches do not slow down with more files
+# Rows per data file of the tables that grow with the catalog. Lance's writer holds a file's rows
+# until it closes the file, and compaction merges small files up to about its target size (it may
+# make a file up to about twice that), so these bound the memory of a full write and of every
+# compaction (instead of the whole table: LanceDB's own `optimize` merges up to 1M rows, and a
+# 100k-photo table's thumbnails are ~400 MB). A products row is ~1.4 KB (three vectors, photo
+# features, strings): 16,384 rows is ~23 MB; a photos row is its 96-pixel thumbnail, ~4 KB: 8,192
+# rows is ~32 MB; attributes rows are small and few. Searches do not slow down with more files
 # (benchmarks/README.md, "Data files of bounded rows", with the memory it saves).
-FILE_ROWS = {"products": 16_384, PHOTOS: 8_192}
+FILE_ROWS = {"products": 16_384, PHOTOS: 8_192, "attributes": 16_384}
 
 
 def _vector(dim: int) -> pa.DataType:
@@ -422,8 +423,7 @@ class Writer:
             return
         import lance
 
-        if self.lock is not None:
-            self.lock.check()
+        self._check_lock()
         dataset = self.photos.to_lance()
         options = self.store.storage.storage_options or None
         operation = lance.LanceOperation.Append(list(fragments))
@@ -458,8 +458,7 @@ class Writer:
         if replace:
             import lance
 
-            if self.lock is not None:
-                self.lock.check()  # lance.write_dataset goes around the fenced table
+            self._check_lock()  # lance.write_dataset goes around the fenced table
             dataset = self.products.to_lance()
             lance.write_dataset(
                 rows,
@@ -503,9 +502,8 @@ class Writer:
             # versions were all written after the run before them was recorded: older ones can go.
             boundary = runs[-KEEP_RUNS].created_at
             cutoff = max(datetime.now(timezone.utc) - boundary, timedelta(seconds=1))
-        for name, table in (("products", self.products), (PHOTOS, self.photos)):
+        for name, table in (("products", self.products), (PHOTOS, self.photos), ("attributes", self.attributes)):
             self._compact(table, FILE_ROWS[name], cutoff)
-        self.attributes.optimize(cleanup_older_than=cutoff)  # a few hundred rows: LanceDB's defaults
         if cutoff is not None:
             self.runs.optimize(cleanup_older_than=cutoff)
         from catalog.store.index import ensure_index, ensure_indexes  # exact below a row threshold, IVF above it
@@ -515,15 +513,25 @@ class Writer:
 
     def _compact(self, table, file_rows: int, cutoff: timedelta | None) -> None:
         """What LanceDB's `optimize` does (merge small files, fold new rows into the indexes, delete
-        old versions), with files merged only up to `file_rows` rows (FILE_ROWS)."""
-        if self.lock is not None:
-            self.lock.check()  # the dataset below is not the fenced table
+        old versions), with files merged only up to about `file_rows` rows (FILE_ROWS), and old
+        versions deleted only past `cutoff` (None: none deleted). Each of the three is a commit of
+        its own, so each checks the lock first (the dataset is not the fenced table)."""
         dataset = table.to_lance()
+        self._check_lock()
         dataset.optimize.compact_files(target_rows_per_fragment=file_rows)
+        self._check_lock()
         dataset.optimize.optimize_indices()
-        # LanceDB's optimize deletes versions older than 7 days when given no cutoff; so does this.
-        dataset.cleanup_old_versions(older_than=cutoff if cutoff is not None else timedelta(days=7))
+        # Not LanceDB's default of 7 days when there is no cutoff: with fewer than KEEP_RUNS runs every
+        # version a run names must stay, or a run older than 7 days could be neither read, restored
+        # after a failed ingest, nor rolled back to.
+        if cutoff is not None:
+            self._check_lock()
+            dataset.cleanup_old_versions(older_than=cutoff)
         table.checkout_latest()
+
+    def _check_lock(self) -> None:
+        if self.lock is not None:
+            self.lock.check()
 
     def commit(self, kind: str, *, encoder: dict, node2vec: dict, linker: dict, metrics: dict, summary: dict) -> Run:
         """Append the run record: from here on readers see the new state."""
