@@ -65,6 +65,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pyarrow as pa
@@ -209,13 +210,9 @@ def open_or_build(
         with store.writer() as writer:
             tables = _kept_vectors(products_batches(rows, tied=tied), parts)
             if file_rows:
-                ingest_rows = database.FILE_ROWS["products"]
-                database.FILE_ROWS["products"] = file_rows
-                try:
-                    batches = (batch for table in tables for batch in table.to_batches())
+                batches = (batch for table in tables for batch in table.to_batches())
+                with mock.patch.dict(database.FILE_ROWS, products=file_rows):
                     writer.upsert_products(pa.RecordBatchReader.from_batches(PRODUCTS_SCHEMA, batches), replace=True)
-                finally:
-                    database.FILE_ROWS["products"] = ingest_rows
             else:
                 for table in tables:
                     writer.products.add(table)

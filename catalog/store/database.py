@@ -461,9 +461,8 @@ class Writer:
             self._check_lock()  # lance.write_dataset goes around the fenced table
             dataset = self.products.to_lance()
             lance.write_dataset(
-                rows,
+                rows.cast(PRODUCTS_SCHEMA),  # LanceDB's add cast to the table's schema; write_dataset does not
                 dataset.uri,
-                schema=PRODUCTS_SCHEMA,
                 mode="overwrite",
                 max_rows_per_file=FILE_ROWS["products"],
                 data_storage_version=dataset.data_storage_version,
