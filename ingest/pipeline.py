@@ -41,7 +41,7 @@ from catalog.core.errors import CatalogError
 from catalog.core.keys import split_key
 from catalog.core.photo_features import COLUMN as FEATURES_COLUMN
 from catalog.core.photo_features import from_stored, photo_features, to_stored
-from catalog.core.ranking import RankingSettings
+from catalog.core.ranking import UNRANKED, RankingSettings, tie_ranks
 from catalog.models.encoder import Encoder, encode_stream, encoding_batch_size, weights_identity
 from catalog.models.linker import Linker, LinkerParams, linker_sample, linker_sample_limit, linker_warning, train_linker
 from catalog.models.runtime import check_precision, default_precision
@@ -425,6 +425,12 @@ def _commit(
     """
     run_number = (writer.previous.run + 1) if writer.previous else 1
     state.frame.loc[touched, "run"] = run_number
+    if full:  # every row is written: rank the photo-less products of each combination by id
+        frame = state.frame
+        ids, photo = frame["id"].to_numpy(np.int64), frame["has_image"].to_numpy(bool)
+        frame["tie_rank"] = tie_ranks(state.vectors["node_vector"], ids, photo)
+    else:  # a rewritten row's rank would be stale: unranked until the next full write
+        state.frame.loc[touched, "tie_rank"] = UNRANKED
     attributes["run"] = run_number
     summary.update(_inferred_share(state))
     started = time.perf_counter()

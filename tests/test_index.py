@@ -130,6 +130,7 @@ def test_ensure_indexes_covers_the_vector_and_filter_columns(tmp_path, vectors):
         "image_vector": "IvfFlat",
         "id": "BTree",
         "has_image": "Bitmap",
+        "tie_rank": "Bitmap",
     }
     assert search.get_product(opened, 77)["id"] == 77
     image_results = search.nearest(opened, np.ones(IMAGE_DIM), "image_vector", 5, exclude=(2,))
@@ -224,3 +225,73 @@ def test_a_tie_beyond_the_probed_partitions_is_still_completed(tmp_path, monkeyp
     where = f"id IN ({', '.join(map(str, members))})"
     found = search.nearest(opened, query, "node_vector", 10, where=where, tie_vector=photo)
     assert [r.id for r in found] == expected
+
+
+def test_a_large_tie_is_read_by_rank_and_answers_as_reading_all_of_it(tmp_path, monkeypatch):
+    """Photo-less products of one combination are ranked by id at a full write (`tie_rank`), so a
+    search reads the tie's first few rows, not all of it. It must answer exactly as reading the
+    whole tie: right after the write, and after rows were removed or written since (their ranks
+    are then missing or 0, and it reads the whole tie, or every unranked row beside the ranked)."""
+    from catalog.core.ranking import tie_ranks
+
+    groups, size = 5, 240  # above THRESHOLD, so both columns are indexed as in a large catalog
+    ids = np.arange(1, groups * size + 1)
+    vectors = _clustered(groups, seed=4)[ids % groups]
+    table = _products(ids, vectors, with_images=True)
+    has_image = (ids % 2 == 0) & (ids < 40)  # a few photos; the rest of each tie photo-less
+    image = np.stack(table.column("image_vector").to_numpy(zero_copy_only=False))
+    image[~has_image] = 0.0
+    table = table.set_column(table.schema.get_field_index("has_image"), "has_image", pa.array(has_image))
+    table = table.set_column(table.schema.get_field_index("image_vector"), "image_vector", _fixed(image))
+    table = table.set_column(
+        table.schema.get_field_index("tie_rank"), "tie_rank", pa.array(tie_ranks(vectors, ids, has_image))
+    )
+    store = Store(tmp_path / "db")
+    with store.writer() as writer:
+        writer.upsert_products(table)
+        for column in ("node_vector", "tie_rank"):
+            assert index.ensure_index(writer.products, column, THRESHOLD).action == "built"
+        writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
+
+    reads: dict[str, object] = {}
+    for name in ("_first_of_tie",):
+        original = getattr(search, name)
+        monkeypatch.setattr(search, name, lambda *a, _f=original, _n=name: reads.setdefault(_n, _f(*a)))
+
+    def check(query: int, k: int, present: np.ndarray, photos: np.ndarray) -> str:
+        """`similar --space graph` of a photo-less product equals the tie's order (photos first by
+        id, then the rest by id); and how the tie was read: "ranks" (its first rows by rank) or
+        "whole" (all of it)."""
+        reads.clear()
+        tied = [i for i in present.tolist() if i % groups == query % groups and i != query]
+        expected = sorted(tied, key=lambda i: (not photos[i - 1], i))[:k]
+        _, results = search.similar(Store.open(store.path), query, k=k, spaces=("graph",))
+        assert [r.id for r in results["graph"]] == expected
+        return "ranks" if reads.get("_first_of_tie") is not None else "whole"
+
+    present = ids.copy()
+    for query, k in ((41, 10), (42, 3), (3, 25)):
+        assert check(query, k, present, has_image) == "ranks"  # ranks 1..k + 1 of the tie are all there
+    # A query with a photo reads the tie by rank too (its ids first, the photos' vectors after).
+    reads.clear()
+    _, results = search.similar(Store.open(store.path), 6, k=10, spaces=("graph",))
+    assert reads.get("_first_of_tie") is not None
+    assert len(results["graph"]) == 10 and all(r.id % groups == 1 and r.id != 6 for r in results["graph"])
+
+    # Written since (an incremental ingest): a new product of the tie with a lower id than every
+    # ranked one is unranked (0), and removing the tie's rank-1 product leaves a gap.
+    opened = Store.open(store.path)
+    first = int(opened.table("products").search().where("tie_rank = 1 AND id % 5 = 1").to_arrow()["id"][0].as_py())
+    with store.writer() as writer:
+        writer.delete_products([first])
+        writer.commit("remove", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
+    present = present[present != first]
+    assert check(41, 10, present, has_image) == "whole"  # rank 1 is gone: the whole tie is read
+    assert check(42, 3, present, has_image) == "ranks"  # another tie: untouched, its ranks suffice
+
+    # A database ranked by no full write yet (the column added to an older one: every rank 0) is
+    # read whole, as before, and answers the same.
+    with store.writer() as writer:
+        writer.products.update(values_sql={"tie_rank": "0"})
+        writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
+    assert check(42, 3, present, has_image) == "whole" and check(3, 25, present, has_image) == "whole"

@@ -327,6 +327,8 @@ def test_ties_in_the_graph_space_are_ordered_by_photo_closeness(twins_db):
     table = {r["id"]: r for r in Store.open(twins_db).table("products").to_arrow().to_pylist()}
     big = [i for i in range(500, 514)]
     assert all(table[i]["node_vector"] == table[500]["node_vector"] for i in big)
+    # The ingest ranks each combination's photo-less products by id (501 is the big one's only one).
+    assert table[501]["tie_rank"] == 1 and all(table[i]["tie_rank"] == 0 for i in big if i != 501)
 
     def unit(v):
         v = np.asarray(v, np.float32)

@@ -61,6 +61,9 @@ def test_add_change_remove_rollback(setup, fake_encoder):
     new_ids = set(extra["id"])
     assert fake_encoder.calls == sum(run2[i]["has_image"] for i in new_ids)
     assert all(run2[i]["node_source"] == "inferred" and run2[i]["run"] == 2 for i in new_ids)
+    # Ranked by id within their combination only at a full write: a row written since is unranked.
+    assert all(run2[i]["tie_rank"] == 0 for i in new_ids)
+    assert all(run2[i]["tie_rank"] == row["tie_rank"] for i, row in run1.items())
     assert all(np.linalg.norm(run2[i]["node_vector"]) > 0 for i in new_ids)
     for product_id, row in run1.items():
         assert run2[product_id]["node_vector"] == row["node_vector"] and run2[product_id]["run"] == 1

@@ -215,6 +215,45 @@ def tie_order(scores: np.ndarray, has_image: np.ndarray, closeness: np.ndarray, 
     return np.lexsort((np.asarray(ids), -closeness, ~np.asarray(has_image, bool), groups))
 
 
+# Photo-less products of one combination are ranked by id at every full write (`tie_ranks`), so a
+# search can read only the first few of a tie of tens of thousands (catalog/query/search.py). Ranks
+# past TIE_RANKS are stored as TIE_RANKS + 1: a search asking for more than TIE_RANKS of one tie
+# reads the whole tie, and the column keeps few distinct values (a bitmap index suits it).
+TIE_RANKS = 100
+UNRANKED = 0  # a photo (ordered by closeness to the query's, not by id) or a row written since
+
+
+def tie_ranks(vectors: np.ndarray, ids: np.ndarray, has_image: np.ndarray) -> np.ndarray:
+    """Each product's place by id (1, 2, ...) among the photo-less products whose vector equals its
+    own, capped at TIE_RANKS + 1; UNRANKED for products with a photo.
+
+    Equal vectors are found by a 64-bit hash of their bytes. Two different vectors that collide are
+    ranked as one group, which keeps what a reader relies on: within the products of one vector the
+    ranks still grow with the id and never repeat (a reader that does not find ranks 1..n of a tie
+    reads the whole tie instead)."""
+    ids = np.asarray(ids, np.int64)
+    ranks = np.full(len(ids), UNRANKED, np.int64)
+    rows = np.flatnonzero(~np.asarray(has_image, bool))
+    if not len(rows):
+        return ranks
+    words = np.ascontiguousarray(vectors, np.float32).view(np.uint32)
+    hashes = np.zeros(len(rows), np.uint64)
+    multipliers = np.random.default_rng(0).integers(1, 2**63, words.shape[1], dtype=np.uint64) | np.uint64(1)
+    for start in range(0, len(rows), 1 << 18):  # a slice at a time: no 8-byte copy of every vector
+        part = words[rows[start : start + (1 << 18)]].astype(np.uint64)
+        mixed = np.zeros(len(part), np.uint64)
+        for d in range(part.shape[1]):
+            mixed = (mixed ^ ((part[:, d] + np.uint64(d)) * multipliers[d])) * np.uint64(0x9E3779B97F4A7C15)
+            mixed ^= mixed >> np.uint64(29)
+        hashes[start : start + len(part)] = mixed
+    order = np.lexsort((ids[rows], hashes))
+    hashes = hashes[order]
+    first = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
+    place = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
+    ranks[rows[order]] = np.minimum(place + 1, TIE_RANKS + 1)
+    return ranks
+
+
 def top_k(scores: np.ndarray, k: int, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the k highest scores (best first, equal scores by row) and those scores; -inf rows never.
 

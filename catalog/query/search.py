@@ -34,7 +34,9 @@ from catalog.core.ranking import (  # noqa: F401  (re-exported: callers and test
     REC_POOL,
     REC_SHARPENING,
     REC_WEIGHTS,
+    TIE_RANKS,
     TIE_TOLERANCE,
+    UNRANKED,
     ArithmeticTarget,
     RankingSettings,
     arithmetic_order,
@@ -211,7 +213,7 @@ def nearest(
         scope.append(f"({where})")
     filters = [f"id NOT IN ({sql_ids(exclude)})", *scope] if exclude else scope
     breaking = tie_vector is not None and column != "image_vector"
-    extra = ["has_image", "image_vector"] if breaking else []
+    extra = ["has_image", "image_vector", *_ranked(store)] if breaking else []
     wanted = k
     if item_vector is not None:  # arithmetic: the band is taken among the query's first ARITHMETIC_POOL
         wanted = max(k, settings.arithmetic_pool)
@@ -245,9 +247,13 @@ def nearest(
     elif preferences is not None and rows:
         rows = rows[:wanted]
         rows = [rows[i] for i in preference_order(row_preferences(rows, preferences))]
+    return _results(rows[:k])
+
+
+def _results(rows: list[dict]) -> list[Result]:
     return [
         Result(int(row["id"]), round(1.0 - float(row["_distance"]), 4), {c: row[c] for c in DISPLAY_COLUMNS})
-        for row in rows[:k]
+        for row in rows
     ]
 
 
@@ -299,12 +305,14 @@ def _break_ties(
         # where filtering by the combination's 8 values would scan every row.
         columns = list(dict.fromkeys([*DISPLAY_COLUMNS, "has_image", "image_vector", *extra]))
 
-        def tie_rows(select: list[str], bounded: bool, also: tuple[str, ...] = ()) -> pa.Table:
+        def tie_rows(select: list[str], bounded: bool, also: tuple[str, ...] = (), probes: int = 0) -> pa.Table:
             search = store.table("products").search(np.asarray(vector, np.float32), vector_column_name="node_vector")
             search = search.metric("cosine").distance_range(distance - TIE_TOLERANCE, distance + TIE_TOLERANCE)
             # `_distance` asked for by name: leaving it implicit makes Lance print a deprecation
             # warning from Rust to the caller's stderr (it will stop adding it unasked).
             search = tune_query(search.select([*select, "_distance"]).limit(MAX_TIE), bounded)
+            if probes:
+                search = search.nprobes(probes)
             if scope or also:
                 search = search.where(" AND ".join([*scope, *also]), prefilter=True)
             return search.to_arrow()
@@ -312,35 +320,27 @@ def _break_ties(
         # The tie's one partition is among the NPROBES the first search probed, unless a narrow
         # --where made it probe further: so probe those NPROBES (a range query that never fills
         # its limit would otherwise probe every partition), and all only if the tie's rows already
-        # seen are not all back.
-        bounded = True
-        table = tie_rows(["id", "has_image"], bounded)
-        if not {int(r["id"]) for r in rows[taken:]} <= set(table.column("id").to_pylist()):
-            bounded = False
-            table = tie_rows(["id", "has_image"], bounded)
-        # A tie holds up to tens of thousands of products at 10M rows, so it is read in three
-        # steps, each reading only what it needs: every tied id and whether it has a photo; the
-        # photo vectors of the tied products with a photo (none in a tie without photos); then the
-        # display rows of the k that make the page. Reading every column of a 46k-product tie
-        # took ~650 ms at 10M rows, against ~60 ms for its ids.
-        table = table.filter(pa.array(~np.isin(table.column("id").to_numpy(), skip)))
-        ids = table.column("id").to_numpy()
-        has_image = table.column("has_image").to_numpy(zero_copy_only=False).astype(bool)
-        closeness = np.zeros(len(ids))
-        if has_image.any():
-            photos = tie_rows(["id", "image_vector"], bounded, ("has_image = true",))
-            images = photos.column("image_vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-            images = np.asarray(images, np.float32).reshape(photos.num_rows, -1)
-            photo_ids = photos.column("id").to_numpy()
-            wanted = ~np.isin(photo_ids, skip)
-            at = {int(i): n for n, i in enumerate(ids.tolist())}
-            rows_of = np.array([at[int(i)] for i in photo_ids[wanted].tolist()], np.int64)
-            closeness[rows_of] = photo_closeness(images[wanted], np.ones(len(rows_of), bool), tie_vector)
-        best = ids[within_tie(has_image, closeness, ids)[: k - taken]]
-        # The page's rows by id (the id index): a few rows, not another pass over the tie.
-        page = store.table("products").search().where(f"id IN ({sql_ids(best.tolist())})").select(columns)
-        by_id = {int(r["id"]): r for r in page.limit(len(best)).to_arrow().to_pylist()} if len(best) else {}
-        tied = [dict(by_id[int(i)], _distance=leader["_distance"]) for i in best.tolist() if int(i) in by_id]
+        # seen are not all back. A tie at distance 0 is the query's own vector: its partition is
+        # the one nearest the query, so one probe finds it (and the ranks' check below notices if not).
+        probes = 1 if abs(distance) <= TIE_TOLERANCE else 0
+        # A tie in which the first search saw no photo is read with its display columns when the
+        # ranks make it a few rows, and that read is the answer; with photos, the ids first.
+        light = any(bool(r["has_image"]) for r in rows[taken:])
+        select = ["id", "has_image"] if light else columns
+        table = _first_of_tie(tie_rows, rows[taken:], k - taken + len(skip), select, probes)
+        if table is not None and not light:
+            tied = _best_of_tie(table.to_pylist(), skip, k - taken, tie_vector)
+        else:
+            bounded = True
+            if table is None:
+                table = tie_rows(["id", "has_image"], bounded)
+                if not {int(r["id"]) for r in rows[taken:]} <= set(table.column("id").to_pylist()):
+                    bounded = False
+                    table = tie_rows(["id", "has_image"], bounded)
+            with_photos = bool(np.any(table.column("has_image").to_numpy(zero_copy_only=False)))
+            photos = tie_rows(["id", "image_vector"], bounded, ("has_image = true",)) if with_photos else None
+            tied = _page_of_tie(store, table, photos, skip, k - taken, tie_vector, columns)
+        tied = [dict(r, _distance=leader["_distance"]) for r in tied]
         known = {int(r["id"]) for r in tied}
         rows = rows[:taken] + tied + [r for r in rows[taken:] if int(r["id"]) not in known]
     has_image = np.array([bool(r["has_image"]) for r in rows])
@@ -349,6 +349,85 @@ def _break_ties(
     ids = np.array([int(r["id"]) for r in rows])
     order = tie_order(scores, has_image, photo_closeness(images, has_image, tie_vector), ids)
     return [rows[i] for i in order]
+
+
+def _best_of_tie(found: list[dict], skip: np.ndarray, count: int, tie_vector: np.ndarray) -> list[dict]:
+    """The first `count` of a tie's rows (display columns read) in `within_tie` order, less `skip`."""
+    skipped = set(skip.tolist())
+    found = [r for r in found if int(r["id"]) not in skipped]
+    has_image = np.array([bool(r["has_image"]) for r in found], bool)
+    images = np.array([r["image_vector"] for r in found], np.float32).reshape(len(found), IMAGE_DIM)
+    ids = np.array([int(r["id"]) for r in found], np.int64)
+    return [found[i] for i in within_tie(has_image, photo_closeness(images, has_image, tie_vector), ids)[:count]]
+
+
+def _page_of_tie(
+    store: Store,
+    table: pa.Table,
+    photos: pa.Table | None,
+    skip: np.ndarray,
+    count: int,
+    tie_vector: np.ndarray,
+    columns: list[str],
+) -> list[dict]:
+    """The first `count` of a tie in `within_tie` order, from its ids and photo flags (`table`) and
+    its photos' vectors (`photos`), less `skip`; their display rows read by id.
+
+    A tie holds up to tens of thousands of products at 10M rows, so it is read in three steps, each
+    reading only what it needs: every tied id and whether it has a photo; the photo vectors of the
+    tied products with a photo; then the display rows of the k that make the page. Reading every
+    column of a 46k-product tie took ~650 ms at 10M rows, against ~60 ms for its ids."""
+    table = table.filter(pa.array(~np.isin(table.column("id").to_numpy(), skip)))
+    ids = table.column("id").to_numpy()
+    has_image = table.column("has_image").to_numpy(zero_copy_only=False).astype(bool)
+    closeness = np.zeros(len(ids))
+    if photos is not None:
+        images = photos.column("image_vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        images = np.asarray(images, np.float32).reshape(photos.num_rows, -1)
+        photo_ids = photos.column("id").to_numpy()
+        # (a photo the ids' read did not return, from a partition only this read probed, is left out)
+        wanted = ~np.isin(photo_ids, skip) & np.isin(photo_ids, ids)
+        at = {int(i): n for n, i in enumerate(ids.tolist())}
+        rows_of = np.array([at[int(i)] for i in photo_ids[wanted].tolist()], np.int64)
+        closeness[rows_of] = photo_closeness(images[wanted], np.ones(len(rows_of), bool), tie_vector)
+    best = ids[within_tie(has_image, closeness, ids)[:count]]
+    # The page's rows by id (the id index): a few rows, not another pass over the tie.
+    page = store.table("products").search().where(f"id IN ({sql_ids(best.tolist())})").select(columns)
+    by_id = {int(r["id"]): r for r in page.limit(len(best)).to_arrow().to_pylist()} if len(best) else {}
+    return [by_id[int(i)] for i in best.tolist() if int(i) in by_id]
+
+
+def _ranked(store: Store) -> list[str]:
+    """["tie_rank"] where the products table has the column (a database written before it was
+    added has not, until its next writer adds it)."""
+    return ["tie_rank"] if "tie_rank" in store.table("products").schema.names else []
+
+
+def _first_of_tie(tie_rows, seen: list[dict], needed: int, select: list[str], probes: int = 0) -> pa.Table | None:
+    """The tie's rows that can make the page, read without the rest: every photo and every row not
+    ranked since the last full write (`tie_rank` 0), and the `needed` photo-less rows of lowest id
+    (ranks 1..needed). None when that cannot be trusted: ranks 1..needed are not all there (rows
+    removed or rewritten since, a --where that drops some, a tie smaller than needed) or `needed`
+    is past TIE_RANKS; the caller then reads the whole tie. Not tried when the tie's photo-less
+    rows the first search saw (`seen`) are all unranked: a table no full write has ranked yet
+    (ranks added to an older database are all 0), where it would only read the tie twice.
+
+    Why: at 10M products a tie is a combination of tens of thousands, and reading every tied id
+    to keep the first few by id was most of `similar`'s time (docs/graph-space.md). Ranks only
+    ever grow with the id among one vector's rows, and rows only lose them (an incremental write
+    stores 0), so ranks 1..needed, when all present, are the `needed` lowest ids of the tie.
+    """
+    if needed > TIE_RANKS or "tie_rank" not in seen[0]:
+        return None
+    photo_less = [r["tie_rank"] for r in seen if not r["has_image"]]
+    if photo_less and not any(photo_less):
+        return None
+    table = tie_rows(list(dict.fromkeys([*select, "tie_rank"])), True, (f"tie_rank <= {needed}",), probes)
+    ranks = table.column("tie_rank").to_numpy()
+    ranked = np.sort(ranks[ranks != UNRANKED])
+    if not np.array_equal(ranked, np.arange(1, needed + 1)):
+        return None
+    return table
 
 
 def similar(

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 # Vector columns searched by `catalog.query.search.nearest` (rec and graph both search node_vector),
 # then the scalar columns its filters and `get_product` use.
 VECTOR_COLUMNS = ("node_vector", "image_vector")
-INDEXED_COLUMNS = (*VECTOR_COLUMNS, "id", "has_image")
+INDEXED_COLUMNS = (*VECTOR_COLUMNS, "id", "has_image", "tie_rank")
 
 SEARCHED_ROWS = {"image_vector": "has_image = true"}  # the rows a search of the column can return
 
@@ -73,8 +73,9 @@ def _config(column: str, rows: int):
 
     if column in VECTOR_COLUMNS:
         return IvfFlat(distance_type="cosine", num_partitions=num_partitions(rows))
-    # A bitmap suits a two-valued column; a B-tree finds one id among many.
-    return Bitmap() if column == "has_image" else BTree()
+    # A bitmap suits a column of few values (has_image; tie_rank, at most TIE_RANKS + 2); a B-tree
+    # finds one id among many.
+    return Bitmap() if column in ("has_image", "tie_rank") else BTree()
 
 
 def ensure_index(table, column: str, rows_threshold: int = ROWS_THRESHOLD) -> IndexChange:
