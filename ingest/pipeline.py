@@ -919,7 +919,7 @@ def _train_spaces(store: Store, state: Products, options: IngestOptions, reporte
                 options.linker,
                 progress,
                 values=attribute_values(frame.iloc[sample]),
-                features=from_stored(state.features[sample]) if reads_features else None,
+                features=state.features[sample] if reads_features else None,  # stored bytes: floats a slice at a time
                 column_weights=options.ranking.linker_weights,
             )
         for start in range(0, len(photos), TRANSLATE_ROWS):  # every photo, a slice of inputs at a time

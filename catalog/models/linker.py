@@ -34,6 +34,7 @@ import numpy as np
 
 from catalog.core.columns import ATTRIBUTE_COLUMNS
 from catalog.core.errors import CatalogError
+from catalog.core.photo_features import from_stored
 from catalog.core.ranking import DEFAULT_RANKING, top_k
 from catalog.core.vectors import unit as _normalise
 
@@ -313,7 +314,9 @@ def train_linker(
     `attributes`, which also needs `values`: the products' attribute values, one column per
     attribute in ATTRIBUTE_COLUMNS order, "" for an empty cell). `features`: the photos' features
     (catalog/core/photo_features.py), which an `attributes` linker with `params.photo_features` reads
-    beside the image vectors; without them it reads the image vectors alone. `column_weights`: the
+    beside the image vectors; without them it reads the image vectors alone. They may be the stored
+    uint8 bytes (as ingest holds them), made floats a slice at a time: a float copy of a 50,000-photo
+    sample's features is 64 MB held through the whole fit. `column_weights`: the
     `attributes` linker's weight per column name (default COLUMN_WEIGHTS; a column not named: 0)."""
     if params.kind not in LINKER_KINDS:
         raise CatalogError(f"unknown linker kind {params.kind!r}; choose one of {', '.join(LINKER_KINDS)}")
@@ -398,7 +401,7 @@ def _train_attributes(
     """Per-column logistic regression on standardised image vectors (and photo features), and the
     combination table. `column_weights`: per column of `values` (ATTRIBUTE_COLUMNS order)."""
     started = time.perf_counter()
-    if features is not None:
+    if features is not None and np.asarray(features).dtype != np.uint8:
         features = np.asarray(features, np.float32)
     mean, std = _attribute_standardisation(x, features)
     # A seeded shuffle, so the validation split is not just the tail of the file order.
@@ -441,7 +444,7 @@ def _standardised(
         rows_here = order[start : start + rows]
         part = x[rows_here]
         if features is not None:
-            part = np.concatenate([part, features[rows_here]], axis=1)
+            part = np.concatenate([part, _as_float(features[rows_here])], axis=1)
         xs[start : start + rows] = (part - mean) / std
     return xs
 
@@ -452,11 +455,18 @@ def _attribute_standardisation(x: np.ndarray, features: np.ndarray | None) -> tu
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
     if features is None:
         return mean, std
+    features = _as_float(features)  # stored bytes: a float copy for these two figures only
     # One spread for all the features, not one per feature: a silhouette cell the training photos
     # never covered has a spread near 0, and dividing by it would let one new photo that covers
     # it swamp every other input.
     spread = np.full(features.shape[1], features.std(axis=0).mean() + 1e-6, np.float32)
     return np.concatenate([mean, features.mean(axis=0)]), np.concatenate([std, spread])
+
+
+def _as_float(features: np.ndarray) -> np.ndarray:
+    """Photo features as the classifiers read them: stored uint8 bytes become [0, 1] floats
+    (`from_stored`, exactly the values the float path has); floats pass through."""
+    return from_stored(features) if features.dtype == np.uint8 else features
 
 
 def _fit_heads(
