@@ -256,7 +256,7 @@ def test_a_large_tie_is_read_by_rank_and_answers_as_reading_all_of_it(tmp_path, 
     reads: dict[str, object] = {}
     for name in ("_first_of_tie",):
         original = getattr(search, name)
-        monkeypatch.setattr(search, name, lambda *a, _f=original, _n=name: reads.setdefault(_n, _f(*a)))
+        monkeypatch.setattr(search, name, lambda *a, _f=original, _n=name, **kw: reads.setdefault(_n, _f(*a, **kw)))
 
     def check(query: int, k: int, present: np.ndarray, photos: np.ndarray) -> str:
         """`similar --space graph` of a photo-less product equals the tie's order (photos first by
@@ -295,3 +295,26 @@ def test_a_large_tie_is_read_by_rank_and_answers_as_reading_all_of_it(tmp_path, 
         writer.products.update(values_sql={"tie_rank": "0"})
         writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
     assert check(42, 3, present, has_image) == "whole" and check(3, 25, present, has_image) == "whole"
+
+
+def test_a_tie_of_two_vectors_at_one_distance_is_read_whole(tmp_path):
+    """Two combinations at the same distance from the query are one tie. If the one with the lower
+    ids lost its lowest ranks since the full write, `tie_rank <= n` would hide the rest of it behind
+    the other's ranks 1..n; such a tie (not at distance 0) is read whole, and answers by id."""
+    from catalog.core.ranking import tie_ranks
+
+    e = np.eye(NODE_DIM, dtype=np.float32)
+    ids = np.concatenate([np.arange(1000, 1200), np.arange(1, 200)])
+    vectors = np.stack([(e[0] + e[1]) / np.sqrt(2)] * 200 + [(e[0] + e[2]) / np.sqrt(2)] * 199).astype(np.float32)
+    table = _products(ids, vectors)
+    ranks = tie_ranks(vectors, ids, np.zeros(len(ids), bool))
+    table = table.set_column(table.schema.get_field_index("tie_rank"), "tie_rank", pa.array(ranks))
+    store = Store(tmp_path / "db")
+    with store.writer() as writer:
+        writer.upsert_products(table)
+        writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
+    with store.writer() as writer:
+        writer.delete_products(list(range(1, 11)))
+        writer.commit("remove", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
+    found = search.nearest(Store.open(store.path), e[0], "node_vector", 10, tie_vector=search.NO_PHOTO)
+    assert [r.id for r in found] == list(range(11, 21))

@@ -320,14 +320,19 @@ def _break_ties(
         # The tie's one partition is among the NPROBES the first search probed, unless a narrow
         # --where made it probe further: so probe those NPROBES (a range query that never fills
         # its limit would otherwise probe every partition), and all only if the tie's rows already
-        # seen are not all back. A tie at distance 0 is the query's own vector: its partition is
-        # the one nearest the query, so one probe finds it (and the ranks' check below notices if not).
-        probes = 1 if abs(distance) <= TIE_TOLERANCE else 0
+        # seen are not all back.
+        # A tie at distance 0 is the query's own vector (`similar`'s usual tie: the product's own
+        # combination): read by rank, probing the one partition nearest the query, where its equal
+        # vectors were put (if not, ranks are missing and the whole tie is read). Only there: a tie
+        # elsewhere may hold a second vector at the same distance (within TIE_TOLERANCE) whose
+        # lowest ranks were removed since, and `tie_rank <= n` would hide the rest of it.
         # A tie in which the first search saw no photo is read with its display columns when the
         # ranks make it a few rows, and that read is the answer; with photos, the ids first.
         light = any(bool(r["has_image"]) for r in rows[taken:])
         select = ["id", "has_image"] if light else columns
-        table = _first_of_tie(tie_rows, rows[taken:], k - taken + len(skip), select, probes)
+        table = None
+        if abs(distance) <= TIE_TOLERANCE:  # rows[:taken] lie in earlier ties: only `exclude` is in this one
+            table = _first_of_tie(tie_rows, rows[taken:], k - taken + len(exclude), select, probes=1)
         if table is not None and not light:
             tied = _best_of_tie(table.to_pylist(), skip, k - taken, tie_vector)
         else:
@@ -415,7 +420,9 @@ def _first_of_tie(tie_rows, seen: list[dict], needed: int, select: list[str], pr
     Why: at 10M products a tie is a combination of tens of thousands, and reading every tied id
     to keep the first few by id was most of `similar`'s time (docs/graph-space.md). Ranks only
     ever grow with the id among one vector's rows, and rows only lose them (an incremental write
-    stores 0), so ranks 1..needed, when all present, are the `needed` lowest ids of the tie.
+    stores 0), so ranks 1..needed, when all present, are the `needed` lowest ids of the tie. That
+    holds for a tie of one vector: the caller asks only for a tie at distance 0 from the query,
+    which another vector could join only by lying within TIE_TOLERANCE of the query's own.
     """
     if needed > TIE_RANKS or "tie_rank" not in seen[0]:
         return None

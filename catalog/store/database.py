@@ -41,7 +41,9 @@ from catalog.core.keys import sql_ids, sql_strings
 from catalog.store.photos import PHOTOS, PHOTOS_SCHEMA, legacy_thumbnails, write_fragments
 from catalog.store.storage import DbLocation, db_location, open_storage
 
-SCHEMA_VERSION = 1
+# 2: products gained `tie_rank`, which a writer must keep (0 on every row it writes); a catalog
+# that predates it would write rows without it, so it refuses a database of this version.
+SCHEMA_VERSION = 2
 # Storage policy: the newest KEEP_RUNS runs stay restorable with `catalog rollback`; table versions
 # older than that are deleted when a writer compacts, so many small ingests keep a bounded disk size.
 KEEP_RUNS = 20
