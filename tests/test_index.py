@@ -272,6 +272,13 @@ def test_a_large_tie_is_read_by_rank_and_answers_as_reading_all_of_it(tmp_path, 
     present = ids.copy()
     for query, k in ((41, 10), (42, 3), (3, 25)):
         assert check(query, k, present, has_image) == "ranks"  # ranks 1..k + 1 of the tie are all there
+    # A ranked product without a photo whose own combination holds the k results: no k-nearest
+    # search at all, only the ranked read of its own tie (nothing scores above distance 0).
+    searches = []
+    original_search = search._search
+    monkeypatch.setattr(search, "_search", lambda *a, **kw: searches.append(1) or original_search(*a, **kw))
+    assert check(41, 10, present, has_image) == "ranks" and not searches
+    monkeypatch.setattr(search, "_search", original_search)
     # A query with a photo reads the tie by rank too (its ids first, the photos' vectors after).
     reads.clear()
     _, results = search.similar(Store.open(store.path), 6, k=10, spaces=("graph",))
