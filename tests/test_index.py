@@ -325,3 +325,36 @@ def test_a_tie_of_two_vectors_at_one_distance_is_read_whole(tmp_path):
         writer.commit("remove", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
     found = search.nearest(Store.open(store.path), e[0], "node_vector", 10, tie_vector=search.NO_PHOTO)
     assert [r.id for r in found] == list(range(11, 21))
+
+
+def test_a_where_that_leaves_out_the_own_combination_does_not_take_its_place(tmp_path):
+    """`similar` of a ranked product without a photo answers from its own combination when it can;
+    a --where that leaves that combination out must not let a near-duplicate one (within the tie
+    tolerance of the query) stand in for it: the answer is the normal search's and the snapshot's
+    (a reviewer's case: the shortcut returned 61-65 where both give 1-5)."""
+    from catalog.core.ranking import tie_ranks
+    from catalog.query.snapshot import Snapshot
+
+    def at(theta: float) -> np.ndarray:
+        vector = np.zeros(NODE_DIM, np.float32)
+        vector[0], vector[1] = np.cos(theta), np.sin(theta)
+        return vector
+
+    ids = np.arange(1, 101)  # C: 1-20 and B: 61-100 (run 2), A: 21-60 (run 1, the query's own)
+    vectors = np.stack([at(1.6e-3) if i <= 20 else at(0.0) if i <= 60 else at(1.0e-3) for i in ids])
+    table = _products(ids, vectors)
+    table = table.set_column(
+        table.schema.get_field_index("run"), "run", pa.array(np.where(ids <= 60, 1, 2) + (ids <= 20))
+    )
+    table = table.set_column(
+        table.schema.get_field_index("tie_rank"), "tie_rank", pa.array(tie_ranks(vectors, ids, np.zeros(100, bool)))
+    )
+    store = Store(tmp_path / "db")
+    with store.writer() as writer:
+        writer.upsert_products(table)
+        writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
+    opened = Store.open(store.path)
+    for where, expected in ((None, [21, 22, 23, 24, 25]), ("run = 2", [1, 2, 3, 4, 5])):
+        _, found = search.similar(opened, 30, k=5, spaces=("graph",), where=where)
+        _, in_memory = Snapshot.load(opened).similar(opened, 30, k=5, spaces=("graph",), where=where)
+        assert [r.id for r in found["graph"]] == [r.id for r in in_memory["graph"]] == expected

@@ -224,7 +224,9 @@ def nearest(
         extra.append(column)
     elif preferences is not None:  # Rec: the classifiers order the query's first REC_POOL
         wanted = max(k, settings.rec_pool)
-    if own_tie and breaking and column == "node_vector" and item_vector is None and preferences is None:
+    # Not with a --where: it may leave out the query's own combination, and then the rows at
+    # distance 0 are another's, which a reviewer's case showed can differ from the tie order.
+    if own_tie and not where and breaking and column == "node_vector" and item_vector is None and preferences is None:
         own = _own_tie_only(store, vector, k, exclude, scope, [*DISPLAY_COLUMNS, *extra], np.asarray(tie_vector))
         if own is not None:
             return _results(own)
