@@ -17,6 +17,8 @@ without a photo orders ties by a zero photo vector: every closeness is 0, so tie
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pyarrow as pa
 
@@ -315,8 +317,7 @@ def _break_ties(
         # where filtering by the combination's 8 values would scan every row.
         columns = list(dict.fromkeys([*DISPLAY_COLUMNS, "has_image", "image_vector", *extra]))
 
-        def tie_rows(select: list[str], bounded: bool, also: tuple[str, ...] = (), probes: int = 0) -> pa.Table:
-            return _tie_rows(store, vector, distance, scope, select, bounded, also, probes)
+        tie_rows = partial(_tie_rows, store, vector, distance, scope)  # (select, bounded, also, probes)
 
         # The tie's one partition is among the NPROBES the first search probed, unless a narrow
         # --where made it probe further: so probe those NPROBES (a range query that never fills
@@ -388,10 +389,7 @@ def _own_tie_only(
     query's own vector), so its first k in tie order are the answer, read by rank
     (`_first_of_tie`) without the k-nearest search (~13-19 ms at 10M products). None when the
     ranked read cannot be trusted or the combination is too small; the caller searches as usual."""
-
-    def tie_rows(select: list[str], bounded: bool, also: tuple[str, ...] = (), probes: int = 0) -> pa.Table:
-        return _tie_rows(store, vector, 0.0, scope, select, bounded, also, probes)
-
+    tie_rows = partial(_tie_rows, store, vector, 0.0, scope)
     table = _first_of_tie(tie_rows, None, k + len(exclude), columns, probes=1)
     if table is None:
         return None
