@@ -6,8 +6,14 @@ never all of a product's bytes at once. So it holds, per product, only what thos
 - `Products.frame`: the scalar columns (`HELD_COLUMNS`: id, attribute values, name, hashes, flags);
 - `Products.vectors`: image, node and rec vectors as float32 matrices aligned with the frame;
 - `Products.features`: the photo features as a uint8 matrix (FEATURE_DIM bytes a row), not as one
-  Python bytes object per row (a photo-less product's row is zeros, never written to, so the
-  matrix, allocated zeroed, costs it no resident memory; nor do its image and rec vectors).
+  Python bytes object per row.
+
+Only the node vectors are in memory: the graph stage makes them all at once and the tie ranks read
+them all. The columns only a photo fills (image and rec vectors, features: ~1 KB a photo) wait in
+`Spool`s, matrices in temporary files that each read or write maps for its rows alone, so the
+ingest's memory holds ~0.5 KB a product instead of ~1.5 KB a photo, and the stages read them a
+slice at a time (the linker its sample, the translation and the write a batch). A photo-less
+product's rows are zeros never written (holes in a sparse file).
 
 Thumbnails are never in the ingest's memory beyond the photos being encoded: they live in the
 photos table (catalog/store/photos.py), written as the photos are encoded (by the Ray workers with
@@ -22,6 +28,7 @@ Either way the run record is written last, so readers never see half a run (cata
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -37,6 +44,8 @@ from catalog.store.database import PRODUCTS_SCHEMA
 from catalog.store.photos import thumbnails_of
 
 VECTOR_DIMS = {"image_vector": IMAGE_DIM, "node_vector": NODE_DIM, "rec_vector": NODE_DIM}
+PHOTO_VECTORS = ("image_vector", "rec_vector")  # only a photo fills them: spooled, with the features
+SLICE_ROWS = 65_536  # rows copied at a time between spools: a slice is ~50 MB at most
 # Bytes that no stage but the write reads: kept out of the ingest's memory as Python objects.
 UNHELD = (FEATURES,)
 HELD_COLUMNS = [name for name in PRODUCTS_SCHEMA.names if name not in VECTOR_DIMS and name not in UNHELD]
@@ -47,13 +56,91 @@ def batch_rows() -> int:
     return int(os.environ.get("CATALOG_INGEST_BATCH_ROWS") or 4096)
 
 
+class Spool:
+    """A (rows, dim) matrix kept in an unnamed temporary file instead of the process's memory.
+
+    `spool[rows]` reads a copy of those rows, `spool[rows] = values` writes them; each maps the file
+    only for that access, so what the pages hold is the kernel's page cache (given back under
+    pressure, and never the process's resident memory) once the access returns. Single rows written
+    one at a time (the encoder's results) are buffered and written BUFFER_ROWS at a time. The file is unlinked at once, so it goes with its descriptor (or the process, killed or
+    not). Rows never written read as zeros (a sparse file's holes).
+    """
+
+    BUFFER_ROWS = 4096
+
+    def __init__(self, rows: int, dim: int, dtype, directory: str | None = None):
+        self.dtype, self.dim = np.dtype(dtype), dim
+        self._file = tempfile.TemporaryFile(prefix="catalog-ingest-", dir=directory)
+        self._rows = 0
+        self._pending: dict[int, np.ndarray] = {}
+        self.resize(rows)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self._rows, self.dim)
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def resize(self, rows: int) -> None:
+        """Grow (new rows are zeros) or shrink to `rows` rows, in place."""
+        self._flush()
+        self._file.truncate(rows * self.dim * self.dtype.itemsize)
+        self._rows = rows
+
+    def _map(self) -> np.ndarray:
+        return np.memmap(self._file, self.dtype, "r+", shape=(self._rows, self.dim))
+
+    def __getitem__(self, rows) -> np.ndarray:
+        self._flush()
+        if self._rows == 0:
+            return np.zeros((0, self.dim), self.dtype)[rows]
+        mapped = self._map()
+        try:
+            return np.array(mapped[rows])  # a copy: the mapping goes when this returns
+        finally:
+            del mapped
+
+    def __setitem__(self, rows, values) -> None:
+        if isinstance(rows, (int, np.integer)):
+            self._pending[int(rows)] = np.asarray(values, self.dtype)
+            if len(self._pending) >= self.BUFFER_ROWS:
+                self._flush()
+            return
+        self._flush()
+        if self._rows:
+            mapped = self._map()
+            mapped[rows] = values
+            del mapped
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        rows = np.fromiter(self._pending, np.int64, len(self._pending))
+        values = np.stack(list(self._pending.values()))
+        self._pending = {}
+        self[rows] = values
+
+    def rows_holding_data(self) -> np.ndarray:
+        """Positions of the rows that are not all zeros, read a slice at a time."""
+        found = [
+            start + np.flatnonzero(self[start : start + SLICE_ROWS].any(axis=1))
+            for start in range(0, self._rows, SLICE_ROWS)
+        ]
+        return np.concatenate(found) if found else np.zeros(0, np.int64)
+
+    def close(self) -> None:
+        self._pending = {}
+        self._file.close()
+
+
 @dataclass
 class Products:
     """The catalog as an ingest holds it: scalar columns, vectors and photo features, aligned by row."""
 
     frame: pd.DataFrame
-    vectors: dict[str, np.ndarray]
-    features: np.ndarray  # (rows, FEATURE_DIM) uint8; zeros for a product without a photo
+    vectors: dict[str, np.ndarray | Spool]  # node_vector in memory; PHOTO_VECTORS spooled
+    features: Spool  # (rows, FEATURE_DIM) uint8; zeros for a product without a photo
 
     @classmethod
     def empty(cls) -> Products:
@@ -66,7 +153,7 @@ class Products:
         except those in `photos` of rows written before photo features were stored, whose features are
         measured here)."""
         count = table.count_rows()
-        vectors, features = _zeros(count), np.zeros((count, FEATURE_DIM), np.uint8)
+        vectors, features = _zeros(count), _no_features(count)
         parts: list[pa.RecordBatch] = []
         start = 0
         columns = [*HELD_COLUMNS, *VECTOR_DIMS, FEATURES]
@@ -75,19 +162,23 @@ class Products:
             photo = np.flatnonzero(batch.column("has_image").to_numpy(zero_copy_only=False))
             for name, dim in VECTOR_DIMS.items():
                 matrix = _matrix(batch.column(name), dim)
-                # Only rows that hold something are copied: a photo-less row's zeros stay untouched pages.
+                # Only rows that hold something are copied: a photo-less row's zeros stay holes.
                 wanted = np.arange(rows) if name == "node_vector" else photo
                 vectors[name][start + wanted] = matrix[wanted]
             stored = batch.column(FEATURES)
-            for n in photo:
-                value = stored[int(n)].as_py()
-                if value is not None and len(value) == FEATURE_DIM:
-                    features[start + n] = np.frombuffer(value, np.uint8)
+            found = [(n, stored[int(n)].as_py()) for n in photo]
+            found = [(n, value) for n, value in found if value is not None and len(value) == FEATURE_DIM]
+            if found:
+                features[start + np.array([n for n, _ in found])] = np.frombuffer(
+                    b"".join(value for _, value in found), np.uint8
+                ).reshape(-1, FEATURE_DIM)
             parts.append(batch.select(HELD_COLUMNS))
             start += rows
         if start != count:  # a writer would have had to change the table under our lock
             raise RuntimeError(f"read {start} products of {count}")
-        missing = np.flatnonzero(_has_image(parts) & ~features.any(axis=1))
+        measured = np.zeros(count, bool)
+        measured[features.rows_holding_data()] = True
+        missing = np.flatnonzero(_has_image(parts) & ~measured)
         if missing.size:
             _measure_missing_features(table, photos, parts, missing, features)
         held = pa.Table.from_batches(parts, schema=PRODUCTS_SCHEMA.empty_table().select(HELD_COLUMNS).schema)
@@ -97,31 +188,42 @@ class Products:
         return len(self.frame)
 
     def take(self, index: np.ndarray) -> Products:
+        """These rows (positions), as a new Products; this one's spools are closed."""
         index = np.asarray(index, np.int64)
         taken = Products(self.frame.iloc[index].reset_index(drop=True), _zeros(len(index)), _no_features(len(index)))
-        taken._copy_from(self, index, np.arange(len(index)))
+        taken.vectors["node_vector"][:] = self.vectors["node_vector"][index]
+        photo = np.flatnonzero(self.frame["has_image"].to_numpy(bool)[index])
+        for start in range(0, len(photo), SLICE_ROWS):  # a slice of the photo columns at a time
+            target = photo[start : start + SLICE_ROWS]
+            for name in PHOTO_VECTORS:
+                taken.vectors[name][target] = self.vectors[name][index[target]]
+            taken.features[target] = self.features[index[target]]
+        self.drop_arrays()
         return taken
 
     def extend(self, additions: pd.DataFrame) -> None:
         """Append new products (frame rows with HELD_COLUMNS) with zero vectors and features."""
         old, new = len(self.frame), len(additions)
-        frame = additions.reset_index(drop=True) if old == 0 else pd.concat([self.frame, additions], ignore_index=True)
-        grown = Products(frame, _zeros(old + new), _no_features(old + new))
-        grown._copy_from(self, np.arange(old), np.arange(old))
-        self.frame, self.vectors, self.features = grown.frame, grown.vectors, grown.features
+        self.frame = (
+            additions.reset_index(drop=True) if old == 0 else pd.concat([self.frame, additions], ignore_index=True)
+        )
+        node = np.zeros((old + new, NODE_DIM), np.float32)
+        node[:old] = self.vectors["node_vector"]
+        self.vectors["node_vector"] = node
+        for spool in (*(self.vectors[name] for name in PHOTO_VECTORS), self.features):
+            spool.resize(old + new)  # the new rows are the file's new zeros: nothing is copied
 
-    def _copy_from(self, other: Products, source: np.ndarray, target: np.ndarray) -> None:
-        """Rows `source` of `other` into rows `target`: node vectors always, the photo columns only
-        where there is a photo, so a photo-less row's zeros are never written (never resident)."""
-        self.vectors["node_vector"][target] = other.vectors["node_vector"][source]
-        photo = other.frame["has_image"].to_numpy(bool)[source]
-        source, target = source[photo], target[photo]
-        for name in ("image_vector", "rec_vector"):
-            self.vectors[name][target] = other.vectors[name][source]
-        self.features[target] = other.features[source]
+    def reset_rec_vectors(self) -> None:
+        """Every rec vector zero again (a full training translates every photo anew)."""
+        spool = self.vectors["rec_vector"]
+        spool.resize(0)
+        spool.resize(len(self.frame))
 
     def drop_arrays(self) -> None:
         """Let go of the vectors and features (the frame stays): for after the products are written."""
+        for name in PHOTO_VECTORS:
+            self.vectors[name].close()
+        self.features.close()
         self.vectors, self.features = _zeros(0), _no_features(0)
 
     def positions(self, ids: np.ndarray) -> np.ndarray:
@@ -164,12 +266,16 @@ def _check_finite(matrix: np.ndarray, ids: np.ndarray, column: str) -> None:
         raise CatalogError(f"product {int(ids[np.argmax(bad)])}: its {column} is not finite (NaN or infinite)")
 
 
-def _no_features(rows: int) -> np.ndarray:
-    return np.zeros((rows, FEATURE_DIM), np.uint8)
+def _no_features(rows: int) -> Spool:
+    return Spool(rows, FEATURE_DIM, np.uint8)
 
 
-def _zeros(rows: int) -> dict[str, np.ndarray]:
-    return {name: np.zeros((rows, dim), np.float32) for name, dim in VECTOR_DIMS.items()}
+def _zeros(rows: int) -> dict[str, np.ndarray | Spool]:
+    """Zero node vectors in memory, zero photo vectors in spools."""
+    return {
+        name: Spool(rows, dim, np.float32) if name in PHOTO_VECTORS else np.zeros((rows, dim), np.float32)
+        for name, dim in VECTOR_DIMS.items()
+    }
 
 
 def _matrix(column: pa.Array, dim: int) -> np.ndarray:

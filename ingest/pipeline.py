@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from catalog.core.columns import ATTRIBUTE_COLUMNS, IMAGE_SIZE, NAME_COLUMN, NODE_DIM
+from catalog.core.columns import ATTRIBUTE_COLUMNS, IMAGE_SIZE, NAME_COLUMN
 from catalog.core.errors import CatalogError
 from catalog.core.keys import split_key
 from catalog.core.photo_features import COLUMN as FEATURES_COLUMN
@@ -907,7 +907,7 @@ def _train_spaces(store: Store, state: Products, options: IngestOptions, reporte
 
     started = time.perf_counter()
     photos = np.flatnonzero(frame["has_image"].to_numpy(bool))
-    state.vectors["rec_vector"] = np.zeros((len(frame), NODE_DIM), np.float32)
+    state.reset_rec_vectors()
     linker_record: dict = {}
     if len(photos) >= 2:
         sample = linker_sample(photos, options.linker.seed)

@@ -17,7 +17,7 @@ import pytest
 import tests.test_faults as faults
 from catalog.query.search import thumbnails
 from catalog.store.database import FILE_ROWS, Store
-from ingest.batches import Products
+from ingest.batches import Products, Spool
 from ingest.graph_space import Node2VecParams
 from ingest.pipeline import IngestOptions, ingest, rebuild
 from tests.conftest import FAST_INGEST, FakeEncoder
@@ -101,6 +101,58 @@ def test_the_state_never_holds_thumbnails_and_the_photos_table_has_them(tmp_path
     assert sorted(photos.column("image_hash").to_pylist()) == sorted(with_photo.column("image_hash").to_pylist())
     found = thumbnails(store, with_photo.column("id").to_pylist())
     assert len(found) == with_photo.num_rows and all(t[:2] == b"\xff\xd8" for t in found.values())  # JPEGs
+
+
+def test_a_spool_reads_back_what_was_written_and_zeros_elsewhere():
+    spool = Spool(10, 3, np.float32)
+    assert spool.shape == (10, 3) and not spool[:].any()  # never written: zeros
+    spool[np.array([1, 4])] = [[1, 2, 3], [4, 5, 6]]
+    spool[7] = [7, 8, 9]  # one row: buffered, and read back all the same
+    assert spool[np.array([4, 7, 1])].tolist() == [[4, 5, 6], [7, 8, 9], [1, 2, 3]]
+    assert spool.rows_holding_data().tolist() == [1, 4, 7]
+    spool.resize(12)  # grown in place: old rows kept, new ones zeros
+    assert spool[10:].tolist() == [[0, 0, 0]] * 2 and spool[4].tolist() == [4, 5, 6]
+    spool.BUFFER_ROWS = 2  # a full buffer is written without a read
+    for n in range(12):
+        spool[n] = [n, n, n]
+    assert spool[:, 0].tolist() == list(range(12))
+    spool.close()
+
+
+def test_the_photo_columns_wait_on_disk_and_the_state_keeps_them(tmp_path, catalog_files, monkeypatch):
+    """Image and rec vectors and photo features are spooled (not in the ingest's memory); a pruning
+    ingest, which takes a subset of the rows, and one that adds products keep each row's values."""
+    monkeypatch.setattr("catalog.models.encoder.ImageEncoder", FakeEncoder)
+    path = tmp_path / "db"
+    ingest(path, catalog_files["all_csv"], catalog_files["images"], OPTIONS)
+    store = Store.open(path)
+    state = Products.read(store.table("products"))
+    assert all(isinstance(state.vectors[name], Spool) for name in ("image_vector", "rec_vector"))
+    assert isinstance(state.features, Spool) and isinstance(state.vectors["node_vector"], np.ndarray)
+    stored = {row["id"]: row for row in store.table("products").to_arrow().to_pylist()}
+    keep = np.flatnonzero(state.frame["id"].to_numpy() % 2 == 0)
+    taken = state.take(keep)
+    taken.extend(taken.frame.iloc[:2].assign(id=[-1, -2]))  # two new rows after the kept ones
+    for n, product_id in enumerate(taken.frame["id"].tolist()[: len(keep)]):
+        row = stored[product_id]
+        assert np.allclose(taken.vectors["image_vector"][n], row["image_vector"])
+        assert np.allclose(taken.vectors["rec_vector"][n], row["rec_vector"])
+        assert taken.features[n].tobytes() == (row["photo_features"] or bytes(len(taken.features[n])))
+    assert not taken.vectors["image_vector"][len(keep) :].any() and not taken.features[len(keep) :].any()
+    taken.drop_arrays()
+
+
+def test_a_catalog_with_more_photos_than_the_linker_needs_trains_it_on_a_recorded_sample(
+    tmp_path, catalog_files, monkeypatch
+):
+    monkeypatch.setattr("catalog.models.encoder.ImageEncoder", FakeEncoder)
+    monkeypatch.setenv("CATALOG_LINKER_SAMPLE", "40")
+    report = ingest(tmp_path / "db", catalog_files["all_csv"], catalog_files["images"], OPTIONS)
+    sample = report.run.linker["sample"]
+    assert sample["photos"] > 40 and sample["trained_on"] == 40 and sample["limit"] == 40
+    rec = Store.open(tmp_path / "db").table("products").to_arrow()
+    photos = rec.filter(rec.column("has_image"))
+    assert np.asarray(photos.column("rec_vector").to_pylist()).any(axis=1).all()  # every photo translated
 
 
 BETWEEN_BATCHES = """
