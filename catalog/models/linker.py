@@ -284,7 +284,7 @@ class LinkerFit:
 # by ingest, and applied by `catalog eval` alike): its memory (~4.5 KB a photo: its standardised
 # inputs and scikit-learn's per-class arrays) and its time grow with the photos it trains on, its
 # quality stops growing long before. 20,000, measured on two 58,000-product catalogs of different
-# build (benchmarks/README.md, "The linker's sample"): against 50,000, at most .007 less Rec P@10
+# build (benchmarks/README.md, "The linker's sample"): against 50,000, at most .008 less Rec P@10
 # on any column, in a third of the time, and past 20,000 photos the ingest's memory no longer
 # grows with the linker. A default chosen on those catalogs; CATALOG_LINKER_SAMPLE changes it.
 # Every photo is still translated.
