@@ -253,6 +253,8 @@ def test_eval_json_document_and_saved_run(db):
     # The graph space is built from the attributes it is scored on: far above random picks.
     assert doc["precision"]["graph"]["masterCategory"] > doc["precision"]["random"]["masterCategory"] + 0.2
     assert {"val_mse", "val_cosine", "recall_at_k", "kind"} <= set(doc["linker"])
+    # Fewer photos than LINKER_SAMPLE: the linker trained on every in-sample photo, and says so.
+    assert doc["linker"]["sample"]["trained_on"] == doc["linker"]["sample"]["photos"] == 118 - doc["holdout"]
     assert {"success", "kept", "trials", "kept_by_column"} <= set(doc["arithmetic"]) and doc["arithmetic"]["trials"] > 0
     multi = doc["arithmetic"]["multi_term"]
     assert multi["queries"] > 0 and 0 <= multi["success"] <= 1 and 0 < multi["distinct"] <= 1

@@ -324,7 +324,8 @@ def _linker_figures(
         "kind": linker_params.kind,
         **{
             name: metrics[name]
-            for name in ("val_mse", "val_mse_mean_predictor", "val_cosine", "train_cosine", "epochs")
+            # `sample`: how many in-sample photos the linker trained on (LINKER_SAMPLE, as ingest).
+            for name in ("val_mse", "val_mse_mean_predictor", "val_cosine", "train_cosine", "epochs", "sample")
             if name in metrics
         },
         "recall_at_k": round(recall, 4),
