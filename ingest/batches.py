@@ -62,15 +62,16 @@ class Spool:
     `spool[rows]` reads a copy of those rows, `spool[rows] = values` writes them; each maps the file
     only for that access, so what the pages hold is the kernel's page cache (given back under
     pressure, and never the process's resident memory) once the access returns. Single rows written
-    one at a time (the encoder's results) are buffered and written BUFFER_ROWS at a time. The file is unlinked at once, so it goes with its descriptor (or the process, killed or
-    not). Rows never written read as zeros (a sparse file's holes).
+    one at a time (the encoder's results) are buffered and written BUFFER_ROWS at a time. The file
+    (in TMPDIR) is unlinked at once, so it goes with its descriptor, or with the process, killed or
+    not. Rows never written read as zeros (a sparse file's holes).
     """
 
     BUFFER_ROWS = 4096
 
-    def __init__(self, rows: int, dim: int, dtype, directory: str | None = None):
+    def __init__(self, rows: int, dim: int, dtype):
         self.dtype, self.dim = np.dtype(dtype), dim
-        self._file = tempfile.TemporaryFile(prefix="catalog-ingest-", dir=directory)
+        self._file = tempfile.TemporaryFile(prefix="catalog-ingest-")
         self._rows = 0
         self._pending: dict[int, np.ndarray] = {}
         self.resize(rows)
