@@ -7,6 +7,7 @@ import pyarrow as pa
 import pytest
 
 from catalog.core.columns import IMAGE_DIM, NODE_DIM
+from catalog.core.errors import CatalogError
 from catalog.core.vectors import photo_closeness
 from catalog.query import search
 from catalog.store import index
@@ -135,6 +136,67 @@ def test_ensure_indexes_covers_the_vector_and_filter_columns(tmp_path, vectors):
     assert search.get_product(opened, 77)["id"] == 77
     image_results = search.nearest(opened, np.ones(IMAGE_DIM), "image_vector", 5, exclude=(2,))
     assert len(image_results) == 5 and all(r.id % 2 == 0 and r.id != 2 for r in image_results)
+
+
+def _in_three_files(writer, table: pa.Table) -> None:
+    """`table` written as three data files (one upsert each)."""
+    for rows in np.array_split(np.arange(table.num_rows), 3):
+        writer.upsert_products(table.take(rows))
+
+
+def test_the_image_index_is_built_in_segments_and_answers_as_one_index(tmp_path, monkeypatch):
+    """Three data files, a segment each: one merged IVF_FLAT index over every row, exact results."""
+    built_in_segments = []
+    build = index.build_in_segments
+    monkeypatch.setattr(
+        index, "build_in_segments", lambda *args: built_in_segments.append(build(*args)) or built_in_segments[-1]
+    )
+    rows = 2 * ROWS  # every other product has a photo: ROWS image vectors
+    ids = np.arange(1, rows + 1)
+    table = _products(ids, _clustered(rows, seed=0), with_images=True)
+    store = Store(tmp_path / "db")
+    with store.writer() as writer:
+        _in_three_files(writer, table)
+        assert len(index.fragment_groups(writer.products.to_lance(), rows // 3)) == 3
+        change = index.ensure_index(writer.products, "image_vector", THRESHOLD, segment_rows=rows // 3)
+        writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
+    assert change.action == "built" and change.rows == ROWS and change.unindexed_rows == 0
+    assert built_in_segments == [True]  # not LanceDB's one-call build
+
+    opened = Store.open(store.path)
+    products = opened.table("products")
+    built = index.find_index(products, "image_vector")
+    assert built is not None and built.index_type == "IvfFlat"
+    stats = products.index_stats(built.name)
+    assert (stats.num_indexed_rows, stats.num_unindexed_rows, stats.num_indices) == (rows, 0, 1)
+    assert stats.distance_type == "cosine"
+
+    images = np.asarray(table.column("image_vector").to_pylist(), np.float32)
+    photos = ids % 2 == 0
+    for query in (2, 600, 2398):
+        found = [r.id for r in search.nearest(opened, images[query - 1], "image_vector", 10, exclude=(query,))]
+        expected = _exact(images[photos], ids[photos], images[query - 1], query, 10)
+        assert found == expected
+
+
+def test_a_writer_that_lost_its_lock_publishes_no_segmented_index(tmp_path):
+    """The segments are built around the fenced table, so their commit checks the lock itself."""
+
+    class Lost:
+        def check(self):
+            raise CatalogError("another writer holds the lock")
+
+    rows = 2 * ROWS
+    table = _products(np.arange(1, rows + 1), _clustered(rows, seed=0), with_images=True)
+    store = Store(tmp_path / "db")
+    with store.writer() as writer:
+        _in_three_files(writer, table)
+        version = writer.products.version
+        writer.products._lock = Lost()
+        with pytest.raises(CatalogError, match="another writer"):
+            index.build_in_segments(writer.products, "image_vector", 4, rows // 3)
+        assert writer.products.to_lance().version == version
+        assert index.find_index(writer.products, "image_vector") is None
 
 
 def test_photos_below_the_threshold_leave_image_search_exact(tmp_path, vectors):

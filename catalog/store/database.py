@@ -383,6 +383,12 @@ class FencedTable:
         self._table = table
         self._lock = lock
 
+    def check_lock(self) -> None:
+        """Raise (CatalogError) if this writer no longer holds the lock: for a change made around the
+        table, straight through Lance (a vector index built in segments, catalog/store/index.py)."""
+        if self._lock is not None:
+            self._lock.check()
+
     def __getattr__(self, name: str):
         attribute = getattr(self._table, name)
         if name in self.CHANGES and self._lock is not None:

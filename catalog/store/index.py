@@ -16,6 +16,19 @@ Above the threshold the filters of a search need indexes too: `nearest` always p
 (`id NOT IN (the query product)`, `has_image = true`) and `get_product` looks a row up by id, and
 without a scalar index each of those scans the whole column (~20 ms at 1M rows).
 
+The image vectors' index is built in segments (`build_in_segments`): k-means centroids trained once
+on a bounded sample, then one IVF segment per ~SEGMENT_ROWS rows (Lance's distributed index build,
+`create_index_uncommitted`, every segment against the same centroids), merged into one segment
+and committed as one index. LanceDB's one-call build holds every vector and its partition
+assignment while it shuffles them into partitions: on the 100k-photo database it grew the process
+by ~300 MB (+100 MB at 20k), on 1M 128-d vectors by 715 MB; in segments of 16,384 rows it grows by
+~140 MB at 100k (+80 at 20k) and ~290 MB at 1M, the k-means sample included, with the same
+recall and latency (benchmarks/README.md, "The image index built in segments"). It takes ~2× the
+time (73 s against 34 s at 1M, Lance's merge of the segments most of the added time), nothing
+beside the encoding of as many photos (~15 ms each). The node vectors keep the one-call build:
+a photo-less ingest is quick (the index ~10% of a 1M run's 185 s; in segments the node index at
+1M took 52 s against 11 s), and its peak is the graph stage, not the index.
+
 Rows written after an index was built are not lost: LanceDB scans them flat and merges them with
 the indexed results (we never ask for `fast_search`). Once they are a large share of the table
 the flat part dominates again, so the index is rebuilt. Every full ingest re-embeds the graph and
@@ -37,6 +50,12 @@ INDEXED_COLUMNS = (*VECTOR_COLUMNS, "id", "has_image", "tie_rank")
 SEARCHED_ROWS = {"image_vector": "has_image = true"}  # the rows a search of the column can return
 
 ROWS_THRESHOLD = 20_000  # below this many rows, search stays exact (no index)
+SEGMENTED_COLUMNS = ("image_vector",)  # vector columns whose index is built in segments (see above)
+SEGMENT_ROWS = 16_384  # rows per segment: one products data file (FILE_ROWS in catalog/store/database.py)
+# At most this many vectors train the segments' k-means (Lance's default of 256 per partition up
+# to it: 256 at 20k-65k photos, 207 at 100k, 65 at 1M), so the training sample stops growing with the
+# catalog. k-means quality with 64 per partition: recall@10 the same within noise at 100k (0.907-0.917).
+TRAINING_ROWS = 65_536
 REBUILD_SHARE = 0.1  # rebuild once rows outside the index exceed this share of the table
 # IVF partitions probed per query, at least. At 1M rows (1,000 partitions) recall@10 was 0.986 with
 # 5, 0.990 with 10, 0.995 with 20, 0.998 with 40, and latency the same within noise (~12 ms CPU).
@@ -78,10 +97,12 @@ def _config(column: str, rows: int):
     return Bitmap() if column in ("has_image", "tie_rank") else BTree()
 
 
-def ensure_index(table, column: str, rows_threshold: int = ROWS_THRESHOLD) -> IndexChange:
+def ensure_index(
+    table, column: str, rows_threshold: int = ROWS_THRESHOLD, segment_rows: int = SEGMENT_ROWS
+) -> IndexChange:
     """No index on `column` below `rows_threshold` rows; an up-to-date one at or above it.
 
-    `table` is a writable LanceDB table (the ingest writer's `products`). Call this after the
+    `table` is a writer's fenced table (`FencedTable`: the ingest writer's `products`). Call this after the
     products are written and before the writer compacts (compaction folds new rows into a stale
     index, which would hide that it is stale) and commits (so the run records the indexed version).
     An index is rebuilt when more than REBUILD_SHARE of the rows were written after it.
@@ -104,13 +125,64 @@ def ensure_index(table, column: str, rows_threshold: int = ROWS_THRESHOLD) -> In
         if unindexed <= REBUILD_SHARE * rows:
             return IndexChange(column, "kept", rows, unindexed, 0.0)
 
-    table.create_index(column, config=_config(column, rows), replace=True)
+    segmented = column in SEGMENTED_COLUMNS and build_in_segments(table, column, num_partitions(rows), segment_rows)
+    if not segmented:
+        table.create_index(column, config=_config(column, rows), replace=True)
     return IndexChange(column, "rebuilt" if existing else "built", rows, 0, time.perf_counter() - started)
 
 
-def ensure_indexes(table, rows_threshold: int = ROWS_THRESHOLD) -> list[IndexChange]:
+def ensure_indexes(table, rows_threshold: int = ROWS_THRESHOLD, segment_rows: int = SEGMENT_ROWS) -> list[IndexChange]:
     """`ensure_index` for every column the search path uses (see INDEXED_COLUMNS)."""
-    return [ensure_index(table, column, rows_threshold) for column in INDEXED_COLUMNS]
+    return [ensure_index(table, column, rows_threshold, segment_rows) for column in INDEXED_COLUMNS]
+
+
+def fragment_groups(dataset, rows: int) -> list[list[int]]:
+    """The dataset's data files (fragment ids) in order, grouped into runs of about `rows` rows."""
+    groups: list[list[int]] = [[]]
+    held = 0
+    for fragment in dataset.get_fragments():
+        if held >= rows:
+            groups.append([])
+            held = 0
+        groups[-1].append(fragment.fragment_id)
+        held += fragment.count_rows()
+    return [group for group in groups if group]
+
+
+def build_in_segments(table, column: str, partitions: int, segment_rows: int) -> bool:
+    """Build `column`'s IVF_FLAT index one segment of data files at a time (see the module's
+    docstring), replacing any index on it in one commit. False, having built nothing, when the
+    table's files make a single segment: the one-call build is then the same work.
+
+    The segments are written under the table's `_indices/` and published only by the last call,
+    after the writer's lock is checked (Lance's calls go around the fenced table); a writer that
+    dies before it leaves unreferenced files, which cleanup removes, and the table unchanged.
+    """
+    from lance.indices import IndicesBuilder
+
+    dataset = table.to_lance()
+    groups = fragment_groups(dataset, segment_rows)
+    if len(groups) < 2:
+        return False
+    sample_rate = max(2, min(256, TRAINING_ROWS // partitions))
+    model = IndicesBuilder(dataset, column).train_ivf(partitions, distance_type="cosine", sample_rate=sample_rate)
+    segments = [
+        dataset.create_index_uncommitted(
+            column,
+            "IVF_FLAT",
+            metric="cosine",
+            num_partitions=partitions,
+            ivf_centroids=model.centroids,
+            fragment_ids=group,
+            replace=True,
+        )
+        for group in groups
+    ]
+    merged = dataset.merge_existing_index_segments(segments)
+    table.check_lock()
+    dataset.commit_existing_index_segments(f"{column}_idx", column, [merged])
+    table.checkout_latest()
+    return True
 
 
 def tune_query(query, bounded: bool = False):
