@@ -159,6 +159,33 @@ def _products_of_run(db: str, run_number: int) -> list[dict]:
     return table.to_arrow().sort_by("id").to_pylist()
 
 
+def test_the_image_index_built_in_segments_on_s3(db):
+    """The segmented build (Lance's calls on the dataset, around LanceDB's table) on the object store:
+    two data files, one segment each, one index that answers as the exact scan did."""
+    from catalog.query import search
+    from catalog.store import index
+
+    store = Store.open(db)
+    products = store.table("products").to_arrow()
+    with_photo = [
+        i for i, has in zip(products.column("id").to_pylist(), products.column("has_image").to_pylist()) if has
+    ]
+    query = with_photo[0]
+    vector = store.table("products").search().where(f"id = {query}").to_list()[0]["image_vector"]
+    exact = [r.id for r in search.nearest(store, vector, "image_vector", 5, exclude=(query,))]
+
+    with store.writer() as writer:
+        writer.upsert_products(products.slice(0, products.num_rows // 2))  # rewritten rows: a second data file
+        change = index.ensure_index(writer.products, "image_vector", rows_threshold=10, segment_rows=10)
+        writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
+    assert change.action == "built"
+    opened = Store.open(db)
+    table = opened.table("products")
+    stats = table.index_stats(index.find_index(table, "image_vector").name)
+    assert (stats.num_indexed_rows, stats.num_indices) == (products.num_rows, 1)
+    assert [r.id for r in search.nearest(opened, vector, "image_vector", 5, exclude=(query,))] == exact
+
+
 def test_serve_answers_from_s3_and_moves_to_a_new_run(db, files):
     """`catalog serve --db s3://...` (a subprocess, settings from the environment), then an ingest commits."""
     from tests.server_fixture import get_json, serving

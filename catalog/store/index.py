@@ -164,7 +164,8 @@ def build_in_segments(table, column: str, partitions: int, segment_rows: int) ->
     groups = fragment_groups(dataset, segment_rows)
     if len(groups) < 2:
         return False
-    sample_rate = max(2, min(256, TRAINING_ROWS // partitions))
+    # Lance trains on sample_rate vectors per partition and refuses more than the table holds.
+    sample_rate = max(2, min(256, TRAINING_ROWS // partitions, dataset.count_rows() // partitions))
     model = IndicesBuilder(dataset, column).train_ivf(partitions, distance_type="cosine", sample_rate=sample_rate)
     segments = [
         dataset.create_index_uncommitted(
