@@ -158,10 +158,19 @@ def test_the_image_index_is_built_in_segments_and_answers_as_one_index(tmp_path,
     with store.writer() as writer:
         _in_three_files(writer, table)
         assert len(index.fragment_groups(writer.products.to_lance(), rows // 3)) == 3
-        change = index.ensure_index(writer.products, "image_vector", THRESHOLD, segment_rows=rows // 3)
+        storage = store.storage
+        change = index.ensure_index(
+            writer.products,
+            "image_vector",
+            THRESHOLD,
+            segment_rows=rows // 3,
+            discard=lambda uuid: storage.delete_prefix(f"products.lance/_indices/{uuid}"),
+        )
         writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
     assert change.action == "built" and change.rows == ROWS and change.unindexed_rows == 0
     assert built_in_segments == [True]  # not LanceDB's one-call build
+    # The three per-file segments were merged into one and then deleted: one index folder is left.
+    assert len(list((store.path / "products.lance" / "_indices").iterdir())) == 1
 
     opened = Store.open(store.path)
     products = opened.table("products")
@@ -177,6 +186,26 @@ def test_the_image_index_is_built_in_segments_and_answers_as_one_index(tmp_path,
         found = [r.id for r in search.nearest(opened, images[query - 1], "image_vector", 10, exclude=(query,))]
         expected = _exact(images[photos], ids[photos], images[query - 1], query, 10)
         assert found == expected
+
+
+def test_segments_group_whole_files_up_to_the_rows_unless_one_file_is_larger():
+    class Fragment:
+        def __init__(self, fragment_id, rows):
+            self.fragment_id, self.rows = fragment_id, rows
+
+        def count_rows(self):
+            return self.rows
+
+    class Dataset:
+        def __init__(self, sizes):
+            self.sizes = sizes
+
+        def get_fragments(self):
+            return [Fragment(i, n) for i, n in enumerate(self.sizes)]
+
+    # A file with deleted rows (16,000 of 16,384 left) is not paired with the next one.
+    assert index.fragment_groups(Dataset([16_000, 16_384, 8_000, 8_000, 20_000]), 16_384) == [[0], [1], [2, 3], [4]]
+    assert index.fragment_groups(Dataset([]), 16_384) == []
 
 
 def test_a_writer_that_lost_its_lock_publishes_no_segmented_index(tmp_path):

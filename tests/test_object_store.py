@@ -176,13 +176,24 @@ def test_the_image_index_built_in_segments_on_s3(db):
 
     with store.writer() as writer:
         writer.upsert_products(products.slice(0, products.num_rows // 2))  # rewritten rows: a second data file
-        change = index.ensure_index(writer.products, "image_vector", rows_threshold=10, segment_rows=10)
+        assert len(index.fragment_groups(writer.products.to_lance(), 10)) == 2  # two segments, not one build
+        storage = writer.store.storage
+        change = index.ensure_index(
+            writer.products,
+            "image_vector",
+            rows_threshold=10,
+            segment_rows=10,
+            discard=lambda uuid: storage.delete_prefix(f"products.lance/_indices/{uuid}"),
+        )
         writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
     assert change.action == "built"
     opened = Store.open(db)
     table = opened.table("products")
     stats = table.index_stats(index.find_index(table, "image_vector").name)
     assert (stats.num_indexed_rows, stats.num_indices) == (products.num_rows, 1)
+    # The merged index's folder is left, the two per-file segments' are deleted from the bucket.
+    index_folders = {key.split("/")[2] for key in opened.storage.keys("products.lance/_indices")}
+    assert len(index_folders) == 1
     assert [r.id for r in search.nearest(opened, vector, "image_vector", 5, exclude=(query,))] == exact
 
 

@@ -65,9 +65,10 @@ def main():
     # Only the command line quiets TensorFlow's C++ start-up logging this early; the library sets it
     # when it first imports TensorFlow (catalog.models.encoder.import_keras), never on `import catalog`.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    # Lance logs warnings from its index builds to stderr (k-means clusters left empty, and with the
-    # image index built in segments, catalog/store/index.py, a line per empty partition of each
-    # segment: hundreds at a million photos). They say nothing a user can act on; errors still show.
+    # pylance logs warnings to stderr from the image index built in segments (catalog/store/index.py):
+    # a line per empty partition of each segment, hundreds at a million photos, and k-means clusters
+    # left empty. They say nothing a user can act on; errors still show. (LanceDB's own builds log
+    # through LANCEDB_LOG, left as it is.)
     # Read when Lance is first imported, which the commands do later; LANCE_LOG set by the user wins.
     os.environ.setdefault("LANCE_LOG", "error")
     cli(prog_name="catalog")

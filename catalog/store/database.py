@@ -527,7 +527,11 @@ class Writer:
             self.runs.optimize(cleanup_older_than=cutoff)
         from catalog.store.index import ensure_index, ensure_indexes  # exact below a row threshold, IVF above it
 
-        self.index_changes = ensure_indexes(self.products)
+        storage = self.store.storage
+        # The per-file segments a merged image index leaves behind (catalog/store/index.py).
+        self.index_changes = ensure_indexes(
+            self.products, discard=lambda uuid: storage.delete_prefix(f"products.lance/_indices/{uuid}")
+        )
         ensure_index(self.photos, "image_hash")  # thumbnails are looked up by hash
 
     def _compact(self, table, file_rows: int, cutoff: timedelta | None) -> None:

@@ -52,7 +52,7 @@ SEARCHED_ROWS = {"image_vector": "has_image = true"}  # the rows a search of the
 ROWS_THRESHOLD = 20_000  # below this many rows, search stays exact (no index)
 SEGMENTED_COLUMNS = ("image_vector",)  # vector columns whose index is built in segments (see above)
 SEGMENT_ROWS = 16_384  # rows per segment: one products data file (FILE_ROWS in catalog/store/database.py)
-# At most this many vectors train the segments' k-means (Lance's default of 256 per partition up
+# At most this many photos train the segments' k-means (Lance's default of 256 per partition up
 # to it: 256 at 20k-65k photos, 207 at 100k, 65 at 1M), so the training sample stops growing with the
 # catalog. k-means quality with 64 per partition: recall@10 the same within noise at 100k (0.907-0.917).
 TRAINING_ROWS = 65_536
@@ -98,7 +98,7 @@ def _config(column: str, rows: int):
 
 
 def ensure_index(
-    table, column: str, rows_threshold: int = ROWS_THRESHOLD, segment_rows: int = SEGMENT_ROWS
+    table, column: str, rows_threshold: int = ROWS_THRESHOLD, segment_rows: int = SEGMENT_ROWS, discard=None
 ) -> IndexChange:
     """No index on `column` below `rows_threshold` rows; an up-to-date one at or above it.
 
@@ -125,15 +125,20 @@ def ensure_index(
         if unindexed <= REBUILD_SHARE * rows:
             return IndexChange(column, "kept", rows, unindexed, 0.0)
 
-    segmented = column in SEGMENTED_COLUMNS and build_in_segments(table, column, num_partitions(rows), segment_rows)
+    segmented = column in SEGMENTED_COLUMNS and build_in_segments(
+        table, column, num_partitions(rows), segment_rows, rows, discard
+    )
     if not segmented:
         table.create_index(column, config=_config(column, rows), replace=True)
     return IndexChange(column, "rebuilt" if existing else "built", rows, 0, time.perf_counter() - started)
 
 
-def ensure_indexes(table, rows_threshold: int = ROWS_THRESHOLD, segment_rows: int = SEGMENT_ROWS) -> list[IndexChange]:
-    """`ensure_index` for every column the search path uses (see INDEXED_COLUMNS)."""
-    return [ensure_index(table, column, rows_threshold, segment_rows) for column in INDEXED_COLUMNS]
+def ensure_indexes(
+    table, rows_threshold: int = ROWS_THRESHOLD, segment_rows: int = SEGMENT_ROWS, discard=None
+) -> list[IndexChange]:
+    """`ensure_index` for every column the search path uses (see INDEXED_COLUMNS); `discard`: see
+    `build_in_segments`."""
+    return [ensure_index(table, column, rows_threshold, segment_rows, discard) for column in INDEXED_COLUMNS]
 
 
 def fragment_groups(dataset, rows: int) -> list[list[int]]:
@@ -141,22 +146,32 @@ def fragment_groups(dataset, rows: int) -> list[list[int]]:
     groups: list[list[int]] = [[]]
     held = 0
     for fragment in dataset.get_fragments():
-        if held >= rows:
+        count = fragment.count_rows()
+        if held and held + count > rows:  # a group never grows past `rows` unless one file does
             groups.append([])
             held = 0
         groups[-1].append(fragment.fragment_id)
-        held += fragment.count_rows()
-    return [group for group in groups if group]
+        held += count
+    return groups if groups[0] else []
 
 
-def build_in_segments(table, column: str, partitions: int, segment_rows: int) -> bool:
+def build_in_segments(
+    table, column: str, partitions: int, segment_rows: int, searched_rows: int | None = None, discard=None
+) -> bool:
     """Build `column`'s IVF_FLAT index one segment of data files at a time (see the module's
     docstring), replacing any index on it in one commit. False, having built nothing, when the
     table's files make a single segment: the one-call build is then the same work.
 
     The segments are written under the table's `_indices/` and published only by the last call,
     after the writer's lock is checked (Lance's calls go around the fenced table); a writer that
-    dies before it leaves unreferenced files, which cleanup removes, and the table unchanged.
+    dies before it leaves unreferenced files and the table unchanged. Merging writes a new
+    segment and leaves the per-file ones, which no version refers to (about one index's worth of
+    files): `discard(uuid)` deletes each after the commit (the writer passes one that deletes the
+    folder through the database's storage, catalog/store/database.py).
+
+    `searched_rows`: the rows with a vector search can return (the photos); Lance samples the
+    training vectors from every row and drops the zero vectors of products without a photo, so
+    the sample rate is raised by the table's share of them to train on ~TRAINING_ROWS photos.
     """
     from lance.indices import IndicesBuilder
 
@@ -164,8 +179,10 @@ def build_in_segments(table, column: str, partitions: int, segment_rows: int) ->
     groups = fragment_groups(dataset, segment_rows)
     if len(groups) < 2:
         return False
-    # Lance trains on sample_rate vectors per partition and refuses more than the table holds.
-    sample_rate = max(2, min(256, TRAINING_ROWS // partitions, dataset.count_rows() // partitions))
+    # Lance trains on sample_rate rows per partition and refuses more than the table holds.
+    total = dataset.count_rows()
+    wanted = min(256, TRAINING_ROWS // partitions) * total / max(searched_rows or total, 1)
+    sample_rate = max(2, min(math.ceil(wanted), total // partitions))
     model = IndicesBuilder(dataset, column).train_ivf(partitions, distance_type="cosine", sample_rate=sample_rate)
     segments = [
         dataset.create_index_uncommitted(
@@ -183,6 +200,10 @@ def build_in_segments(table, column: str, partitions: int, segment_rows: int) ->
     table.check_lock()
     dataset.commit_existing_index_segments(f"{column}_idx", column, [merged])
     table.checkout_latest()
+    if discard is not None:
+        for segment in segments:
+            if str(segment.uuid) != str(merged.uuid):
+                discard(str(segment.uuid))
     return True
 
 
