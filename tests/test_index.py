@@ -158,13 +158,12 @@ def test_the_image_index_is_built_in_segments_and_answers_as_one_index(tmp_path,
     with store.writer() as writer:
         _in_three_files(writer, table)
         assert len(index.fragment_groups(writer.products.to_lance(), rows // 3)) == 3
-        storage = store.storage
         change = index.ensure_index(
             writer.products,
             "image_vector",
             THRESHOLD,
             segment_rows=rows // 3,
-            discard=lambda uuid: storage.delete_prefix(f"products.lance/_indices/{uuid}"),
+            discard=writer.discard_product_index,
         )
         writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
     assert change.action == "built" and change.rows == ROWS and change.unindexed_rows == 0

@@ -177,13 +177,12 @@ def test_the_image_index_built_in_segments_on_s3(db):
     with store.writer() as writer:
         writer.upsert_products(products.slice(0, products.num_rows // 2))  # rewritten rows: a second data file
         assert len(index.fragment_groups(writer.products.to_lance(), 10)) == 2  # two segments, not one build
-        storage = writer.store.storage
         change = index.ensure_index(
             writer.products,
             "image_vector",
             rows_threshold=10,
             segment_rows=10,
-            discard=lambda uuid: storage.delete_prefix(f"products.lance/_indices/{uuid}"),
+            discard=writer.discard_product_index,
         )
         writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
     assert change.action == "built"

@@ -391,8 +391,8 @@ class FencedTable:
 
     def __getattr__(self, name: str):
         attribute = getattr(self._table, name)
-        if name in self.CHANGES and self._lock is not None:
-            self._lock.check()  # raises CatalogError once another writer has taken the lock over
+        if name in self.CHANGES:
+            self.check_lock()  # raises CatalogError once another writer has taken the lock over
         return attribute
 
 
@@ -527,11 +527,7 @@ class Writer:
             self.runs.optimize(cleanup_older_than=cutoff)
         from catalog.store.index import ensure_index, ensure_indexes  # exact below a row threshold, IVF above it
 
-        storage = self.store.storage
-        # The per-file segments a merged image index leaves behind (catalog/store/index.py).
-        self.index_changes = ensure_indexes(
-            self.products, discard=lambda uuid: storage.delete_prefix(f"products.lance/_indices/{uuid}")
-        )
+        self.index_changes = ensure_indexes(self.products, discard=self.discard_product_index)
         ensure_index(self.photos, "image_hash")  # thumbnails are looked up by hash
 
     def _compact(self, table, file_rows: int, cutoff: timedelta | None) -> None:
@@ -555,6 +551,11 @@ class Writer:
     def _check_lock(self) -> None:
         if self.lock is not None:
             self.lock.check()
+
+    def discard_product_index(self, uuid: str) -> None:
+        """Delete an index segment of the products table that no version refers to: the per-file
+        segments a merged image index leaves behind (catalog/store/index.py, `build_in_segments`)."""
+        self.store.storage.delete_prefix(f"products.lance/_indices/{uuid}")
 
     def commit(self, kind: str, *, encoder: dict, node2vec: dict, linker: dict, metrics: dict, summary: dict) -> Run:
         """Append the run record: from here on readers see the new state."""
