@@ -173,7 +173,10 @@ class Products:
                 features[start + np.array([n for n, _ in found])] = np.frombuffer(
                     b"".join(value for _, value in found), np.uint8
                 ).reshape(-1, FEATURE_DIM)
-            parts.append(batch.select(HELD_COLUMNS))
+            # A copy (take), not a selection: a batch imported from Lance frees its buffers only when
+            # every column of it is gone, so keeping its held columns kept its vectors and features
+            # (~1.9 KB a photo: +190 MB held through the whole ingest at 100k photos).
+            parts.append(batch.select(HELD_COLUMNS).take(np.arange(rows)))
             start += rows
         if start != count:  # a writer would have had to change the table under our lock
             raise RuntimeError(f"read {start} products of {count}")

@@ -101,10 +101,12 @@ class EncodeCheckpoints:
         self._files.append(key)
         self._pending.clear()
 
-    def clear(self) -> None:
-        """Called after a commit: the database now holds everything the checkpoints did."""
-        self._pending.clear()
-        self.storage.delete_prefix("checkpoints")
+    @staticmethod
+    def clear(storage) -> None:
+        """Delete every checkpoint of the database at `storage`: called after a commit, when the
+        database holds everything they did. Static, so nothing is read to delete them (an
+        instance reads them all: ~1 KB a photo, ~100 MB held at the end of a 100k-photo ingest)."""
+        storage.delete_prefix("checkpoints")
 
 
 def _read(storage, key: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:

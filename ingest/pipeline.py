@@ -316,7 +316,7 @@ def ingest(
             seconds=seconds,
         )
         # Still under the lock: a next writer may already be writing its own checkpoints once it is released.
-        EncodeCheckpoints(store.storage, encoder_record.get("id", "")).clear()
+        EncodeCheckpoints.clear(store.storage)
     return IngestReport(run, len(state.frame), styles.rejects, problems, seconds, summary)
 
 
