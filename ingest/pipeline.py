@@ -48,6 +48,7 @@ from catalog.models.runtime import check_precision, default_precision
 from catalog.query.stored_models import linker_features, precision_of
 from catalog.store.database import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
 from catalog.store.storage import DbLocation
+from ingest.allocator import reuse_freed_memory
 from ingest.batches import HELD_COLUMNS, Products, product_batches
 from ingest.checkpoints import EncodeCheckpoints, PhotoRows
 from ingest.graph import attribute_values
@@ -244,6 +245,7 @@ def ingest(
     `encoder`: the image encoder to use (default: the Keras encoder the options or the database's
     record describe, built only if a photo needs encoding).
     """
+    reuse_freed_memory()  # before this ingest's threads start: ingest/allocator.py
     images_dir = open_photos(images_dir)  # a folder, or an object-store prefix (s3://bucket/images)
     if isinstance(images_dir, PhotoPrefix) and not images_dir.storage.storage_options:
         from catalog.store.storage import split_location
@@ -335,6 +337,7 @@ def rebuild(
     (a kind) and `walks` (walks per node) changed when given; `ranking`: changes to the recorded
     ranking settings (`RankingSettings.changed`).
     """
+    reuse_freed_memory()  # ingest/allocator.py
     store = Store.open(db_path)
     if options is None:
         options = _recorded_training(store.run, linker, walks, ranking)
