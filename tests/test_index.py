@@ -105,6 +105,28 @@ def test_rows_added_after_the_build_are_found_and_many_trigger_a_rebuild(tmp_pat
     assert change.action == "rebuilt" and change.unindexed_rows == 0
 
 
+def test_an_incremental_write_of_many_rows_rebuilds_the_stale_index(tmp_path, vectors, monkeypatch):
+    """`Writer.compact` brings the indexes up to date before it folds the new rows into them: folded
+    in first, they no longer counted as unindexed and a stale index was kept forever."""
+    monkeypatch.setattr(
+        "catalog.store.index.ensure_indexes",
+        lambda table, discard=None: [index.ensure_index(table, "node_vector", THRESHOLD)],
+    )
+    store = Store(tmp_path / "db")
+    ids = np.arange(ROWS)
+    actions = []
+    for written in (ids[:1000], ids[1000:]):  # 1,000 rows, then 200 more: 17% of the table is new
+        with store.writer() as writer:
+            writer.upsert_products(_products(written, vectors[written]))
+            writer.compact()
+            actions += [change.action for change in writer.index_changes if change.column == "node_vector"]
+            writer.commit("ingest", encoder={}, node2vec={}, linker={}, metrics={}, summary={})
+    assert actions == ["built", "rebuilt"]
+    table = store.table("products")
+    stats = table.index_stats(index.find_index(table, "node_vector").name)
+    assert stats.num_indexed_rows == ROWS and stats.num_unindexed_rows == 0
+
+
 def test_a_table_that_shrinks_below_the_threshold_goes_back_to_exact(tmp_path, vectors):
     store = Store(tmp_path / "db")
     _write(store, np.arange(1, ROWS + 1), vectors, THRESHOLD)

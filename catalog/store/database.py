@@ -521,23 +521,33 @@ class Writer:
             # versions were all written after the run before them was recorded: older ones can go.
             boundary = runs[-KEEP_RUNS].created_at
             cutoff = max(datetime.now(timezone.utc) - boundary, timedelta(seconds=1))
-        for name, table in (("products", self.products), (PHOTOS, self.photos), ("attributes", self.attributes)):
-            self._compact(table, FILE_ROWS[name], cutoff)
-        if cutoff is not None:
-            self.runs.optimize(cleanup_older_than=cutoff)
         from catalog.store.index import ensure_index, ensure_indexes  # exact below a row threshold, IVF above it
 
-        self.index_changes = ensure_indexes(self.products, discard=self.discard_product_index)
-        ensure_index(self.photos, "image_hash")  # thumbnails are looked up by hash
+        indexes = {
+            "products": lambda: ensure_indexes(self.products, discard=self.discard_product_index),
+            PHOTOS: lambda: [ensure_index(self.photos, "image_hash")],  # thumbnails are looked up by hash
+            "attributes": lambda: [],
+        }
+        self.index_changes = []
+        for name, table in (("products", self.products), (PHOTOS, self.photos), ("attributes", self.attributes)):
+            self.index_changes += self._compact(table, FILE_ROWS[name], cutoff, indexes[name])
+        if cutoff is not None:
+            self.runs.optimize(cleanup_older_than=cutoff)
 
-    def _compact(self, table, file_rows: int, cutoff: timedelta | None) -> None:
+    def _compact(self, table, file_rows: int, cutoff: timedelta | None, ensure_indexes) -> list:
         """What LanceDB's `optimize` does (merge small files, fold new rows into the indexes, delete
-        old versions), with files merged only up to about `file_rows` rows (FILE_ROWS), and old
-        versions deleted only past `cutoff` (None: none deleted). Each of the three is a commit of
-        its own, so each checks the lock first (the dataset is not the fenced table)."""
-        dataset = table.to_lance()
+        old versions), with files merged only up to about `file_rows` rows (FILE_ROWS), the indexes
+        brought up to date by `ensure_indexes` in between (it returns their `IndexChange`s), and old
+        versions deleted only past `cutoff` (None: none deleted). Each step is a commit of its own,
+        so each checks the lock first (the dataset is not the fenced table)."""
         self._check_lock()
-        dataset.optimize.compact_files(target_rows_per_fragment=file_rows)
+        table.to_lance().optimize.compact_files(target_rows_per_fragment=file_rows)
+        table.checkout_latest()
+        # Before the new rows are folded in: folded into an index, they keep its old centroids and
+        # no longer count as unindexed, which hid a stale index from the rebuild that
+        # catalog/store/index.py makes once REBUILD_SHARE of the rows are new.
+        changes = ensure_indexes()
+        dataset = table.to_lance()
         self._check_lock()
         dataset.optimize.optimize_indices()
         # Not LanceDB's default of 7 days when there is no cutoff: with fewer than KEEP_RUNS runs every
@@ -547,6 +557,7 @@ class Writer:
             self._check_lock()
             dataset.cleanup_old_versions(older_than=cutoff)
         table.checkout_latest()
+        return changes
 
     def _check_lock(self) -> None:
         if self.lock is not None:

@@ -103,8 +103,10 @@ def ensure_index(
     """No index on `column` below `rows_threshold` rows; an up-to-date one at or above it.
 
     `table` is a writer's fenced table (`FencedTable`: the ingest writer's `products`). Call this after the
-    products are written and before the writer compacts (compaction folds new rows into a stale
-    index, which would hide that it is stale) and commits (so the run records the indexed version).
+    products are written and before their new rows are folded into the indexes (folded in, they
+    no longer count as unindexed, which would hide a stale index) and before the run is committed
+    (so the run records the indexed version): `Writer.compact` calls it between merging the data
+    files and folding the rest in.
     An index is rebuilt when more than REBUILD_SHARE of the rows were written after it.
     """
     started = time.perf_counter()
