@@ -262,6 +262,19 @@ class Products:
         return pa.RecordBatch.from_arrays(columns, schema=PRODUCTS_SCHEMA)
 
 
+def set_cells(frame: pd.DataFrame, rows: np.ndarray, **columns) -> None:
+    """`frame.loc[rows, column] = values` for each column given, one assignment a column.
+
+    Never a cell at a time: a string column (pandas' `str` dtype, held in Arrow) is copied whole by
+    every assignment, so setting an ingest's photo paths, stats and hashes one product at a time
+    cost ~0.2 ms a cell at 100k products and grew with the catalog (an ingest quadratic in its
+    photos, its memory churned by a column-sized copy per photo).
+    """
+    if len(rows):
+        for column, values in columns.items():
+            frame.loc[rows, column] = values
+
+
 def _check_finite(matrix: np.ndarray, ids: np.ndarray, column: str) -> None:
     """A NaN or infinite vector would poison cosine search: fail the write (the database stays at its
     previous run), as LanceDB's `add` did before the full write went through Lance itself."""

@@ -49,7 +49,7 @@ from catalog.query.stored_models import linker_features, precision_of
 from catalog.store.database import ATTRIBUTES_SCHEMA, PRODUCTS_SCHEMA, Run, Store, Writer
 from catalog.store.storage import DbLocation
 from ingest.allocator import reuse_freed_memory
-from ingest.batches import HELD_COLUMNS, Products, product_batches
+from ingest.batches import HELD_COLUMNS, Products, product_batches, set_cells
 from ingest.checkpoints import EncodeCheckpoints, PhotoRows
 from ingest.graph import attribute_values
 from ingest.graph_space import Node2VecParams, catalog_graph, embed_graph
@@ -632,12 +632,15 @@ def _encode_photos(
     photos = PhotoRows(writer)
     checkpoints = EncodeCheckpoints(store.storage, encoder_record["id"], photos)
 
+    stored_rows = array("q")  # the rows whose photo this run stores, and their photos' hashes: set in
+    stored_hashes: list[str] = []  # the frame after the loop (set_cells)
+
     def store_vector(product_id: int, vector: np.ndarray, features: np.ndarray, digest: str) -> None:
         n = position[product_id]
         state.vectors["image_vector"][n] = vector
         state.features[n] = features
-        frame.at[n, "image_hash"] = digest
-        frame.at[n, "has_image"], frame.at[n, "encoder_id"] = True, encoder_record["id"]
+        stored_rows.append(n)
+        stored_hashes.append(digest)
         if not change.is_added(product_id):
             change.photo_changed.add(product_id)
 
@@ -678,6 +681,8 @@ def _encode_photos(
             store_vector(product_id, vector, features, digest)
             checkpoints.add(digest, vector, features)
         checkpoints.flush()
+    rows = np.frombuffer(stored_rows, np.int64)
+    set_cells(frame, rows, image_hash=stored_hashes, has_image=True, encoder_id=encoder_record["id"])
     problems.sort()
     return problems, encoder_record, len(to_encode) - unchanged - failed  # photos whose vector is stored
 
@@ -701,43 +706,50 @@ def _photos_to_encode(
     missing = f"no image file {ImageProblems.ID_MARK}.jpg in {images_dir}"
     to_encode: dict[int, str] = {}
     refs: dict[int, str] = {}
+    found = Found()
     with reporter.stage("checking photos", len(ids)) as progress:
-        for start in range(0, len(ids), CHECK_ROWS):  # Python ints for a slice at a time, not 10M at once
-            for product_id, n in zip(
-                ids[start : start + CHECK_ROWS].tolist(), rows[start : start + CHECK_ROWS].tolist()
+        for start in range(0, len(ids), CHECK_ROWS):  # Python objects for a slice at a time, not 10M at once
+            part = rows[start : start + CHECK_ROWS]
+            stored = zip(frame["image_stat"].iloc[part].tolist(), frame["image_hash"].iloc[part].tolist())
+            for product_id, n, (old_stat, old_hash) in zip(
+                ids[start : start + CHECK_ROWS].tolist(), part.tolist(), stored
             ):
-                _check_photo(
-                    frame, stored_photo, images_dir, product_id, n, problems, missing, to_encode, refs, hash_here
-                )
+                ref = images_dir.find(product_id)
+                if ref is None:
+                    if not stored_photo[n]:
+                        problems.add(product_id, missing)
+                    continue  # a photo missing now but stored before: keep the stored one
+                stat = images_dir.stat(ref)
+                if stored_photo[n] and old_stat == stat:
+                    continue  # same size and mtime (or ETag): the same bytes, without reading them
+                found.add(n, images_dir.location(ref), stat)
+                digest = images_dir.sha256(ref) if hash_here else ""
+                if digest and stored_photo[n] and old_hash == digest:
+                    continue
+                to_encode[product_id], refs[product_id] = digest, ref
             progress(min(CHECK_ROWS, len(ids) - start))
+    set_cells(frame, found.rows(), image_path=found.locations, image_stat=found.stats)
     return problems, to_encode, refs
 
 
 CHECK_ROWS = 65536
 
 
-def _check_photo(
-    frame, stored_photo, images_dir, product_id, n, problems, missing, to_encode, refs, hash_here=True
-) -> None:
-    """One product's photo: missing (a problem, unless one is stored), unchanged, or to encode."""
-    ref = images_dir.find(product_id)
-    if ref is None:
-        if not stored_photo[n]:
-            problems.add(product_id, missing)
-        return  # a photo missing now but stored before: keep the stored one
-    stat = images_dir.stat(ref)
-    if stored_photo[n] and frame.at[n, "image_stat"] == stat:
-        return  # same size and mtime (or ETag): the same bytes, without reading them
-    if not hash_here:
-        frame.at[n, "image_path"], frame.at[n, "image_stat"] = images_dir.location(ref), stat
-        to_encode[product_id], refs[product_id] = "", ref
-        return
-    digest = images_dir.sha256(ref)
-    frame.at[n, "image_path"], frame.at[n, "image_stat"] = images_dir.location(ref), stat
-    if stored_photo[n] and frame.at[n, "image_hash"] == digest:
-        return
-    to_encode[product_id] = digest
-    refs[product_id] = ref
+class Found:
+    """The rows whose photo file was found new or changed, with its location and stat."""
+
+    def __init__(self) -> None:
+        self._rows = array("q")
+        self.locations: list[str] = []
+        self.stats: list[str] = []
+
+    def add(self, row: int, location: str, stat: str) -> None:
+        self._rows.append(row)
+        self.locations.append(location)
+        self.stats.append(stat)
+
+    def rows(self) -> np.ndarray:
+        return np.frombuffer(self._rows, np.int64)
 
 
 def _encode_here(encoder, images_dir, ids, options, progress):
