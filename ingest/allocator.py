@@ -5,14 +5,14 @@ allocating and freeing hundreds of MB. glibc's malloc gives each new thread that
 arena of its own (up to 8 per core) and serves blocks of up to 32 MB from those arenas once such a
 block has been freed (its mmap threshold rises with every large free): freed memory then stays in
 the arena it came from, where the next stage's threads often cannot use it, and the process grows
-with every stage by what the stage before it freed. Measured on the 100k-photo database
-(`catalog rebuild`, benchmarks/README.md, "Memory that an ingest frees"): its peak fell from
-~905 MB to ~632 MB with two arenas and a fixed 64 KB mmap threshold, and the 20k database's from
-~660 MB to ~528 MB, at the same CPU time within noise.
+with every stage by what the stage before it freed. Measured on `catalog rebuild` of a 100k-photo
+database (benchmarks/README.md, "Memory an ingest frees"): its peak was 833-875 MB with glibc's
+defaults, 645 MB with these settings (630-675 across the thresholds tried), for ~7% more CPU time
+(the system time of mapping and unmapping the large blocks).
 
 So `ingest()` and `rebuild()` set, before their threads start:
 - at most ARENAS arenas (M_ARENA_MAX): freed blocks are found by the next stage's threads;
-- MMAP_THRESHOLD (M_MMAP_THRESHOLD): blocks of 64 KB and more (Arrow buffers, Lance pages, batches
+- MMAP_THRESHOLD (M_MMAP_THRESHOLD): blocks of 256 KB and more (Arrow buffers, Lance pages, batches
   of vectors) are mapped on their own and given back to the system when freed. Setting it also
   stops glibc from raising it.
 
