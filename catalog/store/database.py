@@ -540,6 +540,8 @@ class Writer:
         brought up to date by `ensure_indexes` in between (it returns their `IndexChange`s), and old
         versions deleted only past `cutoff` (None: none deleted). Each step is a commit of its own,
         so each checks the lock first (the dataset is not the fenced table)."""
+        from catalog.store.index import unindexed_indexes
+
         self._check_lock()
         table.to_lance().optimize.compact_files(target_rows_per_fragment=file_rows)
         table.checkout_latest()
@@ -548,8 +550,10 @@ class Writer:
         # catalog/store/index.py makes once REBUILD_SHARE of the rows are new.
         changes = ensure_indexes()
         dataset = table.to_lance()
-        self._check_lock()
-        dataset.optimize.optimize_indices()
+        stale = unindexed_indexes(dataset)
+        if stale:  # only these: Lance rewrites every vector index it is given, even one with nothing to add
+            self._check_lock()
+            dataset.optimize.optimize_indices(index_names=stale)
         # Not LanceDB's default of 7 days when there is no cutoff: with fewer than KEEP_RUNS runs every
         # version a run names must stay, or a run older than 7 days could be neither read, restored
         # after a failed ingest, nor rolled back to.

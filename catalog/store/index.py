@@ -143,6 +143,15 @@ def ensure_indexes(
     return [ensure_index(table, column, rows_threshold, segment_rows, discard) for column in INDEXED_COLUMNS]
 
 
+def unindexed_indexes(dataset) -> list[str]:
+    """Names of the dataset's indexes that rows written since they were built are missing from:
+    the ones `optimize_indices` has something to fold into. Given no names, Lance rewrites every
+    vector index, even one that covers every row (on a fresh 100k-photo table: both IVF indexes,
+    6-8 s and +230 MB, the peak of the ingest's write)."""
+    names = [index.name for index in dataset.describe_indices()]
+    return [name for name in names if dataset.stats.index_stats(name)["num_unindexed_rows"] > 0]
+
+
 def fragment_groups(dataset, rows: int) -> list[list[int]]:
     """The dataset's data files (fragment ids) in order, grouped into runs of about `rows` rows."""
     groups: list[list[int]] = [[]]
