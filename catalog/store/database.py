@@ -424,6 +424,8 @@ class Writer:
         self.products = store._raw_table("products", lock)
         self.attributes = store._raw_table("attributes", lock)
         self.photos = store._raw_table(PHOTOS, lock)
+        self._photos_uri: str | None = None
+        self._photos_version: int | None = None  # the photos dataset's version after this writer's last append
         migrate(self.products, PRODUCTS_SCHEMA)
         migrate(self.attributes, ATTRIBUTES_SCHEMA)
         self._move_thumbnails()
@@ -432,7 +434,9 @@ class Writer:
     def photos_location(self) -> tuple[str, dict[str, str]]:
         """Where the photos table's data files go (its dataset URI and storage options): what an
         encoding worker needs to write them (`catalog.store.photos.write_fragments`)."""
-        return self.photos.to_lance().uri, dict(self.store.storage.storage_options or {})
+        if self._photos_uri is None:
+            self._photos_uri = self.photos.to_lance().uri
+        return self._photos_uri, dict(self.store.storage.storage_options or {})
 
     def append_photos(self, fragments: list) -> None:
         """Commit photo data files written by workers (or by this process) as one Append.
@@ -444,11 +448,18 @@ class Writer:
         import lance
 
         self._check_lock()
-        dataset = self.photos.to_lance()
-        options = self.store.storage.storage_options or None
+        uri, options = self.photos_location()
+        if self._photos_version is None:
+            self._photos_version = self.photos.version
+        # Through the dataset's URI, and the LanceDB table left where it was until compaction brings
+        # it up to date: each version the table is checked out at stays in its connection's metadata
+        # cache (a manifest that lists every file so far), so an append every FLUSH_EVERY photos
+        # grew the process quadratically: +55 MB after 100k photos (400 appends), +7 MB after 20k.
         operation = lance.LanceOperation.Append(list(fragments))
-        lance.LanceDataset.commit(dataset.uri, operation, read_version=dataset.version, storage_options=options)
-        self.photos.checkout_latest()
+        committed = lance.LanceDataset.commit(
+            uri, operation, read_version=self._photos_version, storage_options=options or None
+        )
+        self._photos_version = committed.version
 
     def _move_thumbnails(self) -> None:
         """A products table written before the photos table: its thumbnails move there and its
@@ -461,6 +472,7 @@ class Writer:
         for rows in legacy_thumbnails(self.products, 4096):
             fragments += write_fragments(rows, uri, options)
         self.append_photos(fragments)
+        self.photos.checkout_latest()  # read next (`Products.read` measures features from these thumbnails)
         self.products.drop_columns(["thumbnail"])
 
     @property
@@ -543,6 +555,7 @@ class Writer:
         from catalog.store.index import unindexed_indexes
 
         self._check_lock()
+        table.checkout_latest()  # the photos table: appended to through its URI (append_photos)
         table.to_lance().optimize.compact_files(target_rows_per_fragment=file_rows)
         table.checkout_latest()
         # Before the new rows are folded in: folded into an index, they keep its old centroids and
