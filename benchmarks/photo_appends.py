@@ -38,8 +38,9 @@ def _malloc_in_use_mb() -> float:
 
 
 def _rss_mb() -> float:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * 4096 / 2**20
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
 
 
 def _one(appends: int) -> dict:

@@ -424,7 +424,6 @@ class Writer:
         self.products = store._raw_table("products", lock)
         self.attributes = store._raw_table("attributes", lock)
         self.photos = store._raw_table(PHOTOS, lock)
-        self._photos_uri: str | None = None
         self._photos_version: int | None = None  # the photos dataset's version after this writer's last append
         migrate(self.products, PRODUCTS_SCHEMA)
         migrate(self.attributes, ATTRIBUTES_SCHEMA)
@@ -434,9 +433,7 @@ class Writer:
     def photos_location(self) -> tuple[str, dict[str, str]]:
         """Where the photos table's data files go (its dataset URI and storage options): what an
         encoding worker needs to write them (`catalog.store.photos.write_fragments`)."""
-        if self._photos_uri is None:
-            self._photos_uri = self.photos.to_lance().uri
-        return self._photos_uri, dict(self.store.storage.storage_options or {})
+        return self.photos.to_lance().uri, dict(self.store.storage.storage_options or {})
 
     def append_photos(self, fragments: list) -> None:
         """Commit photo data files written by workers (or by this process) as one Append.
@@ -555,7 +552,8 @@ class Writer:
         from catalog.store.index import unindexed_indexes
 
         self._check_lock()
-        table.checkout_latest()  # the photos table: appended to through its URI (append_photos)
+        # From the table's latest version: the photos table's handle lags its appends (append_photos).
+        table.checkout_latest()
         table.to_lance().optimize.compact_files(target_rows_per_fragment=file_rows)
         table.checkout_latest()
         # Before the new rows are folded in: folded into an index, they keep its old centroids and
