@@ -16,6 +16,7 @@ import pytest
 import catalog.evaluate.evaluation as evaluate_module
 from catalog.core.columns import ATTRIBUTE_COLUMNS
 from catalog.core.errors import CatalogError
+from catalog.evaluate.arithmetic import _best_hits, _BestHits, _spread_most
 from catalog.evaluate.evaluation import (
     EVAL_FILE,
     ArithmeticSetup,
@@ -145,6 +146,20 @@ def test_arithmetic_on_a_designed_space_succeeds_and_keeps_everything_else():
     assert broken["by_column"]["baseColour"]["success"] < 0.5
 
 
+def test_the_best_hits_ceiling_counts_what_tie_breaks_could_spread():
+    """Two queries tied over the same two rows, one place each: a fixed tie-break returns one row
+    twice, the spreading one both; rows sure for one query are not counted again when tied in another."""
+    rows = np.array
+    both = [_BestHits(rows([], int), 1, rows([7, 8])), _BestHits(rows([], int), 1, rows([7, 8]))]
+    assert _spread_most(both) == 2
+    assert _spread_most(both[:1]) == 1
+    assert _spread_most([_BestHits(rows([7]), 1, rows([8, 9])), _BestHits(rows([], int), 2, rows([7, 9]))]) == 3
+    assert _spread_most([_BestHits(rows([1, 2]), 0, rows([], int))]) == 2
+    # The best hits of a pool: carried first, then kept; ties at the k-th place are tied, not sure.
+    hits = _best_hits(rows([10, 11, 12, 13]), rows([2.0, 2.0, 2.0, 1.0]), rows([1.0, 0.5, 0.5, 9.0]), k=2)
+    assert hits.sure.tolist() == [10] and hits.places == 1 and sorted(hits.tied.tolist()) == [11, 12]
+
+
 def test_multi_term_arithmetic_on_a_designed_space():
     k = 5
     codes, vocabularies, vectors, attributes = _designed_space(reps=10)  # each combination 10 times
@@ -170,6 +185,12 @@ def test_multi_term_arithmetic_on_a_designed_space():
     ceiling = (20 + int(0.15 * per_target)) / per_target * 150
     assert result["distinct_ceiling_per_150"] == by_photo["distinct_ceiling_per_150"] == pytest.approx(ceiling, abs=0.1)
     assert by_photo["distinct"] <= 20 / per_target + 1e-9 and by_photo["distinct_per_150"] < ceiling
+    # The best hits keep the item's gender: its 10 twins tie, and the 6 items of each gender have
+    # places enough to cover all 10; so an order returning best hits reaches every carrier.
+    best = 20 / per_target * 150
+    assert result["distinct_ceiling_best_hits_per_150"] == by_photo["distinct_ceiling_best_hits_per_150"]
+    assert result["distinct_ceiling_best_hits_per_150"] == pytest.approx(best, abs=0.1)
+    assert result["distinct_per_150"] < by_photo["distinct_per_150"] <= best + 1e-6
     # The kept ceiling: 10 carriers of the item's gender, so 12 results can keep it 10 times at most.
     wide = multi_term_arithmetic(setup, 12, np.random.default_rng(0))
     assert result["kept_ceiling_by_column"]["gender"] == 1.0

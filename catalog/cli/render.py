@@ -598,10 +598,17 @@ def _multi_term_line(multi: dict, item: str = "photo") -> str:
         "per 25 items × 6"
         + (
             f"; at most {_number(multi['distinct_ceiling_per_150'], 0)} with {_number(multi.get('distinct_ceiling_success'), 2)} "
-            "of results carrying the added values)"
+            "of results carrying the added values"
             if multi.get("distinct_ceiling_per_150") is not None
-            else ")"
+            else ""
         )
+        + (
+            f", {_number(multi['distinct_ceiling_best_hits_per_150'], 0)} with every result a best hit "
+            f"for the {item}'s own values"
+            if multi.get("distinct_ceiling_best_hits_per_150") is not None
+            else ""
+        )
+        + ")"
     )
 
 

@@ -499,3 +499,16 @@ def arithmetic_order(carried: np.ndarray, kept: np.ndarray, closeness: np.ndarra
     rounded = [-np.round(np.asarray(x, np.float64) / PREFERENCE_ROUNDING) for x in (carried, kept)]
     near = -np.round(np.asarray(closeness, np.float64) / TIE_TOLERANCE)
     return np.lexsort((np.arange(len(near)), near, rounded[1], rounded[0]))
+
+
+def best_hits(carried: np.ndarray, kept: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """What any order that puts hits first (`arithmetic_order`'s first two keys: the terms' weight
+    carried, then the item's values kept) returns among its first k: masks of the candidates that
+    are better hits than the k-th (`sure`: all of them), and of those tied with the k-th (the order's
+    later keys pick which fill the rest). `catalog eval` bounds distinct with it."""
+    carried, kept = (np.round(np.asarray(x, np.float64) / PREFERENCE_ROUNDING) for x in (carried, kept))
+    if len(carried) <= k:
+        return np.ones(len(carried), bool), np.zeros(len(carried), bool)
+    kth = np.lexsort((-kept, -carried))[k - 1]
+    sure = (carried > carried[kth]) | ((carried == carried[kth]) & (kept > kept[kth]))
+    return sure, (carried == carried[kth]) & (kept == kept[kth])

@@ -12,10 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import networkx as nx
 import numpy as np
 
 from catalog.core.columns import ATTRIBUTE_COLUMNS
-from catalog.core.ranking import DEFAULT_RANKING, RankingSettings, arithmetic_target
+from catalog.core.ranking import (
+    DEFAULT_RANKING,
+    RankingSettings,
+    arithmetic_target,
+    best_hits,
+    target_scores,
+)
 from catalog.evaluate.ranker import Ranker
 from catalog.query.search import Attribute, Term, compose, replacing
 
@@ -83,9 +90,30 @@ class ArithmeticSetup:
         return {(a.column, a.value): a for a in self.attributes}
 
 
-def _ask(setup: ArithmeticSetup, ranker: Ranker, item: int, terms: list[Term], k: int) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True, eq=False)
+class _Asked:
+    """One query's answer: its results, the plain item's (no terms: the kept share arithmetic works
+    under) and, when asked for, its best hits (`_best_hits`)."""
+
+    results: np.ndarray
+    plain: np.ndarray
+    best: _BestHits | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class _BestHits:
+    """What any order that puts the item's best hits first must return from a query's pool: the
+    rows that are better hits than the k-th (`sure`), and the rows tied with the k-th, of which it
+    takes `places` (the order's tie-break chooses which)."""
+
+    sure: np.ndarray
+    places: int
+    tied: np.ndarray
+
+
+def _ask(setup: ArithmeticSetup, ranker: Ranker, item: int, terms: list[Term], k: int, best: bool = False) -> _Asked:
     """The item's query with these terms, ranked as `catalog query` ranks it, and the plain item's
-    results (no terms), whose kept share is the ceiling arithmetic works under."""
+    results; with `best`, also the best hits by the item's own values (`_best_hits`)."""
     base = setup.base_vectors[item]
     tie = setup.base_images[item] if setup.base_images is not None else None
     own = int(setup.base_rows[item]) if setup.base_rows is not None else None
@@ -93,14 +121,38 @@ def _ask(setup: ArithmeticSetup, ranker: Ranker, item: int, terms: list[Term], k
         items = [] if own is None else [_values_of(setup, item)]
         terms = replacing(base, terms, setup.attributes, items)
     values = setup.base_values[item] if setup.base_values is not None else None
-    target = None
-    if setup.band and values is not None:
-        target = arithmetic_target(
-            [(t.attribute.column, t.attribute.value, t.weight) for t in terms], values, setup.ranking
-        )
-    results = ranker.top(compose(base, terms), k, tie, base if setup.band else None, target=target, exclude=own)
+    described = [(t.attribute.column, t.attribute.value, t.weight) for t in terms]
+    target = arithmetic_target(described, values, setup.ranking) if setup.band and values is not None else None
+    query = compose(base, terms)
+    results = ranker.top(query, k, tie, base if setup.band else None, target=target, exclude=own)
     plain = ranker.top(base, k, tie, exclude=own)
-    return results, plain
+    if not best:
+        return _Asked(results, plain)
+    candidates = ranker.arithmetic_candidates(query, k, tie, own)
+    sure_values = catalog_item_values(setup.base_codes[item : item + 1], setup.vocabularies)[0]
+    hits = target_scores(arithmetic_target(described, sure_values, setup.ranking), ranker.coded(candidates))
+    return _Asked(results, plain, _best_hits(candidates, *hits, k))
+
+
+def _best_hits(candidates: np.ndarray, carried: np.ndarray, kept: np.ndarray, k: int) -> _BestHits:
+    """The k best hits of a query's pool by the item's true values (`ranking.best_hits`)."""
+    sure, tied = best_hits(carried, kept, k)
+    return _BestHits(candidates[sure], k - int(sure.sum()), candidates[tied])
+
+
+def _spread_most(best: list[_BestHits]) -> int:
+    """The most different products a target's queries can return when each returns its best hits,
+    their ties broken in whichever way spreads them most: the sure rows, plus as many tied rows as
+    the queries' free places can cover once each (a maximum flow, queries to tied rows)."""
+    sure = {int(row) for hits in best for row in hits.sure}
+    flow = nx.DiGraph()
+    for n, hits in enumerate(best):
+        flow.add_edge("queries", n, capacity=hits.places)
+        for row in {int(row) for row in hits.tied} - sure:
+            flow.add_edge(n, ("row", row), capacity=1)
+            flow.add_edge(("row", row), "rows", capacity=1)
+    spread = nx.maximum_flow_value(flow, "queries", "rows") if flow.has_node("rows") else 0
+    return len(sure) + int(spread)
 
 
 def _values_of(setup: ArithmeticSetup, item: int) -> dict[str, str]:
@@ -151,8 +203,8 @@ def arithmetic_trials(setup: ArithmeticSetup, k: int, trials: int, rng: np.rando
         if swap is None:
             continue
         item, column, added_code, terms = swap
-        results, plain = _ask(setup, ranker, item, terms, k)
-        tally.add(setup, item, column, added_code, results, plain)
+        asked = _ask(setup, ranker, item, terms, k)
+        tally.add(setup, item, column, added_code, asked.results, asked.plain)
     return tally.summary()
 
 
@@ -318,14 +370,18 @@ def _query_target(
     chosen = rng.choice(eligible, size=min(items, len(eligible)), replace=False)
     plus = [setup.attribute("baseColour", add_colour), setup.attribute("subCategory", add_sub)]
     seen: set[int] = set()
+    best = []
     for item in chosen:
         minus = setup.attribute("subCategory", base_codes[item, sub])
         # With replace_own the colour's own value goes too (the subCategory's is already subtracted).
-        results, plain = _ask(setup, ranker, item, [Term(plus[0], 1.0), Term(plus[1], 1.0), Term(minus, -1.0)], k)
-        seen.update(int(r) for r in results)
-        tally.add(setup, item, add_colour, add_sub, results, plain)
+        terms = [Term(plus[0], 1.0), Term(plus[1], 1.0), Term(minus, -1.0)]
+        asked = _ask(setup, ranker, item, terms, k, best=True)
+        seen.update(int(r) for r in asked.results)
+        best.append(asked.best)
+        tally.add(setup, item, add_colour, add_sub, asked.results, asked.plain)
     results = len(chosen) * k
     tally.distinct.append(len(seen) / results)
+    tally.best_hits_ceiling.append(_spread_most(best) / results)
     tally.carriers.append(carried)
     # The most different products these results can be while SUCCESS_FLOOR of them carry the added
     # values: every carrier once, plus the results allowed to miss, each a different product.
@@ -340,6 +396,8 @@ class _MultiTermTally:
     distinct: list[float] = field(default_factory=list)
     carriers: list[int] = field(default_factory=list)
     ceiling: list[float] = field(default_factory=list)  # per target: the most distinct share success allows
+    # Per target: the most distinct share an order that returns each item's best hits can give (`_spread_most`).
+    best_hits_ceiling: list[float] = field(default_factory=list)
     kept: dict[str, list[float]] = field(default_factory=lambda: {column: [] for column in UNTOUCHED_COLUMNS})
     kept_plain: dict[str, list[float]] = field(default_factory=lambda: {column: [] for column in UNTOUCHED_COLUMNS})
     # A random pick among the pool's products that carry the added values: the share with the
@@ -380,6 +438,12 @@ class _MultiTermTally:
             # results allowed to miss (a catalog with few carriers per target cannot reach 40).
             "distinct_ceiling_per_150": round(_mean(self.ceiling) * 150, 1) if distinct else float("nan"),
             "distinct_ceiling_success": SUCCESS_FLOOR,
+            # The most it can be when every query returns its item's best hits (the added values
+            # carried, then the item's true values kept by `kept_weights`), however ties among equal
+            # hits are broken: below the target, what holds distinct back is what a hit is, not the order.
+            "distinct_ceiling_best_hits_per_150": round(_mean(self.best_hits_ceiling) * 150, 1)
+            if distinct
+            else float("nan"),
             "kept": _mean(every_kept),
             "kept_without_arithmetic": _mean(every_plain),
             "kept_by_column": {column: _mean(self.kept[column]) for column in UNTOUCHED_COLUMNS},

@@ -66,17 +66,11 @@ class Ranker:
             candidates = self.top(query, min(max(k, self.settings.rec_pool), len(self.pool)), tie, exclude=exclude)
             return candidates[preference_order(preferences[candidates])[:k]]
         if item is not None:  # arithmetic: the query's pool in arithmetic's order, as search does
-            wanted = min(max(k, self.settings.arithmetic_pool), len(self.pool))
-            candidates = self.top(query, wanted, tie, exclude=exclude)
+            candidates = self.arithmetic_candidates(query, k, tie, exclude)
             query_unit, item_unit = unit(np.asarray(query)), unit(np.asarray(item))
             scores, closeness = self.pool[candidates] @ query_unit, self.pool[candidates] @ item_unit
             if target is not None and self.settings.arithmetic_order == "values":
-                position = {column: c for c, column in enumerate(ATTRIBUTE_COLUMNS)}
-
-                def coded(column: str):
-                    return self.vocabularies[position[column]], self.codes[candidates, position[column]]
-
-                order = arithmetic_order(*target_scores(target, coded), closeness)
+                order = arithmetic_order(*target_scores(target, self.coded(candidates)), closeness)
             else:
                 order = band_order(scores, closeness, self.settings.arithmetic_band)
             return candidates[order[:k]]
@@ -89,6 +83,17 @@ class Ranker:
         return top_with_ties(
             scores, k, has_image, self.ids, lambda rows: photo_closeness(images[rows], has_image[rows], tie)
         )[0]
+
+    def arithmetic_candidates(
+        self, query: np.ndarray, k: int, tie: np.ndarray | None = None, exclude: int | None = None
+    ) -> np.ndarray:
+        """The pool rows arithmetic orders: the query's first `arithmetic_pool` (at least k), as search reads them."""
+        return self.top(query, min(max(k, self.settings.arithmetic_pool), len(self.pool)), tie, exclude=exclude)
+
+    def coded(self, rows: np.ndarray):
+        """These pool rows' values as `ranking.target_scores` reads them: column -> (values, codes)."""
+        position = {column: c for c, column in enumerate(ATTRIBUTE_COLUMNS)}
+        return lambda column: (self.vocabularies[position[column]], self.codes[rows, position[column]])
 
 
 def preference_scores(
