@@ -16,7 +16,8 @@ import pytest
 import catalog.evaluate.evaluation as evaluate_module
 from catalog.core.columns import ATTRIBUTE_COLUMNS
 from catalog.core.errors import CatalogError
-from catalog.evaluate.arithmetic import _best_hits, _BestHits, _spread_most
+from catalog.core.ranking import best_hits
+from catalog.evaluate.arithmetic import _BestHits, _spread_most
 from catalog.evaluate.evaluation import (
     EVAL_FILE,
     ArithmeticSetup,
@@ -156,8 +157,10 @@ def test_the_best_hits_ceiling_counts_what_tie_breaks_could_spread():
     assert _spread_most([_BestHits(rows([7]), 1, rows([8, 9])), _BestHits(rows([], int), 2, rows([7, 9]))]) == 3
     assert _spread_most([_BestHits(rows([1, 2]), 0, rows([], int))]) == 2
     # The best hits of a pool: carried first, then kept; ties at the k-th place are tied, not sure.
-    hits = _best_hits(rows([10, 11, 12, 13]), rows([2.0, 2.0, 2.0, 1.0]), rows([1.0, 0.5, 0.5, 9.0]), k=2)
-    assert hits.sure.tolist() == [10] and hits.places == 1 and sorted(hits.tied.tolist()) == [11, 12]
+    sure, tied = best_hits(rows([2.0, 2.0, 2.0, 1.0]), rows([1.0, 0.5, 0.5, 9.0]), k=2)
+    assert sure.tolist() == [True, False, False, False] and tied.tolist() == [False, True, True, False]
+    assert best_hits(rows([1.0, 2.0]), rows([0.0, 0.0]), k=3)[0].all()  # room for every candidate
+    assert not best_hits(rows([1.0, 2.0]), rows([0.0, 0.0]), k=0)[0].any()
 
 
 def test_multi_term_arithmetic_on_a_designed_space():
@@ -190,6 +193,7 @@ def test_multi_term_arithmetic_on_a_designed_space():
     best = 20 / per_target * 150
     assert result["distinct_ceiling_best_hits_per_150"] == by_photo["distinct_ceiling_best_hits_per_150"]
     assert result["distinct_ceiling_best_hits_per_150"] == pytest.approx(best, abs=0.1)
+    # Here the bound is every carrier, so any order whose results all carry the values stays within it.
     assert result["distinct_per_150"] < by_photo["distinct_per_150"] <= best + 1e-6
     # The kept ceiling: 10 carriers of the item's gender, so 12 results can keep it 10 times at most.
     wide = multi_term_arithmetic(setup, 12, np.random.default_rng(0))

@@ -507,8 +507,8 @@ def best_hits(carried: np.ndarray, kept: np.ndarray, k: int) -> tuple[np.ndarray
     are better hits than the k-th (`sure`: all of them), and of those tied with the k-th (the order's
     later keys pick which fill the rest). `catalog eval` bounds distinct with it."""
     carried, kept = (np.round(np.asarray(x, np.float64) / PREFERENCE_ROUNDING) for x in (carried, kept))
-    if len(carried) <= k:
-        return np.ones(len(carried), bool), np.zeros(len(carried), bool)
+    if k < 1 or len(carried) <= k:  # nothing to choose: no place, or room for every candidate
+        return np.full(len(carried), k >= 1), np.zeros(len(carried), bool)
     kth = np.lexsort((-kept, -carried))[k - 1]
     sure = (carried > carried[kth]) | ((carried == carried[kth]) & (kept > kept[kth]))
     return sure, (carried == carried[kth]) & (kept == kept[kth])

@@ -91,13 +91,45 @@ class ArithmeticSetup:
 
 
 @dataclass(frozen=True, eq=False)
-class _Asked:
-    """One query's answer: its results, the plain item's (no terms: the kept share arithmetic works
-    under) and, when asked for, its best hits (`_best_hits`)."""
+class _Query:
+    """An item's query as `catalog query` makes it: the item's vector and photo, its own pool row
+    (`query --id`: never a result), the terms (with the item's own values subtracted, unless
+    `--add-only`) and their sum."""
 
-    results: np.ndarray
-    plain: np.ndarray
-    best: _BestHits | None = None
+    base: np.ndarray
+    tie: np.ndarray | None
+    own: int | None
+    terms: list[Term]
+    vector: np.ndarray
+
+    @property
+    def described(self) -> list[tuple[str, str, float]]:
+        """The terms as `ranking.arithmetic_target` takes them."""
+        return [(t.attribute.column, t.attribute.value, t.weight) for t in self.terms]
+
+
+def _query(setup: ArithmeticSetup, item: int, terms: list[Term]) -> _Query:
+    base = setup.base_vectors[item]
+    own = int(setup.base_rows[item]) if setup.base_rows is not None else None
+    if setup.replace_own:  # `+value` also subtracts the item's own value of its column, unless a term already does
+        items = [] if own is None else [_values_of(setup, item)]
+        terms = replacing(base, terms, setup.attributes, items)
+    tie = setup.base_images[item] if setup.base_images is not None else None
+    return _Query(base, tie, own, terms, compose(base, terms))
+
+
+def _ask(setup: ArithmeticSetup, ranker: Ranker, item: int, query: _Query, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The item's query ranked as `catalog query` ranks it, and the plain item's results (no
+    terms), whose kept share is the ceiling arithmetic works under."""
+    values = setup.base_values[item] if setup.base_values is not None else None
+    target = None
+    if setup.band and values is not None:
+        target = arithmetic_target(query.described, values, setup.ranking)
+    results = ranker.top(
+        query.vector, k, query.tie, query.base if setup.band else None, target=target, exclude=query.own
+    )
+    plain = ranker.top(query.base, k, query.tie, exclude=query.own)
+    return results, plain
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,32 +143,15 @@ class _BestHits:
     tied: np.ndarray
 
 
-def _ask(setup: ArithmeticSetup, ranker: Ranker, item: int, terms: list[Term], k: int, best: bool = False) -> _Asked:
-    """The item's query with these terms, ranked as `catalog query` ranks it, and the plain item's
-    results; with `best`, also the best hits by the item's own values (`_best_hits`)."""
-    base = setup.base_vectors[item]
-    tie = setup.base_images[item] if setup.base_images is not None else None
-    own = int(setup.base_rows[item]) if setup.base_rows is not None else None
-    if setup.replace_own:  # `+value` also subtracts the item's own value of its column, unless a term already does
-        items = [] if own is None else [_values_of(setup, item)]
-        terms = replacing(base, terms, setup.attributes, items)
-    values = setup.base_values[item] if setup.base_values is not None else None
-    described = [(t.attribute.column, t.attribute.value, t.weight) for t in terms]
-    target = arithmetic_target(described, values, setup.ranking) if setup.band and values is not None else None
-    query = compose(base, terms)
-    results = ranker.top(query, k, tie, base if setup.band else None, target=target, exclude=own)
-    plain = ranker.top(base, k, tie, exclude=own)
-    if not best:
-        return _Asked(results, plain)
-    candidates = ranker.arithmetic_candidates(query, k, tie, own)
-    sure_values = catalog_item_values(setup.base_codes[item : item + 1], setup.vocabularies)[0]
-    hits = target_scores(arithmetic_target(described, sure_values, setup.ranking), ranker.coded(candidates))
-    return _Asked(results, plain, _best_hits(candidates, *hits, k))
-
-
-def _best_hits(candidates: np.ndarray, carried: np.ndarray, kept: np.ndarray, k: int) -> _BestHits:
-    """The k best hits of a query's pool by the item's true values (`ranking.best_hits`)."""
-    sure, tied = best_hits(carried, kept, k)
+def _best_hits(setup: ArithmeticSetup, ranker: Ranker, item: int, query: _Query, k: int) -> _BestHits:
+    """The k best hits of the query's pool (the candidates arithmetic's order reads) by the item's
+    true values (`ranking.best_hits`): a catalog item's own, or a held-out photo's product's, which
+    a perfect reading of the photo would keep. The terms are the query's (a photo's subtracted own
+    colour is the one read off the photo, as `catalog query` subtracts it)."""
+    candidates = ranker.arithmetic_candidates(query.vector, k, query.tie, query.own)
+    true_values = catalog_item_values(setup.base_codes[item : item + 1], setup.vocabularies)[0]
+    target = arithmetic_target(query.described, true_values, setup.ranking)
+    sure, tied = best_hits(*target_scores(target, ranker.coded(candidates)), k)
     return _BestHits(candidates[sure], k - int(sure.sum()), candidates[tied])
 
 
@@ -203,8 +218,8 @@ def arithmetic_trials(setup: ArithmeticSetup, k: int, trials: int, rng: np.rando
         if swap is None:
             continue
         item, column, added_code, terms = swap
-        asked = _ask(setup, ranker, item, terms, k)
-        tally.add(setup, item, column, added_code, asked.results, asked.plain)
+        results, plain = _ask(setup, ranker, item, _query(setup, item, terms), k)
+        tally.add(setup, item, column, added_code, results, plain)
     return tally.summary()
 
 
@@ -374,11 +389,11 @@ def _query_target(
     for item in chosen:
         minus = setup.attribute("subCategory", base_codes[item, sub])
         # With replace_own the colour's own value goes too (the subCategory's is already subtracted).
-        terms = [Term(plus[0], 1.0), Term(plus[1], 1.0), Term(minus, -1.0)]
-        asked = _ask(setup, ranker, item, terms, k, best=True)
-        seen.update(int(r) for r in asked.results)
-        best.append(asked.best)
-        tally.add(setup, item, add_colour, add_sub, asked.results, asked.plain)
+        query = _query(setup, item, [Term(plus[0], 1.0), Term(plus[1], 1.0), Term(minus, -1.0)])
+        results, plain = _ask(setup, ranker, item, query, k)
+        seen.update(int(r) for r in results)
+        best.append(_best_hits(setup, ranker, item, query, k))
+        tally.add(setup, item, add_colour, add_sub, results, plain)
     results = len(chosen) * k
     tally.distinct.append(len(seen) / results)
     tally.best_hits_ceiling.append(_spread_most(best) / results)

@@ -10,6 +10,8 @@ and the snapshot use too, and tests/test_search.py checks that this ranker retur
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from catalog.core.columns import ATTRIBUTE_COLUMNS
@@ -90,7 +92,7 @@ class Ranker:
         """The pool rows arithmetic orders: the query's first `arithmetic_pool` (at least k), as search reads them."""
         return self.top(query, min(max(k, self.settings.arithmetic_pool), len(self.pool)), tie, exclude=exclude)
 
-    def coded(self, rows: np.ndarray):
+    def coded(self, rows: np.ndarray) -> Callable[[str], tuple[list[str], np.ndarray]]:
         """These pool rows' values as `ranking.target_scores` reads them: column -> (values, codes)."""
         position = {column: c for c, column in enumerate(ATTRIBUTE_COLUMNS)}
         return lambda column: (self.vocabularies[position[column]], self.codes[rows, position[column]])
