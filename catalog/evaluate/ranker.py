@@ -93,9 +93,15 @@ class Ranker:
         return self.top(query, min(max(k, self.settings.arithmetic_pool), len(self.pool)), tie, exclude=exclude)
 
     def coded(self, rows: np.ndarray) -> Callable[[str], tuple[list[str], np.ndarray]]:
-        """These pool rows' values as `ranking.target_scores` reads them: column -> (values, codes)."""
-        position = {column: c for c, column in enumerate(ATTRIBUTE_COLUMNS)}
-        return lambda column: (self.vocabularies[position[column]], self.codes[rows, position[column]])
+        """These pool rows' values as `ranking.target_scores` reads them (`coded_columns`)."""
+        return coded_columns(self.codes[rows], self.vocabularies)
+
+
+def coded_columns(codes: np.ndarray, vocabularies: list[list[str]]) -> Callable[[str], tuple[list[str], np.ndarray]]:
+    """Rows held as value codes, as the ranking module's scores read them: column -> (the column's
+    values, each row's code among them)."""
+    position = {column: c for c, column in enumerate(ATTRIBUTE_COLUMNS)}
+    return lambda column: (vocabularies[position[column]], codes[:, position[column]])
 
 
 def preference_scores(
@@ -104,5 +110,4 @@ def preference_scores(
     """Every pool product's preference score (`ranking.coded_preferences`), from its value codes."""
     if preferences is None:
         return None
-    position = {column: c for c, column in enumerate(ATTRIBUTE_COLUMNS)}
-    return coded_preferences(preferences, lambda column: (vocabularies[position[column]], codes[:, position[column]]))
+    return coded_preferences(preferences, coded_columns(codes, vocabularies))
